@@ -1,0 +1,81 @@
+"""Engine construction for the supported backends (SQLite file, PostgreSQL via psycopg 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for the database write lock before giving up."""
+
+WRITE_OPTION = "eligibility_store_write"
+"""Execution option marking a connection whose transaction will write (see :func:`make_engine`)."""
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse ``url``; a bare ``postgresql://`` URL is routed to psycopg 3 (the installed driver)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite(engine_or_url: Engine | Connection | str | URL) -> bool:
+    if isinstance(engine_or_url, Engine | Connection):
+        return engine_or_url.dialect.name == "sqlite"
+    return normalise_url(engine_or_url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
+
+    SQLite connections get WAL journaling (readers do not block the writer), a busy timeout
+    and enforced foreign keys. SQLAlchemy, not the ``sqlite3`` module, emits ``BEGIN`` so
+    that write transactions can start with ``BEGIN IMMEDIATE``: the write lock is then held
+    *before* the chain head is read, which is what keeps concurrent appends linear.
+    """
+    parsed = normalise_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _make_sqlite_engine(parsed, **kwargs)
+    if backend == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+    raise ValueError(f"unsupported database backend {backend!r} (use sqlite or postgresql)")
+
+
+def _make_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        # Each pooled connection would see its own empty database: nothing durable to chain.
+        raise ValueError(
+            "the decision store needs a SQLite *file* URL, e.g. sqlite:///decisions.db"
+        )
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Disable the sqlite3 module's implicit BEGIN; _on_begin below issues our own.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the RESERVED lock up front (waiting up to busy_timeout); readers stay
+        # deferred so that, under WAL, they never block or get blocked by a writer.
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine

@@ -1,0 +1,46 @@
+"""Canonical JSON and SHA-256 helpers shared by the hash chain and the bundle store.
+
+Everything that is hashed goes through :func:`canonical_json` so that the same logical
+value always yields the same bytes, whichever process or backend produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of the first record of the chain."""
+
+
+def canonical_json(obj: Any) -> str:
+    """Serialise ``obj`` deterministically: sorted keys, no whitespace, real UTF-8 text.
+
+    NaN/Infinity are rejected because they are not JSON and would not round-trip.
+    """
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def sha256_hex(text: str) -> str:
+    """Lower-case hex SHA-256 of the UTF-8 encoding of ``text``."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_hash(fields: Mapping[str, Any]) -> str:
+    """Hash of one decision record: SHA-256 over the canonical JSON of its fields.
+
+    ``fields`` must contain every stored column except ``record_hash`` itself (including
+    ``prev_hash``), already reduced to JSON scalars (ISO-8601 strings for dates).
+    """
+    if "record_hash" in fields:
+        raise ValueError("record_hash cannot be part of its own input")
+    return sha256_hex(canonical_json(dict(fields)))
+
+
+def is_hex64(value: str) -> bool:
+    """True for a 64-character lower-case hex string (a SHA-256 digest)."""
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)

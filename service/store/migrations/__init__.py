@@ -1,0 +1,1 @@
+"""Alembic migration environment of the decision store (run via ``service.store.upgrade``)."""

@@ -1,0 +1,129 @@
+"""SQLAlchemy 2 ORM models of the decision store.
+
+The schema is owned by the Alembic migrations in ``migrations/versions``; these models
+mirror it (a test compares the two) and are used for typed queries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names, identical on SQLite and PostgreSQL, so that errors can be
+# recognised by name and migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES: tuple[str, ...] = ("intake", "integrator", "auditor", "admin")
+
+HASH_LEN = 64
+"""Length of a hex SHA-256 digest."""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class RuleBundleRow(Base):
+    """A rule bundle, content-addressed by the SHA-256 of its canonical JSON."""
+
+    __tablename__ = "rule_bundles"
+
+    sha256: Mapped[str] = mapped_column(String(HASH_LEN), primary_key=True)
+    jurisdiction: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(Text)
+    canonical_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DecisionRow(Base):
+    """One link of the append-only decision hash chain."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        CheckConstraint("seq >= 1", name="seq_positive"),
+        Index(None, "jurisdiction", "seq"),
+        Index(None, "as_of", "seq"),
+        Index(None, "actor", "seq"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Chain position; unique so two writers can never claim the same slot.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    jurisdiction: Mapped[str] = mapped_column(String(100))
+    as_of: Mapped[date] = mapped_column(Date)
+    bundle_sha256: Mapped[str] = mapped_column(String(HASH_LEN), ForeignKey("rule_bundles.sha256"))
+    engine_version: Mapped[str] = mapped_column(String(100))
+    request_json: Mapped[str] = mapped_column(Text)
+    response_json: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    programs_summary: Mapped[str] = mapped_column(Text)
+    # Unique: a second record pointing at the same predecessor (a fork) is impossible.
+    prev_hash: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
+    record_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+
+
+class DecisionProgramRow(Base):
+    """Derived index of ``decisions.programs_summary`` for portable program/status filters.
+
+    Not part of the hash: it is rebuilt from the (hashed) summary and only used for search.
+    """
+
+    __tablename__ = "decision_programs"
+    __table_args__ = (Index(None, "program", "status", "decision_seq"),)
+
+    decision_seq: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("decisions.seq", ondelete="CASCADE"), primary_key=True
+    )
+    program: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(100))
+
+
+class ChainHeadRow(Base):
+    """The single row naming the last record of the chain.
+
+    Writers lock it (``FOR UPDATE`` on PostgreSQL) before appending, which serialises
+    appends, and ``verify`` uses it to detect records deleted from the tail.
+    """
+
+    __tablename__ = "chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    record_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+
+
+class ApiKeyRow(Base):
+    """An API key; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("role IN ('intake', 'integrator', 'auditor', 'admin')", name="role"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
