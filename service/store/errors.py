@@ -1,0 +1,19 @@
+"""Exceptions raised by the decision store (the HTTP layer maps them to status codes)."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of every error the store raises on purpose."""
+
+
+class BundleIntegrityError(StoreError):
+    """A rule bundle's text does not hash to the SHA-256 it is stored or offered under."""
+
+
+class InvalidCursorError(StoreError, ValueError):
+    """A pagination cursor that this store did not produce (or for another sort order)."""
+
+
+class StoreBusyError(StoreError):
+    """The database stayed locked / kept failing serialisation after all retries."""

@@ -1,0 +1,705 @@
+"""The decision store: an append-only, hash-chained log of decisions plus rule bundles and
+API keys.
+
+Chain invariant: record ``n`` (``seq`` = n, starting at 1) has ``prev_hash`` equal to the
+``record_hash`` of record ``n-1`` (64 zeros for record 1), and ``record_hash`` is the SHA-256
+of the canonical JSON of all its other fields. Appends are serialised by a lock taken
+*before* the head is read (see :meth:`DecisionStore.record`), so concurrent writers -- threads
+or processes -- can neither fork nor gap the chain; ``UNIQUE(seq)`` and ``UNIQUE(prev_hash)``
+back this up at the database level.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import json
+import random
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, exists, select, text, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from service.store import keys as keymod
+from service.store.database import WRITE_OPTION, make_engine
+from service.store.errors import BundleIntegrityError, InvalidCursorError, StoreBusyError
+from service.store.hashing import GENESIS_HASH, is_hex64, record_hash, sha256_hex
+from service.store.models import (
+    ROLES,
+    ApiKeyRow,
+    ChainHeadRow,
+    DecisionProgramRow,
+    DecisionRow,
+    RuleBundleRow,
+)
+from service.store.records import ApiKey, ChainHead, StoredDecision, VerifyReport
+
+T = TypeVar("T")
+
+MAX_WRITE_ATTEMPTS = 6
+MAX_LIST_LIMIT = 500
+VERIFY_BATCH_SIZE = 1000
+
+# PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected,
+# lock_not_available.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+_CHAIN_CONSTRAINTS = (
+    "uq_decisions_seq",
+    "uq_decisions_prev_hash",
+    "decisions.seq",
+    "decisions.prev_hash",
+)
+_MAX_TEXT = {"jurisdiction": 100, "engine_version": 100, "actor": 100, "program": 100}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands timestamps back naive; everything the store writes is UTC.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _iso_utc(value: datetime) -> str:
+    """The form ``created_at`` takes inside the hash: fixed microsecond precision, +00:00."""
+    return _as_utc(value).isoformat(timespec="microseconds")
+
+
+def decision_hash_fields(
+    *,
+    seq: int,
+    id: str,
+    created_at: datetime,
+    jurisdiction: str,
+    as_of: date,
+    bundle_sha256: str,
+    engine_version: str,
+    request_json: str,
+    response_json: str,
+    actor: str,
+    programs_summary: str,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """The exact field set hashed into ``record_hash`` (``programs_summary`` as stored text)."""
+    return {
+        "seq": seq,
+        "id": id,
+        "created_at": _iso_utc(created_at),
+        "jurisdiction": jurisdiction,
+        "as_of": as_of.isoformat(),
+        "bundle_sha256": bundle_sha256,
+        "engine_version": engine_version,
+        "request_json": request_json,
+        "response_json": response_json,
+        "actor": actor,
+        "programs_summary": programs_summary,
+        "prev_hash": prev_hash,
+    }
+
+
+def _row_hash(row: DecisionRow) -> str:
+    return record_hash(
+        decision_hash_fields(
+            seq=row.seq,
+            id=row.id,
+            created_at=row.created_at,
+            jurisdiction=row.jurisdiction,
+            as_of=row.as_of,
+            bundle_sha256=row.bundle_sha256,
+            engine_version=row.engine_version,
+            request_json=row.request_json,
+            response_json=row.response_json,
+            actor=row.actor,
+            programs_summary=row.programs_summary,
+            prev_hash=row.prev_hash,
+        )
+    )
+
+
+def _to_stored(row: DecisionRow) -> StoredDecision:
+    return StoredDecision(
+        seq=row.seq,
+        id=row.id,
+        created_at=_as_utc(row.created_at),
+        jurisdiction=row.jurisdiction,
+        as_of=row.as_of,
+        bundle_sha256=row.bundle_sha256,
+        engine_version=row.engine_version,
+        request_json=row.request_json,
+        response_json=row.response_json,
+        actor=row.actor,
+        programs_summary=json.loads(row.programs_summary),
+        prev_hash=row.prev_hash,
+        record_hash=row.record_hash,
+    )
+
+
+def _to_api_key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        created_at=_as_utc(row.created_at),
+        revoked_at=_as_utc(row.revoked_at) if row.revoked_at is not None else None,
+    )
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    """Lock/serialisation failures that a fresh attempt can succeed after."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig).lower()
+        return "locked" in message or "busy" in message
+    if isinstance(exc, IntegrityError):
+        # Someone appended at our position without holding the chain lock (should be
+        # impossible through this class); re-reading the head resolves it.
+        return any(name in str(orig) for name in _CHAIN_CONSTRAINTS)
+    return False
+
+
+def _check_text(name: str, value: object, *, max_len: int | None = None) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string")
+    limit = max_len if max_len is not None else _MAX_TEXT.get(name)
+    if limit is not None and len(value) > limit:
+        raise ValueError(f"{name} is longer than {limit} characters")
+    return value
+
+
+def _check_json_text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a JSON string")
+    try:
+        json.loads(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc}") from exc
+    return value
+
+
+def _check_date(name: str, value: object) -> date:
+    # datetime is a subclass of date; a timestamp here would hash differently than intended.
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime.date")
+    return value
+
+
+def verify_bundle_text(sha256: str, canonical_json: str) -> None:
+    """Raise :class:`BundleIntegrityError` unless ``canonical_json`` hashes to ``sha256``."""
+    if not isinstance(sha256, str) or not is_hex64(sha256):
+        raise BundleIntegrityError(f"bundle sha256 must be 64 lower-case hex digits: {sha256!r}")
+    actual = sha256_hex(canonical_json)
+    if actual != sha256:
+        raise BundleIntegrityError(
+            f"bundle content hashes to {actual}, not to the sha256 it is stored under ({sha256})"
+        )
+
+
+# --- cursors -------------------------------------------------------------------------------
+
+_CURSOR_VERSION = "c1"
+
+
+def _encode_cursor(seq: int, newest_first: bool) -> str:
+    raw = f"{_CURSOR_VERSION}:{'d' if newest_first else 'a'}:{seq}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, newest_first: bool) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        version, direction, seq_text = base64.urlsafe_b64decode(padded.encode()).decode().split(":")
+        seq = int(seq_text)
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise InvalidCursorError("malformed cursor") from exc
+    if version != _CURSOR_VERSION or seq < 0:
+        raise InvalidCursorError("malformed cursor")
+    if direction != ("d" if newest_first else "a"):
+        raise InvalidCursorError("cursor belongs to the other sort order")
+    return seq
+
+
+class DecisionStore:
+    """Persistence for decisions, rule bundles and API keys (SQLite or PostgreSQL).
+
+    Build it from an :class:`~sqlalchemy.Engine` made by :func:`make_engine` (shared, not
+    disposed by :meth:`close`) or from a URL (own engine, disposed by :meth:`close`). The
+    schema must exist: call :func:`service.store.upgrade` first. Thread-safe.
+    """
+
+    def __init__(self, engine_or_url: Engine | str | URL) -> None:
+        if isinstance(engine_or_url, Engine):
+            self._engine = engine_or_url
+            self._owns_engine = False
+        else:
+            self._engine = make_engine(engine_or_url)
+            self._owns_engine = True
+        # Same pool; transactions begun through it are writes (BEGIN IMMEDIATE on SQLite).
+        self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
+        self._is_pg = self._engine.dialect.name == "postgresql"
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self._engine.dispose()
+
+    def __enter__(self) -> DecisionStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Run a write transaction, retrying transient lock/serialisation failures."""
+        for number in range(1, MAX_WRITE_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except DBAPIError as exc:
+                if not _is_transient(exc):
+                    raise
+                if number == MAX_WRITE_ATTEMPTS:
+                    raise StoreBusyError(
+                        f"database still busy after {MAX_WRITE_ATTEMPTS} attempts: {exc.orig}"
+                    ) from exc
+                # Jittered exponential back-off so retrying writers do not collide again.
+                time.sleep(random.uniform(0, 0.02 * 2**number))
+        raise AssertionError("unreachable")
+
+    def _insert_bundle_if_absent(
+        self, session: Session, sha256: str, jurisdiction: str, version: str, canonical_json: str
+    ) -> None:
+        # ON CONFLICT DO NOTHING: two first uses of the same bundle may race; both succeed.
+        insert = pg_dialect.insert if self._is_pg else sqlite_dialect.insert
+        stmt = (
+            insert(RuleBundleRow)
+            .values(
+                sha256=sha256,
+                jurisdiction=jurisdiction,
+                version=version,
+                canonical_json=canonical_json,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["sha256"])
+        )
+        session.execute(stmt)
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        jurisdiction: str,
+        as_of: date,
+        bundle_sha256: str,
+        bundle_version: str,
+        bundle_canonical_json: str,
+        engine_version: str,
+        request_json: str,
+        response_json: str,
+        actor: str,
+        programs_summary: Mapping[str, str],
+    ) -> StoredDecision:
+        """Append one decision to the chain (storing its rule bundle if new) and commit.
+
+        Everything happens in one transaction: on any error nothing is left behind.
+        """
+        _check_text("jurisdiction", jurisdiction)
+        _check_date("as_of", as_of)
+        _check_text("bundle_version", bundle_version)
+        verify_bundle_text(bundle_sha256, bundle_canonical_json)
+        _check_text("engine_version", engine_version)
+        _check_json_text("request_json", request_json)
+        _check_json_text("response_json", response_json)
+        _check_text("actor", actor)
+        if not isinstance(programs_summary, Mapping):
+            raise TypeError("programs_summary must be a mapping of program -> status")
+        summary = {
+            _check_text("program", program): _check_text("status", status, max_len=100)
+            for program, status in programs_summary.items()
+        }
+        summary_json = json.dumps(
+            summary, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+
+        def attempt() -> StoredDecision:
+            with self._write() as session:
+                # The chain lock. SQLite: BEGIN IMMEDIATE already holds the database write
+                # lock. PostgreSQL: FOR UPDATE on the single head row blocks other appenders
+                # until we commit, and then hands them the head *we* wrote.
+                head = session.execute(
+                    select(ChainHeadRow).where(ChainHeadRow.id == 1).with_for_update()
+                ).scalar_one_or_none()
+                if head is None:
+                    raise RuntimeError("chain_head row missing: run service.store.upgrade()")
+                if not session.execute(
+                    select(exists().where(RuleBundleRow.sha256 == bundle_sha256))
+                ).scalar():
+                    self._insert_bundle_if_absent(
+                        session, bundle_sha256, jurisdiction, bundle_version, bundle_canonical_json
+                    )
+                row = DecisionRow(
+                    id=uuid.uuid4().hex,
+                    seq=head.seq + 1,
+                    created_at=utcnow(),
+                    jurisdiction=jurisdiction,
+                    as_of=as_of,
+                    bundle_sha256=bundle_sha256,
+                    engine_version=engine_version,
+                    request_json=request_json,
+                    response_json=response_json,
+                    actor=actor,
+                    programs_summary=summary_json,
+                    prev_hash=head.record_hash,
+                    record_hash="",
+                )
+                row.record_hash = _row_hash(row)
+                session.add(row)
+                session.flush()  # decisions row first: decision_programs references its seq
+                session.add_all(
+                    DecisionProgramRow(decision_seq=row.seq, program=program, status=status)
+                    for program, status in summary.items()
+                )
+                head.seq = row.seq
+                head.record_hash = row.record_hash
+                session.flush()
+                return _to_stored(row)
+
+        return self._retrying(attempt)
+
+    def get(self, decision_id: str) -> StoredDecision | None:
+        with self._read() as session:
+            row = session.get(DecisionRow, decision_id)
+            return _to_stored(row) if row is not None else None
+
+    def get_by_seq(self, seq: int) -> StoredDecision | None:
+        with self._read() as session:
+            row = session.execute(
+                select(DecisionRow).where(DecisionRow.seq == seq)
+            ).scalar_one_or_none()
+            return _to_stored(row) if row is not None else None
+
+    def head(self) -> ChainHead:
+        """Position and hash of the last record (seq 0 / genesis hash when empty)."""
+        with self._read() as session:
+            row = session.get(ChainHeadRow, 1)
+            if row is None:
+                raise RuntimeError("chain_head row missing: run service.store.upgrade()")
+            return ChainHead(seq=row.seq, record_hash=row.record_hash)
+
+    def list(
+        self,
+        *,
+        jurisdiction: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        program: str | None = None,
+        status: str | None = None,
+        actor: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        newest_first: bool = True,
+    ) -> tuple[builtins.list[StoredDecision], str | None]:
+        """One page of decisions matching every given filter, plus the cursor of the next.
+
+        ``date_from``/``date_to`` are inclusive bounds on ``as_of`` (the date the rules were
+        applied for), not on ``created_at``. ``program``/``status`` match the programs
+        summary: both given means "this program had this status"; only ``status`` means
+        "any program had it". Pages are keyset-paginated on ``seq`` (newest first by
+        default); ``next_cursor`` is ``None`` on the last page. Pages are full unless last.
+        """
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= MAX_LIST_LIMIT
+        ):
+            raise ValueError(f"limit must be an integer between 1 and {MAX_LIST_LIMIT}")
+        if date_from is not None:
+            _check_date("date_from", date_from)
+        if date_to is not None:
+            _check_date("date_to", date_to)
+
+        stmt = select(DecisionRow)
+        if jurisdiction is not None:
+            stmt = stmt.where(DecisionRow.jurisdiction == jurisdiction)
+        if date_from is not None:
+            stmt = stmt.where(DecisionRow.as_of >= date_from)
+        if date_to is not None:
+            stmt = stmt.where(DecisionRow.as_of <= date_to)
+        if actor is not None:
+            stmt = stmt.where(DecisionRow.actor == actor)
+        if program is not None or status is not None:
+            match = exists().where(DecisionProgramRow.decision_seq == DecisionRow.seq)
+            if program is not None:
+                match = match.where(DecisionProgramRow.program == program)
+            if status is not None:
+                match = match.where(DecisionProgramRow.status == status)
+            stmt = stmt.where(match)
+        if cursor is not None:
+            after = _decode_cursor(cursor, newest_first)
+            stmt = stmt.where(DecisionRow.seq < after if newest_first else DecisionRow.seq > after)
+        order = DecisionRow.seq.desc() if newest_first else DecisionRow.seq.asc()
+        # One extra row tells whether another page exists without a COUNT.
+        stmt = stmt.order_by(order).limit(limit + 1)
+
+        with self._read() as session:
+            rows = session.execute(stmt).scalars().all()
+        page = [_to_stored(row) for row in rows[:limit]]
+        next_cursor = _encode_cursor(page[-1].seq, newest_first) if len(rows) > limit else None
+        return page, next_cursor
+
+    def verify(
+        self,
+        *,
+        seq_from: int | None = None,
+        seq_to: int | None = None,
+        batch_size: int = VERIFY_BATCH_SIZE,
+    ) -> VerifyReport:
+        """Recompute and check the chain over ``[seq_from, seq_to]`` (default: all of it).
+
+        Checks, in ``seq`` order, that no position is missing, that each record hashes to
+        its ``record_hash`` and that its ``prev_hash`` is the previous record's
+        ``record_hash`` (the genesis hash for seq 1). When checking up to the end it also
+        checks the chain head: records deleted from the tail or inserted past the head
+        are reported. Rows are read ``batch_size`` at a time inside one snapshot, so
+        concurrent appends neither disturb nor get half-checked.
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        lo = 1 if seq_from is None else max(1, seq_from)
+        conn_options: dict[str, Any] = {}
+        if self._is_pg:
+            # One snapshot for the head and every batch.
+            conn_options["isolation_level"] = "REPEATABLE READ"
+        engine = self._engine.execution_options(**conn_options) if conn_options else self._engine
+        with Session(engine) as session, session.begin():
+            head = session.get(ChainHeadRow, 1)
+            if head is None:
+                return VerifyReport(0, None, None, "chain_head row missing")
+            hi = head.seq if seq_to is None else min(seq_to, head.seq)
+            to_end = hi == head.seq
+            if lo > hi:
+                return VerifyReport(0, None, None, None)
+
+            if lo == 1:
+                expected_prev = GENESIS_HASH
+            else:
+                anchor = session.execute(
+                    select(DecisionRow.record_hash).where(DecisionRow.seq == lo - 1)
+                ).scalar_one_or_none()
+                if anchor is None:
+                    return VerifyReport(
+                        0, lo - 1, None, f"missing link: no record with seq {lo - 1}"
+                    )
+                expected_prev = anchor
+
+            checked = 0
+            expected_seq = lo
+            last_id: str | None = None
+            while expected_seq <= hi:
+                rows = (
+                    session.execute(
+                        select(DecisionRow)
+                        .where(DecisionRow.seq >= expected_seq, DecisionRow.seq <= hi)
+                        .order_by(DecisionRow.seq)
+                        .limit(batch_size)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if not rows:
+                    break
+                for row in rows:
+                    if row.seq != expected_seq:
+                        return VerifyReport(
+                            checked,
+                            expected_seq,
+                            None,
+                            f"missing link: no record with seq {expected_seq}"
+                            f" (next is seq {row.seq}, id {row.id})",
+                        )
+                    if _row_hash(row) != row.record_hash:
+                        return VerifyReport(
+                            checked,
+                            row.seq,
+                            row.id,
+                            "record_hash mismatch: the record's content was altered",
+                        )
+                    if row.prev_hash != expected_prev:
+                        return VerifyReport(
+                            checked,
+                            row.seq,
+                            row.id,
+                            f"prev_hash does not match the record_hash of seq {row.seq - 1}",
+                        )
+                    checked += 1
+                    expected_prev = row.record_hash
+                    expected_seq += 1
+                    last_id = row.id
+                # Release the batch from the identity map: memory stays flat.
+                session.expunge_all()
+
+            if expected_seq <= hi:
+                return VerifyReport(
+                    checked,
+                    expected_seq,
+                    None,
+                    f"missing link: no record with seq {expected_seq}"
+                    f" (chain head is at seq {head.seq})",
+                )
+            if to_end:
+                if expected_prev != head.record_hash:
+                    return VerifyReport(
+                        checked,
+                        hi,
+                        last_id,
+                        "chain head hash does not match the last record",
+                    )
+                rogue = session.execute(
+                    select(DecisionRow.seq, DecisionRow.id)
+                    .where(DecisionRow.seq > head.seq)
+                    .order_by(DecisionRow.seq)
+                    .limit(1)
+                ).first()
+                if rogue is not None:
+                    return VerifyReport(
+                        checked,
+                        rogue.seq,
+                        rogue.id,
+                        f"record beyond the chain head (seq {head.seq}): not appended by the store",
+                    )
+            return VerifyReport(checked, None, None, None)
+
+    # --- rule bundles -----------------------------------------------------------------------
+
+    def put_bundle(self, sha256: str, jurisdiction: str, version: str, canonical_json: str) -> None:
+        """Store a rule bundle under its content hash (no-op if already stored)."""
+        verify_bundle_text(sha256, canonical_json)
+        _check_text("jurisdiction", jurisdiction)
+        _check_text("version", version)
+
+        def attempt() -> None:
+            with self._write() as session:
+                self._insert_bundle_if_absent(
+                    session, sha256, jurisdiction, version, canonical_json
+                )
+
+        self._retrying(attempt)
+
+    def get_bundle(self, sha256: str) -> str | None:
+        """The bundle's canonical JSON, re-verified against ``sha256``; ``None`` if unknown."""
+        with self._read() as session:
+            text_value = session.execute(
+                select(RuleBundleRow.canonical_json).where(RuleBundleRow.sha256 == sha256)
+            ).scalar_one_or_none()
+        if text_value is None:
+            return None
+        verify_bundle_text(sha256, text_value)
+        return text_value
+
+    # --- health -----------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """True if the database answers a trivial query."""
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except (SQLAlchemyError, OSError):
+            return False
+
+    # --- API keys ---------------------------------------------------------------------------
+
+    def create_key(self, role: str, name: str) -> tuple[str, str]:
+        """Create a key; returns ``(key_id, secret)``. The secret is never stored or shown again."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        _check_text("name", name, max_len=200)
+        key_id = keymod.new_key_id()
+        secret = keymod.new_secret(key_id)
+
+        def attempt() -> None:
+            with self._write() as session:
+                session.add(
+                    ApiKeyRow(
+                        id=key_id,
+                        name=name,
+                        role=role,
+                        key_hash=keymod.hash_secret(secret),
+                        created_at=utcnow(),
+                        revoked_at=None,
+                    )
+                )
+
+        self._retrying(attempt)
+        return key_id, secret
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        """The active key whose secret this is, else ``None`` (unknown, wrong or revoked)."""
+        if not isinstance(secret, str):
+            return None
+        key_id = keymod.parse_key_id(secret)
+        row: ApiKeyRow | None = None
+        if key_id is not None:
+            with self._read() as session:
+                row = session.get(ApiKeyRow, key_id)
+        if not keymod.secret_matches(secret, row.key_hash if row is not None else None):
+            return None
+        if row is None or row.revoked_at is not None:
+            return None
+        return _to_api_key(row)
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        with self._read() as session:
+            row = session.get(ApiKeyRow, key_id)
+            return _to_api_key(row) if row is not None else None
+
+    def list_keys(self) -> builtins.list[ApiKey]:
+        with self._read() as session:
+            rows = session.execute(
+                select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id)
+            ).scalars()
+            return [_to_api_key(row) for row in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke an active key. False if the key is unknown or was already revoked."""
+
+        def attempt() -> bool:
+            with self._write() as session:
+                result = session.execute(
+                    update(ApiKeyRow)
+                    .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                )
+                return bool(result.rowcount)
+
+        return self._retrying(attempt)
