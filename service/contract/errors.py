@@ -55,7 +55,9 @@ def problem(path: str, reason_zh: str, reason_en: str, type_: str) -> dict[str, 
     return {"path": path, "reason_zh": reason_zh, "reason_en": reason_en, "type": type_}
 
 
-def problems_from_validation(error: ValidationError, prefix: Iterable[str | int] = ()) -> list[dict[str, str]]:
+def problems_from_validation(
+    error: ValidationError, prefix: Iterable[str | int] = ()
+) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for item in error.errors(include_url=False, include_input=False):
         loc = list(prefix) + [p for p in item["loc"] if not _is_union_tag(p)]

@@ -276,15 +276,15 @@ def validate_bundle(bundle: Bundle, *, file: str) -> list[RuleProblem]:
     has_unified = standard is not None and standard.unified is not None
     if has_split == has_unified:
         problems.append(
-            RuleProblem(
-                file, "dibao.standard", "give either 'unified' or both 'urban' and 'rural'"
-            )
+            RuleProblem(file, "dibao.standard", "give either 'unified' or both 'urban' and 'rural'")
         )
     if problems:
         return problems
     problems.extend(_check_tekun_floor(bundle, model, file))
     care = model.tekun.care_amounts.value  # type: ignore[union-attr]
-    uses_wage = any(a is not None and a.wage_fraction for a in (care.self_care, care.partial, care.full))
+    uses_wage = any(
+        a is not None and a.wage_fraction for a in (care.self_care, care.partial, care.full)
+    )
     if uses_wage and (model.tekun.minimum_wage is None or model.tekun.minimum_wage.value is None):  # type: ignore[union-attr]
         problems.append(
             RuleProblem(file, "tekun.minimum_wage", "care amounts use the minimum wage; give it")
@@ -485,7 +485,11 @@ def load_rules(root: Path | str = DEFAULT_RULES_DIR) -> RuleBase:
                 continue
             loaded.append(
                 LoadedVersion(
-                    jid, version.effective_from, vrel, version, flatten_parameters(version.parameters)
+                    jid,
+                    version.effective_from,
+                    vrel,
+                    version,
+                    flatten_parameters(version.parameters),
                 )
             )
         if not loaded:

@@ -135,7 +135,9 @@ class FinancialLimit(_Strict):
 
 
 class HomesLimit(_Strict):
-    fail_from_count: int = Field(ge=1, description="non-dilapidated homes from which the test fails")
+    fail_from_count: int = Field(
+        ge=1, description="non-dilapidated homes from which the test fails"
+    )
     per_capita_area_above: Decimal | None = Field(
         default=None, description="then fail only when floor area per person is above this (m²)"
     )

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, exists, select, text, update
+from sqlalchemy import Connection, Engine, exists, insert, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL
@@ -296,7 +296,7 @@ class DecisionStore:
         raise AssertionError("unreachable")
 
     def _insert_bundle_if_absent(
-        self, session: Session, sha256: str, jurisdiction: str, version: str, canonical_json: str
+        self, conn: Connection, sha256: str, jurisdiction: str, version: str, canonical_json: str
     ) -> None:
         # ON CONFLICT DO NOTHING: two first uses of the same bundle may race; both succeed.
         insert = pg_dialect.insert if self._is_pg else sqlite_dialect.insert
@@ -311,7 +311,7 @@ class DecisionStore:
             )
             .on_conflict_do_nothing(index_elements=["sha256"])
         )
-        session.execute(stmt)
+        conn.execute(stmt)
 
     # --- decisions --------------------------------------------------------------------------
 
@@ -352,47 +352,61 @@ class DecisionStore:
         )
 
         def attempt() -> StoredDecision:
-            with self._write() as session:
+            # Core statements, not ORM units of work: this runs while every other writer
+            # waits for the chain lock, so it is kept as short as possible.
+            with self._write_engine.begin() as conn:
                 # The chain lock. SQLite: BEGIN IMMEDIATE already holds the database write
                 # lock. PostgreSQL: FOR UPDATE on the single head row blocks other appenders
                 # until we commit, and then hands them the head *we* wrote.
-                head = session.execute(
-                    select(ChainHeadRow).where(ChainHeadRow.id == 1).with_for_update()
-                ).scalar_one_or_none()
+                head = conn.execute(
+                    select(ChainHeadRow.seq, ChainHeadRow.record_hash)
+                    .where(ChainHeadRow.id == 1)
+                    .with_for_update()
+                ).one_or_none()
                 if head is None:
                     raise RuntimeError("chain_head row missing: run service.store.upgrade()")
-                if not session.execute(
-                    select(exists().where(RuleBundleRow.sha256 == bundle_sha256))
-                ).scalar():
+                if (
+                    conn.execute(
+                        select(RuleBundleRow.sha256).where(RuleBundleRow.sha256 == bundle_sha256)
+                    ).first()
+                    is None
+                ):
                     self._insert_bundle_if_absent(
-                        session, bundle_sha256, jurisdiction, bundle_version, bundle_canonical_json
+                        conn, bundle_sha256, jurisdiction, bundle_version, bundle_canonical_json
                     )
-                row = DecisionRow(
-                    id=uuid.uuid4().hex,
-                    seq=head.seq + 1,
-                    created_at=utcnow(),
-                    jurisdiction=jurisdiction,
-                    as_of=as_of,
-                    bundle_sha256=bundle_sha256,
-                    engine_version=engine_version,
-                    request_json=request_json,
-                    response_json=response_json,
-                    actor=actor,
-                    programs_summary=summary_json,
-                    prev_hash=head.record_hash,
-                    record_hash="",
+                fields: dict[str, Any] = {
+                    "seq": head.seq + 1,
+                    "id": uuid.uuid4().hex,
+                    "created_at": utcnow(),
+                    "jurisdiction": jurisdiction,
+                    "as_of": as_of,
+                    "bundle_sha256": bundle_sha256,
+                    "engine_version": engine_version,
+                    "request_json": request_json,
+                    "response_json": response_json,
+                    "actor": actor,
+                    "programs_summary": summary_json,
+                    "prev_hash": head.record_hash,
+                }
+                digest = record_hash(decision_hash_fields(**fields))
+                conn.execute(insert(DecisionRow), {**fields, "record_hash": digest})
+                if summary:
+                    conn.execute(
+                        insert(DecisionProgramRow),
+                        [
+                            {"decision_seq": fields["seq"], "program": p, "status": s}
+                            for p, s in summary.items()
+                        ],
+                    )
+                conn.execute(
+                    update(ChainHeadRow)
+                    .where(ChainHeadRow.id == 1)
+                    .values(seq=fields["seq"], record_hash=digest)
                 )
-                row.record_hash = _row_hash(row)
-                session.add(row)
-                session.flush()  # decisions row first: decision_programs references its seq
-                session.add_all(
-                    DecisionProgramRow(decision_seq=row.seq, program=program, status=status)
-                    for program, status in summary.items()
-                )
-                head.seq = row.seq
-                head.record_hash = row.record_hash
-                session.flush()
-                return _to_stored(row)
+            # Committed: build the result from exactly what was written.
+            return StoredDecision(
+                **{**fields, "programs_summary": dict(summary)}, record_hash=digest
+            )
 
         return self._retrying(attempt)
 
