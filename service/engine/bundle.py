@@ -148,9 +148,12 @@ OPTIONAL_LEAVES = frozenset(
 # --- the resolved bundle ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Bundle:
-    """The rules in force for one jurisdiction from ``version`` on: hashable, replayable."""
+    """The rules in force for one jurisdiction from ``version`` on: hashable, replayable.
+
+    Two bundles are equal when their canonical content (and so their SHA-256) is equal.
+    """
 
     jurisdiction: str
     version: date
@@ -158,6 +161,12 @@ class Bundle:
     parameters: Mapping[str, Mapping[str, Any]]
     citations: Mapping[str, Mapping[str, str]]
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Bundle) and other.sha256 == self.sha256
 
     def canonical(self) -> dict[str, Any]:
         return {

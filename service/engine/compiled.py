@@ -7,7 +7,7 @@ the trace can say which provisional values a step used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -85,12 +85,17 @@ class Rules:
     rigid_threshold_inclusive: bool
     rigid_validity_months: int
     provisional: frozenset[str]  # parameter paths whose confidence is P
+    # (step, variant, parameters) → (templates, citation, provisional names), filled on use;
+    # shared by every evaluation under this bundle.
+    step_cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 CENT = Decimal("0.01")
 
 
-def _asset_limits(base: AssetRules, override: AssetRules | None, prefix: str) -> AssetLimits:
+def _asset_limits(
+    base: AssetRules, override: AssetRules | None, prefix: str, same: AssetLimits | None = None
+) -> AssetLimits:
     def pick(name: str) -> tuple[Any, str]:
         own = getattr(override, name) if override is not None else None
         if own is not None:
@@ -102,6 +107,8 @@ def _asset_limits(base: AssetRules, override: AssetRules | None, prefix: str) ->
     homes, p3 = pick("homes")
     commercial, p4 = pick("commercial_property_fails")
     capital, p5 = pick("business_capital")
+    if same is not None and (p1, p2, p3, p4, p5) == same.paths:
+        return same  # no override: the very same test, computed once per household size
     return AssetLimits(
         program=prefix,
         financial=financial,
@@ -147,6 +154,7 @@ def compile_rules(bundle: Bundle) -> Rules:
     care = m.tekun.care_amounts.value  # type: ignore[union-attr]
     wage = m.tekun.minimum_wage.value if m.tekun.minimum_wage else None
     income = {r: getattr(m.disposable_income, r).value for r in ("urban", "rural")}
+    dibao_assets = _asset_limits(m.assets, None, "assets")
     return Rules(
         bundle_jurisdiction=bundle.jurisdiction,
         standard=standard,
@@ -160,8 +168,8 @@ def compile_rules(bundle: Bundle) -> Rules:
         single_person=m.dibao.single_person.value,  # type: ignore[union-attr]
         review_months=m.dibao.review.value.months,  # type: ignore[union-attr]
         review_able_to_work_months=m.dibao.review.value.able_to_work_months,  # type: ignore[union-attr]
-        dibao_assets=_asset_limits(m.assets, None, "assets"),
-        marginal_assets=_asset_limits(m.assets, m.marginal.assets, "marginal.assets"),
+        dibao_assets=dibao_assets,
+        marginal_assets=_asset_limits(m.assets, m.marginal.assets, "marginal.assets", dibao_assets),
         marginal_multiplier=m.marginal.multiplier.value,  # type: ignore[union-attr]
         marginal_upper_inclusive=m.marginal.upper_inclusive.value,  # type: ignore[union-attr]
         marginal_above_standard_required=m.marginal.above_standard_required.value,  # type: ignore[union-attr]

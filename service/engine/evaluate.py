@@ -12,6 +12,7 @@ is but one is undecided, and ineligible only when every path fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -55,6 +56,14 @@ def _status(outcome: str) -> str:
     return {PASS: ELIGIBLE, FAIL: INELIGIBLE, INSUFFICIENT: UNKNOWN}.get(outcome, "not_applicable")
 
 
+StepMeta = tuple[
+    Callable[[dict[str, Any]], str],
+    Callable[[dict[str, Any]], str],
+    dict[str, str],
+    tuple[str, ...],
+]
+
+
 @dataclass(slots=True)
 class Person:
     """One counted member with the facts the rules read, computed once."""
@@ -89,6 +98,7 @@ class Evaluation:
         self.request = request
         self.bundle = bundle
         self.rules: Rules = bundle.rules
+        self._meta = self.rules.step_cache
         self.as_of = request.as_of
         self.residence = request.residence
         self.requested = request.requested()
@@ -98,7 +108,7 @@ class Evaluation:
         # While one 特困 member is assessed, the facts it lacks are held here and kept only if
         # that member's result is undecided: a clerk needs the facts that would change a result.
         self._member_missing: dict[tuple[str, str], None] | None = None
-        self._asset_cache: dict[tuple[str, int], AssetResult] = {}
+        self._asset_cache: dict[tuple[int, int], AssetResult] = {}
         rules = self.rules
         if self.residence is not None:
             self.standard: Decimal | None = rules.standard[self.residence]
@@ -107,6 +117,11 @@ class Evaluation:
         else:
             self.standard = None
         self.standard_text = money(self.standard) if self.standard is not None else None
+        self.standard_words = label(self.residence, rules.standard_unified)
+        if rules.standard_unified:
+            self.standard_params: tuple[str, ...] = ("dibao.standard.unified",)
+        else:
+            self.standard_params = (f"dibao.standard.{self.residence}",) if self.residence else ()
         self.people = self._people()
 
     # --- facts ----------------------------------------------------------------------------
@@ -180,26 +195,36 @@ class Evaluation:
         member: str | None = None,
         words: dict[str, str] | None = None,
     ) -> str:
-        zh, en = TEMPLATES[f"{step}.{variant}"]
+        meta = self._meta.get((step, variant, params))
+        if meta is None:
+            meta = self._step_meta(step, variant, params)
+        zh, en, citation, provisional = meta
         fmt = values if words is None else {**values, **words}
-        used = [p for p in params if p in self.rules.provisional]
         entry = {
             "step": step,
             "program": program,
             "member": member,
             "outcome": outcome,
             "values": values,
-            "message_zh": zh.format_map(fmt),
-            "message_en": en.format_map(fmt),
-            "citation": self._citation(step),
-            "provisional": bool(used),
+            "message_zh": zh(fmt),
+            "message_en": en(fmt),
+            "citation": citation,
+            "provisional": bool(provisional),
         }
-        if used:
-            names = [f"{self.bundle.jurisdiction}.{p}" for p in used]
-            entry["provisional_parameters"] = names
-            self.provisional.update(names)
+        if provisional:
+            entry["provisional_parameters"] = list(provisional)
+            self.provisional.update(provisional)
         self.trace.append(entry)
         return outcome
+
+    def _step_meta(self, step: str, variant: str, params: tuple[str, ...]) -> StepMeta:
+        """Template, citation and provisional parameters of a step: fixed per bundle, cached."""
+        zh, en = TEMPLATES[f"{step}.{variant}"]
+        jurisdiction = self.bundle.jurisdiction
+        provisional = tuple(f"{jurisdiction}.{p}" for p in params if p in self.rules.provisional)
+        meta = (zh.format_map, en.format_map, self._citation(step), provisional)
+        self._meta[(step, variant, params)] = meta
+        return meta
 
     def _citation(self, step: str) -> dict[str, str]:
         citations = self.bundle.citations
@@ -211,19 +236,11 @@ class Evaluation:
             key = key.rpartition(".")[0]
         return CITATION_FALLBACK
 
-    def _standard_words(self) -> dict[str, str]:
-        return label(self.residence, self.rules.standard_unified)
-
-    def _standard_params(self) -> tuple[str, ...]:
-        if self.rules.standard_unified:
-            return ("dibao.standard.unified",)
-        return (f"dibao.standard.{self.residence}",) if self.residence else ()
-
     # --- shared tests ---------------------------------------------------------------------
 
     def asset_test(self, limits: AssetLimits, size: int) -> AssetResult:
         """One asset test on the household's assets for ``size`` people (cached per request)."""
-        key = (limits.program, size)
+        key = (id(limits), size)
         cached = self._asset_cache.get(key)
         if cached is not None:
             return cached
@@ -344,7 +361,7 @@ class Evaluation:
         else:
             variant, words = "insufficient", {"missing_fields": "、".join(result.missing)}
             self._need(program, *result.missing)
-        params = limits.paths + self._standard_params()
+        params = limits.paths + self.standard_params
         return self.step(step, program, result.outcome, variant, result.values, params, words=words)
 
     def per_capita(self, people: list[Person]) -> tuple[Decimal | None, Decimal | None]:
@@ -431,9 +448,9 @@ class Evaluation:
                     outcome,
                     variant,
                     values,
-                    ("income.tekun_excluded_types", *self._standard_params()),
+                    ("income.tekun_excluded_types", *self.standard_params),
                     person.id,
-                    self._standard_words(),
+                    self.standard_words,
                 )
             )
             # 3. no capable supporter (第八条)
@@ -565,8 +582,8 @@ class Evaluation:
                 INSUFFICIENT,
                 "insufficient",
                 values,
-                self._standard_params(),
-                words=self._standard_words(),
+                self.standard_params,
+                words=self.standard_words,
             )
             self._need("dibao", self._income_missing_field() if per_capita is None else "residence")
         elif per_capita < self.standard:
@@ -576,8 +593,8 @@ class Evaluation:
                 PASS,
                 "pass",
                 values,
-                ("income.dibao_excluded_types", *self._standard_params()),
-                words=self._standard_words(),
+                ("income.dibao_excluded_types", *self.standard_params),
+                words=self.standard_words,
             )
         else:
             income_outcome = self.step(
@@ -586,8 +603,8 @@ class Evaluation:
                 FAIL,
                 "fail",
                 values,
-                ("income.dibao_excluded_types", *self._standard_params()),
-                words=self._standard_words(),
+                ("income.dibao_excluded_types", *self.standard_params),
+                words=self.standard_words,
             )
         asset_outcome = self.asset_step(
             "dibao.asset_test", "dibao", rules.dibao_assets, len(remaining)
@@ -891,9 +908,9 @@ class Evaluation:
                 outcome,
                 variant,
                 values,
-                ("dibao.single_person", *self._standard_params()),
+                ("dibao.single_person", *self.standard_params),
                 person.id,
-                self._standard_words(),
+                self.standard_words,
             )
         if included:
             total = sum((Decimal(i["monthly_amount"]) for i in included), ZERO)
@@ -954,7 +971,7 @@ class Evaluation:
             "marginal.multiplier",
             "marginal.upper_inclusive",
             "marginal.above_standard_required",
-            *self._standard_params(),
+            *self.standard_params,
         )
         if per_capita is None or threshold is None or self.standard is None:
             income = INSUFFICIENT
@@ -986,7 +1003,7 @@ class Evaluation:
             variant,
             values,
             params,
-            words=self._standard_words(),
+            words=self.standard_words,
         )
         assets = self.asset_step(
             "marginal.asset_test", "marginal", rules.marginal_assets, len(remaining)
@@ -1263,7 +1280,7 @@ class Evaluation:
         params = (
             "temporary.urgent_cap",
             "temporary.advance_cap",
-            *(() if cap_rule.fixed is not None else self._standard_params()),
+            *(() if cap_rule.fixed is not None else self.standard_params),
         )
         if need is None or cap is None:
             self._need("temporary", "emergency.assessed_need" if need is None else "residence")
@@ -1362,7 +1379,7 @@ class Evaluation:
             "temporary.expenditure_tiers",
             "temporary.expenditure_cap_multiple",
             *(("temporary.special_groups",) if in_group else ()),
-            *self._standard_params(),
+            *self.standard_params,
         )
         if spending is None or self.standard is None:
             if self.standard is None:

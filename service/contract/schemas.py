@@ -1,0 +1,62 @@
+"""JSON Schemas of the contract and the rule-set file format, generated from the models.
+
+    python -m service.contract.schemas          # rewrite schemas/*.schema.json
+    python -m service.contract.schemas --check  # exit 1 if the checked-in files drifted
+
+The checked-in files are what integrators read; a test fails when they drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from service.contract.request import EvaluationRequest
+from service.contract.response import ErrorResponse, EvaluationResponse
+from service.engine.ruleset import Jurisdiction, RuleSetVersion
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+MODELS: dict[str, tuple[type[BaseModel], str]] = {
+    "request.schema.json": (EvaluationRequest, "validation"),
+    "response.schema.json": (EvaluationResponse, "serialization"),
+    "error.schema.json": (ErrorResponse, "serialization"),
+    "ruleset-version.schema.json": (RuleSetVersion, "validation"),
+    "jurisdiction.schema.json": (Jurisdiction, "validation"),
+}
+
+
+def generate() -> dict[str, str]:
+    out = {}
+    for name, (model, mode) in MODELS.items():
+        schema: dict[str, Any] = model.model_json_schema(mode=mode)  # type: ignore[arg-type]
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": name, **schema}
+        out[name] = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return out
+
+
+def main(argv: list[str]) -> int:
+    generated = generate()
+    if "--check" in argv:
+        drifted = [
+            name
+            for name, text in generated.items()
+            if not (SCHEMA_DIR / name).exists()
+            or (SCHEMA_DIR / name).read_text(encoding="utf-8") != text
+        ]
+        for name in drifted:
+            print(f"schemas/{name} drifted from the models: run python -m service.contract.schemas")
+        return 1 if drifted else 0
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for name, text in generated.items():
+        (SCHEMA_DIR / name).write_text(text, encoding="utf-8")
+        print(f"wrote schemas/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
