@@ -7,7 +7,6 @@ import pytest
 
 from service.contract.response import EvaluationResponse
 from service.engine import Engine
-
 from tests.helpers import EXAMPLES, load_example, steps
 
 ALL = sorted(p.name for p in EXAMPLES.glob("*.json"))
