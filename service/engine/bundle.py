@@ -529,7 +529,17 @@ def load_rules(root: Path | str = DEFAULT_RULES_DIR) -> RuleBase:
     for jid in base.known():
         for switch in base.switch_dates(jid):
             bundle = base.resolve(jid, switch)
-            problems.extend(validate_bundle(bundle, file=f"{jid} as of {switch}"))
+            newest = max(
+                (
+                    v
+                    for j in base.chain(jid)
+                    for v in base.versions[j]
+                    if v.effective_from <= switch
+                ),
+                key=lambda v: v.effective_from,
+            )
+            where = f"{newest.file} (bundle {jid} in force from {switch})"
+            problems.extend(validate_bundle(bundle, file=where))
     if problems:
         raise RuleSetError(_dedupe(problems))
     return base

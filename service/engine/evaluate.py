@@ -32,6 +32,13 @@ ELIGIBLE, INELIGIBLE, UNKNOWN = "eligible", "ineligible", "insufficient_data"
 
 _COUNTABLE_TYPES = frozenset({"wage", "business", "property", "transfer", "other"})
 _INTELLECTUAL_MENTAL = frozenset({"intellectual", "mental"})
+_TEKUN_CAPACITY_PARAMS = (
+    "tekun.elderly_age",
+    "tekun.minor_age",
+    "tekun.disability",
+    "tekun.schooling_beyond_minor",
+)
+_SUPPORT_VARIANT = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
 _TEKUN_STEPS = ("tekun.no_work_capacity", "tekun.no_means", "tekun.no_capable_supporter")
 
 
@@ -44,7 +51,7 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _combine(outcomes: list[str]) -> str:
+def _combine(outcomes: list[str] | tuple[str, ...]) -> str:
     if FAIL in outcomes:
         return FAIL
     if INSUFFICIENT in outcomes:
@@ -89,6 +96,7 @@ class AssetResult:
     values: dict[str, Any]
     failed: list[str]
     missing: list[str]
+    step_args: tuple[str, tuple[str, ...], dict[str, str] | None] | None = None
 
 
 class Evaluation:
@@ -118,6 +126,7 @@ class Evaluation:
             self.standard = None
         self.standard_text = money(self.standard) if self.standard is not None else None
         self.standard_words = label(self.residence, rules.standard_unified)
+        self.label_key = "unified" if rules.standard_unified else self.residence
         if rules.standard_unified:
             self.standard_params: tuple[str, ...] = ("dibao.standard.unified",)
         else:
@@ -158,18 +167,25 @@ class Evaluation:
                     income_ok = False  # the employment cost depends on the standard
                 else:
                     own_deduction += share * self.standard
+            if income_ok:
+                dibao_gross = dibao.get(member.id, ZERO)
+                tekun_gross = tekun.get(member.id, ZERO)
+                dibao_income: Decimal | None = cents(max(ZERO, dibao_gross - own_deduction))
+                tekun_income = (
+                    dibao_income
+                    if tekun_gross == dibao_gross
+                    else cents(max(ZERO, tekun_gross - own_deduction))
+                )
+            else:
+                dibao_income = tekun_income = None
             people.append(
                 Person(
-                    id=member.id,
-                    index=index,
-                    age=age_on(member.birth_date, self.as_of),
-                    member=member,
-                    dibao_income=cents(max(ZERO, dibao.get(member.id, ZERO) - own_deduction))
-                    if income_ok
-                    else None,
-                    tekun_income=cents(max(ZERO, tekun.get(member.id, ZERO) - own_deduction))
-                    if income_ok
-                    else None,
+                    member.id,
+                    index,
+                    age_on(member.birth_date, self.as_of),
+                    member,
+                    dibao_income,
+                    tekun_income,
                 )
             )
         return people
@@ -195,7 +211,7 @@ class Evaluation:
         member: str | None = None,
         words: dict[str, str] | None = None,
     ) -> str:
-        meta = self._meta.get((step, variant, params))
+        meta = self._meta.get((step, variant, params, self.label_key))
         if meta is None:
             meta = self._step_meta(step, variant, params)
         zh, en, citation, provisional = meta
@@ -220,10 +236,14 @@ class Evaluation:
     def _step_meta(self, step: str, variant: str, params: tuple[str, ...]) -> StepMeta:
         """Template, citation and provisional parameters of a step: fixed per bundle, cached."""
         zh, en = TEMPLATES[f"{step}.{variant}"]
+        # The standard's name (城市/农村/城乡统一) is fixed for this evaluation: bake it in.
+        words = self.standard_words
+        zh = zh.replace("{standard_zh}", words["standard_zh"])
+        en = en.replace("{standard_en}", words["standard_en"])
         jurisdiction = self.bundle.jurisdiction
         provisional = tuple(f"{jurisdiction}.{p}" for p in params if p in self.rules.provisional)
         meta = (zh.format_map, en.format_map, self._citation(step), provisional)
-        self._meta[(step, variant, params)] = meta
+        self._meta[(step, variant, params, self.label_key)] = meta
         return meta
 
     def _citation(self, step: str) -> dict[str, str]:
@@ -343,26 +363,30 @@ class Evaluation:
 
     def asset_step(self, step: str, program: str, limits: AssetLimits, size: int) -> str:
         result = self.asset_test(limits, size)
-        if result.outcome == PASS:
-            variant, words = "pass", None
-        elif result.outcome == FAIL:
-            variant = "fail"
-            shown = {
-                k: "、".join(v) if isinstance(v, list) else v for k, v in result.values.items()
-            }
-            words = {
-                "failed_zh": "；".join(
-                    ASSET_PHRASES[c][0].format_map(shown) for c in result.failed
-                ),
-                "failed_en": "; ".join(
-                    ASSET_PHRASES[c][1].format_map(shown) for c in result.failed
-                ),
-            }
-        else:
-            variant, words = "insufficient", {"missing_fields": "、".join(result.missing)}
+        if result.step_args is None:
+            # The words of the message depend only on the result: built once per test.
+            if result.outcome == PASS:
+                variant, words = "pass", None
+            elif result.outcome == FAIL:
+                variant = "fail"
+                shown = {
+                    k: "、".join(v) if isinstance(v, list) else v for k, v in result.values.items()
+                }
+                words = {
+                    "failed_zh": "；".join(
+                        ASSET_PHRASES[c][0].format_map(shown) for c in result.failed
+                    ),
+                    "failed_en": "; ".join(
+                        ASSET_PHRASES[c][1].format_map(shown) for c in result.failed
+                    ),
+                }
+            else:
+                variant, words = "insufficient", {"missing_fields": "、".join(result.missing)}
+            result.step_args = (variant, limits.paths + self.standard_params, words)
+        variant, params, words = result.step_args
+        if result.missing and result.outcome == INSUFFICIENT:
             self._need(program, *result.missing)
-        params = limits.paths + self.standard_params
-        return self.step(step, program, result.outcome, variant, result.values, params, words=words)
+        return self.step(step, program, result.outcome, variant, result.values, params, None, words)
 
     def per_capita(self, people: list[Person]) -> tuple[Decimal | None, Decimal | None]:
         """(household countable income, per-capita income rounded to the cent)."""
@@ -375,26 +399,26 @@ class Evaluation:
 
     def tekun(self) -> dict[str, Any]:
         rules = self.rules
+        step = self.step
+        standard = self.standard
         results = []
         asset_outcome = PASS
         if self.people:
             asset_outcome = self.asset_step(
                 "tekun.asset_test", "tekun", rules.dibao_assets, len(self.people)
             )
+        elderly_age, minor_age = rules.tekun_elderly_age, rules.tekun_minor_age
+        elderly_text, minor_text = str(elderly_age), str(minor_age)
+        means_params = ("income.tekun_excluded_types", *self.standard_params)
         for person in self.people:
             m = person.member
-            outcomes = []
+            age = person.age
             self._member_missing = {}
             # 1. no capacity to work (第五条)
             disability = m.disability
-            values = {
-                "age": str(person.age),
-                "disability": f"{disability.category}-{disability.grade}" if disability else "none",
-                "schooling": m.schooling,
-            }
-            if person.age >= rules.tekun_elderly_age:
+            if age >= elderly_age:
                 variant = "pass_elderly"
-            elif person.age < rules.tekun_minor_age:
+            elif age < minor_age:
                 variant = "pass_minor"
             elif m.schooling in rules.tekun_schooling_beyond_minor:
                 variant = "pass_student"
@@ -404,72 +428,68 @@ class Evaluation:
                 variant = "pass_disability"
             else:
                 variant = "fail"
-            outcome = PASS if variant != "fail" else FAIL
-            values["elderly_age"] = str(rules.tekun_elderly_age)
-            values["minor_age"] = str(rules.tekun_minor_age)
-            outcomes.append(
-                self.step(
-                    "tekun.no_work_capacity",
-                    "tekun",
-                    outcome,
-                    variant,
-                    values,
-                    (
-                        "tekun.elderly_age",
-                        "tekun.minor_age",
-                        "tekun.disability",
-                        "tekun.schooling_beyond_minor",
-                    ),
-                    person.id,
-                )
+            capacity = step(
+                "tekun.no_work_capacity",
+                "tekun",
+                FAIL if variant == "fail" else PASS,
+                variant,
+                {
+                    "age": str(age),
+                    "disability": f"{disability.category}-{disability.grade}"
+                    if disability
+                    else "none",
+                    "schooling": m.schooling,
+                    "elderly_age": elderly_text,
+                    "minor_age": minor_text,
+                },
+                _TEKUN_CAPACITY_PARAMS,
+                person.id,
             )
             # 2. no means (第六条): own income below the standard, and the asset rule
             income = person.tekun_income
-            values = {
-                "own_income": money(income) if income is not None else None,
-                "standard": self.standard_text,
-                "asset_test": asset_outcome,
-            }
-            if income is None or self.standard is None:
+            if income is None or standard is None:
                 income_outcome = INSUFFICIENT
                 self._need("tekun", self._income_missing_field() if income is None else "residence")
             else:
-                income_outcome = PASS if income < self.standard else FAIL
-            outcome = _combine([income_outcome, asset_outcome])
-            variant = {
-                PASS: "pass",
-                FAIL: "fail_income" if income_outcome == FAIL else "fail_assets",
-                INSUFFICIENT: "insufficient",
-            }[outcome]
-            outcomes.append(
-                self.step(
-                    "tekun.no_means",
-                    "tekun",
-                    outcome,
-                    variant,
-                    values,
-                    ("income.tekun_excluded_types", *self.standard_params),
-                    person.id,
-                    self.standard_words,
-                )
+                income_outcome = PASS if income < standard else FAIL
+            if income_outcome == FAIL:
+                means, variant = FAIL, "fail_income"
+            elif asset_outcome == FAIL:
+                means, variant = FAIL, "fail_assets"
+            elif INSUFFICIENT in (income_outcome, asset_outcome):
+                means, variant = INSUFFICIENT, "insufficient"
+            else:
+                means, variant = PASS, "pass"
+            step(
+                "tekun.no_means",
+                "tekun",
+                means,
+                variant,
+                {
+                    "own_income": money(income) if income is not None else None,
+                    "standard": self.standard_text,
+                    "asset_test": asset_outcome,
+                },
+                means_params,
+                person.id,
             )
             # 3. no capable supporter (第八条)
             supporter = m.has_capable_supporter
-            values = {
-                "has_capable_supporter": None if supporter is None else str(supporter).lower()
-            }
             if supporter is None:
-                outcome, variant = INSUFFICIENT, "insufficient"
+                support, shown = INSUFFICIENT, None
                 self._need("tekun", f"household.members[{person.index}].has_capable_supporter")
-            elif supporter:
-                outcome, variant = FAIL, "fail"
             else:
-                outcome, variant = PASS, "pass"
-            outcomes.append(
-                self.step(
-                    "tekun.no_capable_supporter", "tekun", outcome, variant, values, (), person.id
-                )
+                support, shown = (FAIL, "true") if supporter else (PASS, "false")
+            step(
+                "tekun.no_capable_supporter",
+                "tekun",
+                support,
+                _SUPPORT_VARIANT[support],
+                {"has_capable_supporter": shown},
+                (),
+                person.id,
             )
+            outcomes = (capacity, means, support)
             outcome = _combine(outcomes)
             status = _status(outcome)
             entry: dict[str, Any] = {
@@ -487,7 +507,7 @@ class Evaluation:
             if status in (ELIGIBLE, UNKNOWN):  # eligible: a missing care assessment still matters
                 self.missing.update(held)
             results.append(entry)
-        statuses = [r["status"] for r in results]
+        statuses = {r["status"] for r in results}
         if not results:
             status = "not_applicable"
         elif ELIGIBLE in statuses:
@@ -583,7 +603,6 @@ class Evaluation:
                 "insufficient",
                 values,
                 self.standard_params,
-                words=self.standard_words,
             )
             self._need("dibao", self._income_missing_field() if per_capita is None else "residence")
         elif per_capita < self.standard:
@@ -594,7 +613,6 @@ class Evaluation:
                 "pass",
                 values,
                 ("income.dibao_excluded_types", *self.standard_params),
-                words=self.standard_words,
             )
         else:
             income_outcome = self.step(
@@ -604,7 +622,6 @@ class Evaluation:
                 "fail",
                 values,
                 ("income.dibao_excluded_types", *self.standard_params),
-                words=self.standard_words,
             )
         asset_outcome = self.asset_step(
             "dibao.asset_test", "dibao", rules.dibao_assets, len(remaining)
@@ -910,7 +927,6 @@ class Evaluation:
                 values,
                 ("dibao.single_person", *self.standard_params),
                 person.id,
-                self.standard_words,
             )
         if included:
             total = sum((Decimal(i["monthly_amount"]) for i in included), ZERO)
@@ -1003,7 +1019,6 @@ class Evaluation:
             variant,
             values,
             params,
-            words=self.standard_words,
         )
         assets = self.asset_step(
             "marginal.asset_test", "marginal", rules.marginal_assets, len(remaining)
