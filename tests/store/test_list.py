@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -43,18 +44,19 @@ def all_pages(store: DecisionStore, **kwargs: object) -> tuple[list[StoredDecisi
         assert pages < 100, "pagination does not terminate"
 
 
-@pytest.mark.parametrize("newest_first", [True, False])
-@pytest.mark.parametrize("limit", [1, 7, 30, 31])
-def test_every_record_exactly_once(
-    store: DecisionStore, population: list[StoredDecision], limit: int, newest_first: bool
-) -> None:
-    seen, pages = all_pages(store, limit=limit, newest_first=newest_first)
-    expected = [d.seq for d in population]
-    if newest_first:
-        expected.reverse()
-    assert [d.seq for d in seen] == expected
-    assert pages == max(1, -(-len(population) // limit))  # full pages; no empty last page
-    assert seen[0] == (population[-1] if newest_first else population[0])
+def test_every_record_exactly_once(store: DecisionStore, population: list[StoredDecision]) -> None:
+    # One population, every page size and order (cheaper than one fixture per case).
+    for newest_first in (True, False):
+        for limit in (1, 7, 30, 31, MAX_LIST_LIMIT):
+            case = f"limit={limit} newest_first={newest_first}"
+            seen, pages = all_pages(store, limit=limit, newest_first=newest_first)
+            expected = [d.seq for d in population]
+            if newest_first:
+                expected.reverse()
+            assert [d.seq for d in seen] == expected, case
+            # Full pages and no empty trailing page.
+            assert pages == max(1, -(-len(population) // limit)), case
+            assert seen == (population[::-1] if newest_first else population), case
 
 
 def test_pages_are_full_except_the_last(
@@ -74,43 +76,39 @@ def _seqs(items: list[StoredDecision]) -> list[int]:
     return sorted(d.seq for d in items)
 
 
-@pytest.mark.parametrize(
-    ("filters", "predicate"),
-    [
-        ({"jurisdiction": "cn-sh"}, lambda d: d.jurisdiction == "cn-sh"),
-        ({"actor": "key-1"}, lambda d: d.actor == "key-1"),
-        ({"date_from": date(2024, 3, 1)}, lambda d: d.as_of >= date(2024, 3, 1)),
-        ({"date_to": date(2024, 2, 1)}, lambda d: d.as_of <= date(2024, 2, 1)),
-        (
-            {"date_from": date(2024, 2, 1), "date_to": date(2024, 4, 1)},
-            lambda d: date(2024, 2, 1) <= d.as_of <= date(2024, 4, 1),
+FILTER_CASES: list[tuple[dict[str, Any], Callable[[StoredDecision], bool]]] = [
+    ({"jurisdiction": "cn-sh"}, lambda d: d.jurisdiction == "cn-sh"),
+    ({"actor": "key-1"}, lambda d: d.actor == "key-1"),
+    ({"date_from": date(2024, 3, 1)}, lambda d: d.as_of >= date(2024, 3, 1)),
+    ({"date_to": date(2024, 2, 1)}, lambda d: d.as_of <= date(2024, 2, 1)),
+    (
+        {"date_from": date(2024, 2, 1), "date_to": date(2024, 4, 1)},
+        lambda d: date(2024, 2, 1) <= d.as_of <= date(2024, 4, 1),
+    ),
+    ({"program": "tekun"}, lambda d: "tekun" in d.programs_summary),
+    ({"program": "linshi"}, lambda d: False),
+    (
+        {"program": "dibao", "status": "needs_review"},
+        lambda d: d.programs_summary["dibao"] == "needs_review",
+    ),
+    ({"status": "ineligible"}, lambda d: "ineligible" in d.programs_summary.values()),
+    (
+        {"jurisdiction": "cn-bj", "actor": "key-0", "program": "tekun", "status": "eligible"},
+        lambda d: (
+            d.jurisdiction == "cn-bj"
+            and d.actor == "key-0"
+            and d.programs_summary["tekun"] == "eligible"
         ),
-        ({"program": "tekun"}, lambda d: "tekun" in d.programs_summary),
-        ({"program": "linshi"}, lambda d: False),
-        (
-            {"program": "dibao", "status": "needs_review"},
-            lambda d: d.programs_summary["dibao"] == "needs_review",
-        ),
-        ({"status": "ineligible"}, lambda d: "ineligible" in d.programs_summary.values()),
-        (
-            {"jurisdiction": "cn-bj", "actor": "key-0", "program": "tekun", "status": "eligible"},
-            lambda d: (
-                d.jurisdiction == "cn-bj"
-                and d.actor == "key-0"
-                and d.programs_summary["tekun"] == "eligible"
-            ),
-        ),
-    ],
-)
-def test_filters(
-    store: DecisionStore,
-    population: list[StoredDecision],
-    filters: dict[str, object],
-    predicate: Callable[[StoredDecision], bool],
-) -> None:
-    seen, _ = all_pages(store, limit=4, **filters)
-    assert _seqs(seen) == _seqs([d for d in population if predicate(d)])
-    assert all(predicate(d) for d in seen)
+    ),
+]
+
+
+def test_filters(store: DecisionStore, population: list[StoredDecision]) -> None:
+    for filters, predicate in FILTER_CASES:
+        seen, _ = all_pages(store, limit=4, **filters)
+        expected = [d for d in population if predicate(d)]
+        assert _seqs(seen) == _seqs(expected), filters
+        assert all(predicate(d) for d in seen), filters
 
 
 def test_bad_cursor_and_limit(store: DecisionStore, population: list[StoredDecision]) -> None:
