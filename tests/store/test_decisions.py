@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -202,3 +203,26 @@ def test_ping(store: DecisionStore) -> None:
     # An unreachable server is "not reachable", not an exception.
     with DecisionStore("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1") as down:
         assert down.ping() is False
+
+
+def test_concurrent_first_use_of_a_bundle_is_race_safe(store: DecisionStore) -> None:
+    bundle = canonical_json({"rules": ["raced"]})
+    sha = sha256_hex(bundle)
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def put() -> None:
+        try:
+            barrier.wait()
+            store.put_bundle(sha, "cn-bj", "v1", bundle)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert count(store, RuleBundleRow) == 1
+    assert store.get_bundle(sha) == bundle
