@@ -5,6 +5,7 @@ from rules-reference.md (section numbers cited per test)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -980,3 +981,147 @@ def test_changsha_urgent_cap_is_fixed(engine: Engine) -> None:
     )
     t = r["programs"]["temporary"]
     assert (t["amount"], t["case_by_case"], t["cap"]) == ("100000.00", False, "100000.00")
+
+
+# --- 分类施保 boundaries (jurisdictions.md: Wuhan 20 %, Chongqing 60/100 + 40) -------------------
+
+
+def supplement_of(response: dict[str, Any], pid: str) -> str | None:
+    found = [
+        s["values"]["supplement"]
+        for s in response["trace"]
+        if s["step"] == "dibao.classified_supplement" and s["member"] == pid
+    ]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize(
+    ("born", "facts", "supplement"),
+    [
+        ("1957-06-01", {}, "182.00"),  # 65 on as_of: aged ≥ 65
+        ("1957-06-02", {}, None),  # 64
+        ("2004-06-02", {}, "182.00"),  # 17: a minor
+        ("2004-06-01", {}, None),  # 18, not studying
+        ("2004-06-01", {"schooling": "high_school"}, "182.00"),  # full-time student
+        ("2004-06-01", {"schooling": "compulsory"}, "182.00"),  # 18, still in compulsory school
+        ("1980-01-01", {"disability": {"category": "mental", "grade": 3}}, "182.00"),
+        ("1980-01-01", {"disability": {"category": "physical", "grade": 3}}, None),
+        ("1980-01-01", {"serious_illness": True}, "182.00"),
+    ],
+)
+def test_wuhan_supplement_categories(
+    engine: Engine, born: str, facts: dict[str, Any], supplement: str | None
+) -> None:
+    # 2022-06-01 urban 910: 20 % = 182.00; a alone, no income → 910 + supplement
+    r = engine.evaluate(request("wuhan", "2022-06-01", person("a", born, **facts), income={}))
+    assert supplement_of(r, "a") == supplement
+    expected = Decimal("910.00") + Decimal(supplement or "0")
+    assert r["programs"]["dibao"]["monthly_amount"] == f"{expected:.2f}"
+
+
+@pytest.mark.parametrize(
+    ("born", "facts", "supplement"),
+    [
+        ("1954-10-01", {}, "60.00"),  # 70 on as_of
+        ("1954-10-02", {}, None),  # 69
+        ("2018-10-02", {}, "100.00"),  # 5, preschool
+        ("2018-10-01", {}, None),  # 6 today, not at school
+        ("2018-10-01", {"schooling": "compulsory"}, "100.00"),  # a pupil
+        ("1980-01-01", {"disability": {"category": "physical", "grade": 2}}, "100.00"),  # 60 + 40
+        ("1980-01-01", {"disability": {"category": "hearing", "grade": 4}}, "40.00"),  # 40 only
+        # grade 3 intellectual is not "disability grade 1–2": 40 only
+        ("1980-01-01", {"disability": {"category": "intellectual", "grade": 3}}, "40.00"),
+        ("1980-01-01", {"serious_illness": True}, "60.00"),
+        (
+            "2010-01-01",
+            {"schooling": "compulsory", "disability": {"category": "visual", "grade": 1}},
+            "140.00",  # highest of 60 and 100, plus 40
+        ),
+    ],
+)
+def test_chongqing_supplement_categories(
+    engine: Engine, born: str, facts: dict[str, Any], supplement: str | None
+) -> None:
+    r = engine.evaluate(request("chongqing", "2024-10-01", person("a", born, **facts), income={}))
+    assert supplement_of(r, "a") == supplement
+    expected = Decimal("750.00") + Decimal(supplement or "0")
+    assert r["programs"]["dibao"]["monthly_amount"] == f"{expected:.2f}"
+
+
+# --- income details (§2 countable income) ------------------------------------------------------
+
+
+def test_deductions_never_below_zero_per_member(engine: Engine) -> None:
+    # a: 100 − 300 → 0 (not −200); b: 1000. Per capita 1000 / 2 = 500.00 → (910 − 500) × 2
+    r = engine.evaluate(
+        request(
+            "wuhan",
+            "2022-06-01",
+            person("a"),
+            person("b"),
+            income={"a": "100.00", "b": "1000.00"},
+            deductions=[{"member": "a", "type": "disability_rigid", "monthly": "300.00"}],
+        )
+    )
+    d = r["programs"]["dibao"]
+    assert (d["per_capita_income"], d["monthly_amount"]) == ("500.00", "820.00")
+
+
+def test_declared_employment_cost_is_deducted_outside_zhumadian(engine: Engine) -> None:
+    r = engine.evaluate(
+        request(
+            "wuhan",
+            "2022-06-01",
+            person("a", employed=True),
+            income={"a": "1000.00"},
+            deductions=[{"member": "a", "type": "employment_cost", "monthly": "200.00"}],
+        )
+    )
+    d = r["programs"]["dibao"]
+    assert (d["per_capita_income"], d["monthly_amount"]) == ("800.00", "110.00")
+
+
+# --- Zhumadian 低保边缘 homes (3 or more fail; 2 fail above 40 m² per capita) --------------------
+
+
+@pytest.mark.parametrize(
+    ("areas", "outcome"),
+    [
+        (["50", "30"], "pass"),  # 80 / 2 = 40.00: not above 40
+        (["50", "30.02"], "fail"),  # 40.01
+        (["20", "20", "20"], "fail"),  # 3 homes
+    ],
+)
+def test_zhumadian_marginal_homes(engine: Engine, areas: list[str], outcome: str) -> None:
+    r = engine.evaluate(
+        request(
+            "zhumadian",
+            "2022-06-01",
+            person("a"),
+            person("b"),
+            income={"a": "1400.00"},
+            assets={"houses": [{"area_m2": a, "dilapidated": False} for a in areas]},
+        )
+    )
+    assert step(r, "dibao.asset_test")["outcome"] == "fail"  # 2+ homes fail for 低保
+    assert step(r, "marginal.asset_test")["outcome"] == outcome
+
+
+def test_rigid_expenditure_without_income_passes_the_share(engine: Engine) -> None:
+    # Zhumadian 2025: no income; deposits 20000 fail 低保 (12 × 630 = 7560) but pass the
+    # 低保边缘 rules (36 × 630 = 22680); not 低保边缘 (income not above the standard).
+    # 刚性支出: income 0 < 2697.00, marginal assets pass, no income + spending → eligible.
+    r = engine.evaluate(
+        request(
+            "zhumadian",
+            "2025-03-01",
+            income={},
+            assets={"financial": "20000.00"},
+            rigid={"medical": "5000.00"},
+        )
+    )
+    assert r["programs"]["dibao"]["status"] == "ineligible"
+    assert r["programs"]["marginal"]["status"] == "ineligible"
+    assert step(r, "rigid_expenditure.share_test")["outcome"] == "pass"
+    x = r["programs"]["rigid_expenditure"]
+    assert (x["status"], x["valid_until"]) == ("eligible", "2026-03-01")
