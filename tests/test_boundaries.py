@@ -1125,3 +1125,34 @@ def test_rigid_expenditure_without_income_passes_the_share(engine: Engine) -> No
     assert step(r, "rigid_expenditure.share_test")["outcome"] == "pass"
     x = r["programs"]["rigid_expenditure"]
     assert (x["status"], x["valid_until"]) == ("eligible", "2026-03-01")
+
+
+def test_expenditure_income_test_after_tekun_members_leave(engine: Engine) -> None:
+    # e is 特困 and leaves; a alone: 6000 ≥ 5141.08 fails (with e counted it would be 3000)
+    r = engine.evaluate(
+        request(
+            "wuhan",
+            "2022-06-01",
+            elder("e"),
+            person("a"),
+            income={"a": "6000.00"},
+            rigid={"medical": "30000.00"},
+            emergency=expenditure(),
+        )
+    )
+    assert r["programs"]["tekun"]["status"] == "eligible"
+    s = step(r, "temporary.expenditure.income_test")
+    assert (s["values"]["per_capita_income"], s["outcome"]) == ("6000.00", "fail")
+    assert r["programs"]["temporary"]["status"] == "ineligible"
+
+
+def test_gradual_exit_needs_the_rise_to_come_from_a_job(engine: Engine) -> None:
+    req = exit_request("2025-03-01", "2025-01-01")
+    req["household"]["current_benefit"]["income_rise_from_employment"] = False
+    r = engine.evaluate(req)
+    assert step(r, "dibao.gradual_exit.eligible")["outcome"] == "fail"
+    d = r["programs"]["dibao"]
+    assert (d["status"], d["reasons"]) == (
+        "ineligible",
+        ["dibao.income_test", "dibao.gradual_exit.eligible"],
+    )
