@@ -1,0 +1,141 @@
+"""The checked-in JSON Schemas are what integrators read: they match the models, and every
+contract example and every response the engine gives fits them (Draft 2020-12)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from service.contract import schemas
+from service.engine import Engine, RequestRejected
+from service.synthetic import household
+from tests.helpers import EXAMPLES, ROOT, load_example
+
+SCHEMA_DIR = ROOT / "schemas"
+ALL = sorted(p.name for p in EXAMPLES.glob("*.json"))
+SHARED_EXAMPLES = Path("/work/shared/contract/examples")
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def errors(name: str, document: Any) -> list[str]:
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator(name).iter_errors(document)
+    ]
+
+
+def test_schemas_have_not_drifted_from_the_models(capsys: pytest.CaptureFixture[str]) -> None:
+    assert schemas.main(["--check"]) == 0, capsys.readouterr().out
+
+
+def test_check_notices_drift(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for path in SCHEMA_DIR.glob("*.json"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    drifted = tmp_path / "request.schema.json"
+    data = json.loads(drifted.read_text(encoding="utf-8"))
+    data["title"] = "something else"
+    drifted.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(schemas, "SCHEMA_DIR", tmp_path)
+    assert schemas.main(["--check"]) == 1
+    assert "request.schema.json" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "request.schema.json",
+        "response.schema.json",
+        "error.schema.json",
+        "ruleset-version.schema.json",
+        "jurisdiction.schema.json",
+    ],
+)
+def test_schema_files_are_valid_draft_2020_12(name: str) -> None:
+    schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+def test_every_example_is_checked() -> None:
+    assert len(ALL) == 8
+    if SHARED_EXAMPLES.is_dir():  # the contract's own copy, where it is available
+        assert sorted(p.name for p in SHARED_EXAMPLES.glob("*.json")) == ALL
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_example_request_and_response_fit_the_schemas(engine: Engine, name: str) -> None:
+    request = load_example(name)
+    assert errors("request.schema.json", request) == []
+    response = engine.evaluate(request)
+    assert errors("response.schema.json", response) == []
+
+
+def test_response_schema_rejects_a_broken_response(engine: Engine) -> None:
+    """The check above can fail: a wrong status or a missing field is caught by the schema."""
+    response = engine.evaluate(load_example(ALL[0]))
+    response["programs"]["dibao"]["status"] = "maybe"
+    assert errors("response.schema.json", response)
+    response = engine.evaluate(load_example(ALL[0]))
+    del response["ruleset"]
+    assert errors("response.schema.json", response)
+
+
+def test_request_schema_rejects_what_the_engine_refuses() -> None:
+    request = load_example(ALL[0])
+    request["household"]["members"][0]["relation"] = "cousin"
+    assert errors("request.schema.json", request)
+    request = load_example(ALL[0])
+    request["household"]["members"][0]["favourite_colour"] = "blue"
+    assert errors("request.schema.json", request)
+    request = load_example(ALL[0])
+    del request["household"]["members"][0]["birth_date"]
+    assert errors("request.schema.json", request)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_synthetic_requests_and_responses_fit_the_schemas(engine: Engine, seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(40):
+        request = household(rng)
+        assert errors("request.schema.json", request) == []
+        assert errors("response.schema.json", engine.evaluate(request)) == []
+
+
+def test_refusal_fits_the_error_schema(engine: Engine) -> None:
+    request = load_example(ALL[0])
+    request["household"]["income"] = [{"member": "nobody", "type": "wage", "monthly": "-1"}]
+    with pytest.raises(RequestRejected) as caught:
+        engine.evaluate(request)
+    body = {"errors": caught.value.problems}
+    assert errors("error.schema.json", body) == []
+
+
+RULE_FILES = sorted(
+    p
+    for p in (ROOT / "rules").rglob("*.yaml")
+    if p.name == "jurisdiction.yaml" or re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.stem)
+)
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.relative_to(ROOT / "rules").as_posix())
+def test_rule_files_fit_their_schemas(path: Path) -> None:
+    data = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
+    name = "jurisdiction.schema.json" if path.name == "jurisdiction.yaml" else None
+    name = name or "ruleset-version.schema.json"
+    assert errors(name, data) == []
