@@ -840,6 +840,10 @@ class Evaluation:
                 continue
             if c.any_disability and m.disability is None:
                 continue
+            if c.disability_grade_at_most is not None and (
+                m.disability is None or m.disability.grade > c.disability_grade_at_most
+            ):
+                continue
             if c.serious_illness and not m.serious_illness:
                 continue
             return True

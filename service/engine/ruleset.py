@@ -90,7 +90,12 @@ class SupplementCondition(_Strict):
     age_at_least: int | None = None
     age_below: int | None = None
     schooling_in: list[Schooling] | None = None
-    severe_disability: bool | None = None
+    severe_disability: bool | None = Field(
+        default=None, description="grade 1–2 of any category, or grade 3 intellectual/mental"
+    )
+    disability_grade_at_most: int | None = Field(
+        default=None, ge=1, le=4, description="any category, grade 1 up to this grade"
+    )
     any_disability: bool | None = None
     serious_illness: bool | None = None
 
