@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from service.contract.response import EvaluationResponse
@@ -52,6 +52,76 @@ requests = seeds.map(lambda seed: household(random.Random(seed)))
 amounts = st.decimals(
     min_value=Decimal("0.01"), max_value=Decimal("20000"), places=2, allow_nan=False
 )
+
+
+def _assets_none() -> dict[str, Any]:
+    return {
+        "financial": "0.00",
+        "vehicles": [],
+        "houses": [],
+        "commercial_property": False,
+        "business_capital": "0.00",
+    }
+
+
+# Wuhan 2022 (urban standard 910): the child b has no capable supporter and is 特困; a alone has
+# 1500 a month.
+SUPPORTER_CASE: dict[str, Any] = {
+    "jurisdiction": "wuhan",
+    "as_of": "2022-08-01",
+    "residence": "urban",
+    "household": {
+        "members": [
+            {
+                "id": "a",
+                "relation": "applicant",
+                "birth_date": "1982-03-01",
+                "employed": True,
+                "has_capable_supporter": True,
+            },
+            {
+                "id": "b",
+                "relation": "child",
+                "birth_date": "2012-05-01",
+                "schooling": "compulsory",
+                "has_capable_supporter": False,
+            },
+        ],
+        "income": [{"member": "a", "type": "wage", "monthly": "1500.00"}],
+        "assets": _assets_none(),
+    },
+}
+
+# Wuhan 2025 (urban standard 940): m2 is a 单人户 candidate (mental disability grade 2) whose own
+# income 4000 is far above the standard; the 12-month rigid expenditure is not given.
+SINGLE_PERSON_CASE: dict[str, Any] = {
+    "jurisdiction": "wuhan",
+    "as_of": "2025-10-14",
+    "residence": "urban",
+    "household": {
+        "members": [
+            {
+                "id": "m1",
+                "relation": "applicant",
+                "birth_date": "1968-05-30",
+                "employed": True,
+                "has_capable_supporter": True,
+            },
+            {
+                "id": "m2",
+                "relation": "spouse",
+                "birth_date": "1998-03-20",
+                "disability": {"category": "mental", "grade": 2},
+                "has_capable_supporter": True,
+            },
+        ],
+        "income": [
+            {"member": "m1", "type": "wage", "monthly": "4000.00"},
+            {"member": "m2", "type": "wage", "monthly": "4000.00"},
+        ],
+        "assets": _assets_none(),
+    },
+}
 
 
 def money_text(value: Decimal) -> str:
@@ -320,6 +390,7 @@ def _never_eligible_by_omission(engine: Engine, request: dict[str, Any]) -> None
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(request=requests)
+@example(request=SUPPORTER_CASE)
 def test_an_omitted_fact_never_turns_ineligible_into_eligible(
     engine: Engine, request: dict[str, Any]
 ) -> None:
@@ -334,37 +405,7 @@ def test_an_omitted_supporter_fact_does_not_make_the_household_eligible(engine: 
     unknown, so whether b is in the 低保 household is unknown too; 低保 may be ineligible or
     insufficient_data, never eligible (an omitted fact is never read as false: §0.2, §10).
     """
-    request = {
-        "jurisdiction": "wuhan",
-        "as_of": "2022-08-01",
-        "residence": "urban",
-        "household": {
-            "members": [
-                {
-                    "id": "a",
-                    "relation": "applicant",
-                    "birth_date": "1982-03-01",
-                    "employed": True,
-                    "has_capable_supporter": True,
-                },
-                {
-                    "id": "b",
-                    "relation": "child",
-                    "birth_date": "2012-05-01",
-                    "schooling": "compulsory",
-                    "has_capable_supporter": False,
-                },
-            ],
-            "income": [{"member": "a", "type": "wage", "monthly": "1500.00"}],
-            "assets": {
-                "financial": "0.00",
-                "vehicles": [],
-                "houses": [],
-                "commercial_property": False,
-                "business_capital": "0.00",
-            },
-        },
-    }
+    request = copy.deepcopy(SUPPORTER_CASE)
     stated = engine.evaluate(request)
     assert tekun_status(stated) == {"a": "ineligible", "b": "eligible"}
     assert stated["programs"]["dibao"]["status"] == "ineligible"
@@ -429,6 +470,7 @@ def test_missing_names_only_undecided_programs(engine: Engine, request: dict[str
 
 @SETTINGS
 @given(request=requests)
+@example(request=SINGLE_PERSON_CASE)
 def test_an_undecided_program_names_the_facts_it_lacks(
     engine: Engine, request: dict[str, Any]
 ) -> None:
@@ -447,40 +489,7 @@ def test_single_person_path_fails_on_known_income(engine: Engine) -> None:
     """Wuhan 2025: the household type (支出型 / 刚性支出) is undecided, but the only candidate's own
     income (4000) is far above the standard (940): the 单人户 path fails on known facts, so 低保
     is ineligible, not insufficient_data (§10: ineligible if any rule fails on known facts)."""
-    request = {
-        "jurisdiction": "wuhan",
-        "as_of": "2025-10-14",
-        "residence": "urban",
-        "household": {
-            "members": [
-                {
-                    "id": "m1",
-                    "relation": "applicant",
-                    "birth_date": "1968-05-30",
-                    "employed": True,
-                    "has_capable_supporter": True,
-                },
-                {
-                    "id": "m2",
-                    "relation": "spouse",
-                    "birth_date": "1998-03-20",
-                    "disability": {"category": "mental", "grade": 2},
-                    "has_capable_supporter": True,
-                },
-            ],
-            "income": [
-                {"member": "m1", "type": "wage", "monthly": "4000.00"},
-                {"member": "m2", "type": "wage", "monthly": "4000.00"},
-            ],
-            "assets": {
-                "financial": "0.00",
-                "vehicles": [],
-                "houses": [],
-                "commercial_property": False,
-                "business_capital": "0.00",
-            },
-        },
-    }
+    request = copy.deepcopy(SINGLE_PERSON_CASE)
     response = engine.evaluate(request)
     assert response["programs"]["rigid_expenditure"]["status"] == "insufficient_data"
     dibao = response["programs"]["dibao"]
