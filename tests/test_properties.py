@@ -363,6 +363,10 @@ def omissions(request: dict[str, Any]) -> Iterator[tuple[str, Mutation]]:
                 yield f"emergency.{key}", drop("emergency", key)
 
 
+def _found_tekun(response: dict[str, Any]) -> set[str]:
+    return {m for m, status in tekun_status(response).items() if status == "eligible"}
+
+
 def _never_eligible_by_omission(engine: Engine, request: dict[str, Any]) -> None:
     full = engine.evaluate(request)
     full_members = tekun_status(full)
@@ -370,7 +374,11 @@ def _never_eligible_by_omission(engine: Engine, request: dict[str, Any]) -> None
         reduced_request = copy.deepcopy(request)
         mutate(reduced_request)
         reduced = engine.evaluate(reduced_request)
-        for program in PROGRAMS:
+        # Only members found 特困 leave the 低保 household; an undecided one stays (the contract's
+        # Wuhan example). When omitting a fact changes who is found 特困, the household the other
+        # programs assess is a different household, so only 特困 itself is compared.
+        same_household = _found_tekun(full) == _found_tekun(reduced)
+        for program in PROGRAMS if same_household else ("tekun",):
             stated = full["programs"][program]["status"]
             omitted = reduced["programs"][program]["status"]
             assert not (stated == "ineligible" and omitted == "eligible"), (
@@ -397,13 +405,13 @@ def test_an_omitted_fact_never_turns_ineligible_into_eligible(
     _never_eligible_by_omission(engine, request)
 
 
-def test_an_omitted_supporter_fact_does_not_make_the_household_eligible(engine: Engine) -> None:
-    """The smallest case of the property above (Wuhan 2022, urban standard 910).
+def test_an_undecided_tekun_member_stays_in_the_dibao_household(engine: Engine) -> None:
+    """Wuhan 2022, urban standard 910: the child b has no capable supporter.
 
-    Stated: the child b has no capable supporter, is 特困 and leaves the 低保 household with no
-    income; a alone has 1500 a month ≥ 910 → 低保 ineligible. Omitted: b's 特困 status is
-    unknown, so whether b is in the 低保 household is unknown too; 低保 may be ineligible or
-    insufficient_data, never eligible (an omitted fact is never read as false: §0.2, §10).
+    Stated: b is 特困 and leaves the 低保 household; a alone has 1500 ≥ 910 → 低保 ineligible.
+    Omitted: b's 特困 result is undecided, so b has not been *found* 特困 and stays in the
+    household (as in the contract's Wuhan example, where m3 stays): 1500 / 2 = 750 < 910. The
+    trace says that b's 特困 result is pending and that the household must be re-assessed.
     """
     request = copy.deepcopy(SUPPORTER_CASE)
     stated = engine.evaluate(request)
@@ -412,7 +420,13 @@ def test_an_omitted_supporter_fact_does_not_make_the_household_eligible(engine: 
     del request["household"]["members"][1]["has_capable_supporter"]
     omitted = engine.evaluate(request)
     assert tekun_status(omitted)["b"] == "insufficient_data"
-    assert omitted["programs"]["dibao"]["status"] in ("ineligible", "insufficient_data")
+    assert omitted["programs"]["dibao"]["members"] == ["a", "b"]
+    (household_step,) = [s for s in omitted["trace"] if s["step"] == "dibao.household"]
+    assert household_step["values"]["tekun_undecided"] == ["b"]
+    assert "b" in household_step["message_zh"] and "待定" in household_step["message_zh"]
+    assert {"field": "household.members[1].has_capable_supporter", "program": "tekun"} in omitted[
+        "missing"
+    ]
 
 
 # --- the response fits the contract -----------------------------------------------------------

@@ -234,6 +234,11 @@ class Bundle:
             rest = path[len(leaf_path) + 1 :].split(".") if path != leaf_path else []
             leaf["value"] = _set_inside(leaf["value"], rest, canonical_value(new_value), path)
             leaf.update(source=source, confidence="P", provisional="what-if override", note=None)
+        try:
+            # Validated and normalised like a rule file ("1000" and "1000.00" are one amount).
+            params = flatten_parameters(Parameters.model_validate(unflatten(params)))
+        except ValidationError as error:
+            raise RuleSetError(list(_model_problems(error, source))) from None
         bundle = Bundle(
             jurisdiction=self.jurisdiction,
             version=self.version,
@@ -504,7 +509,10 @@ def load_rules(root: Path | str = DEFAULT_RULES_DIR) -> RuleBase:
         if not loaded:
             problems.append(RuleProblem(rel, "", "jurisdiction has no dated version file"))
         versions[jid] = loaded
-    if NATIONAL not in jurisdictions and not problems:
+    if problems:
+        # Cross-file checks on a partly loaded tree would blame files that are not wrong.
+        raise RuleSetError(problems)
+    if NATIONAL not in jurisdictions:
         problems.append(RuleProblem(f"{NATIONAL}/jurisdiction.yaml", "", "national base missing"))
     for jid, meta in jurisdictions.items():
         rel = f"{jid}/jurisdiction.yaml"

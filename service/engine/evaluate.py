@@ -586,7 +586,23 @@ class Evaluation:
             self.step("dibao.household", "dibao", NA, "empty", values)
             result["status"] = "not_applicable"
             return result
-        self.step("dibao.household", "dibao", PASS, "pass", values)
+        # Only members found 特困 leave; a member whose 特困 result is undecided stays in the
+        # household (as the contract's Wuhan example does) and the trace says so.
+        undecided = self.tekun_undecided
+        if undecided:
+            values["tekun_undecided"] = undecided
+            self.step(
+                "dibao.household",
+                "dibao",
+                PASS,
+                "pass_undecided",
+                values,
+                (),
+                None,
+                {"undecided": "、".join(undecided)},
+            )
+        else:
+            self.step("dibao.household", "dibao", PASS, "pass", values)
         total, per_capita = self.per_capita(remaining)
         result["per_capita_income"] = money(per_capita) if per_capita is not None else None
         values = {
@@ -906,22 +922,27 @@ class Evaluation:
                 else None,
                 "standard": self.standard_text,
             }
-            if type_outcome != PASS:
-                outcome = type_outcome
-                variant = "fail_household" if outcome == FAIL else "insufficient"
-            elif person.dibao_income is None or self.standard is None:
+            own = person.dibao_income
+            if own is not None and self.standard is not None and own >= self.standard:
+                outcome, variant = FAIL, "fail_income"  # fails on known facts, whatever the type
+            elif type_outcome == FAIL:
+                outcome, variant = FAIL, "fail_household"
+            elif own is None or self.standard is None:
                 outcome, variant = INSUFFICIENT, "insufficient"
                 self._need(
                     "dibao",
-                    self._income_missing_field() if person.dibao_income is None else "residence",
+                    self._income_missing_field() if own is None else "residence",
                 )
-            elif person.dibao_income < self.standard:
+            elif type_outcome == INSUFFICIENT:
+                outcome, variant = INSUFFICIENT, "insufficient"
+                # The facts that would decide the household type decide this path too.
+                undecided = {t for t in rule.household_types if types[t] == UNKNOWN}
+                self._need("dibao", *(f for (f, p) in list(self.missing) if p in undecided))
+            elif own < self.standard:
                 outcome, variant = PASS, "pass"
-                amount = self.standard - person.dibao_income
+                amount = self.standard - own
                 values["monthly_amount"] = money(amount)
                 included.append({"member": person.id, "monthly_amount": money(amount)})
-            else:
-                outcome, variant = FAIL, "fail_income"
             outcomes.append(outcome)
             self.step(
                 "dibao.single_person",
@@ -1448,6 +1469,7 @@ class Evaluation:
     def run(self) -> dict[str, Any]:
         tekun = self.tekun()
         tekun_ids = [m["member"] for m in tekun["members"] if m["status"] == ELIGIBLE]
+        self.tekun_undecided = [m["member"] for m in tekun["members"] if m["status"] == UNKNOWN]
         remaining = [p for p in self.people if p.id not in tekun_ids] if tekun_ids else self.people
         dibao = self.dibao_household(remaining, tekun_ids)
         marginal = self.marginal(dibao, remaining)

@@ -43,7 +43,7 @@ TEMPLATES: Final[dict[str, tuple[str, str]]] = {
         "Disability ({disability}) is of a listed category and grade: no capacity to work.",
     ),
     "tekun.no_work_capacity.fail": (
-        "{age} 周岁，残疾情况 {disability}，不属于无劳动能力的情形。",
+        "{age} 周岁，年龄、残疾类别与等级、在学情况均不属于无劳动能力的情形。",
         "Aged {age}, disability {disability}: not among the cases without capacity to work.",
     ),
     "tekun.asset_test.pass": _ASSET["pass"],
@@ -93,6 +93,10 @@ TEMPLATES: Final[dict[str, tuple[str, str]]] = {
     "dibao.household.pass": (
         "共同生活家庭成员 {household_size} 人（已认定特困的成员单独供养，不计入）。",
         "{household_size} household members (members found 特困 are supported separately and left out).",
+    ),
+    "dibao.household.pass_undecided": (
+        "共同生活家庭成员 {household_size} 人；成员 {undecided} 的特困认定因信息不全待定，暂计入低保家庭，补全后需重新核定。",
+        "{household_size} household members; the 特困 result of {undecided} is undecided (facts missing), so they count in the 低保 household until it is decided.",
     ),
     "dibao.household.empty": (
         "全部成员已认定为特困人员，不再按低保家庭审核。",

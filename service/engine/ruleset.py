@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from service.contract.request import (
     DeductionType,
@@ -227,7 +227,7 @@ class Tier(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def check_tiers(tiers: list[Tier]) -> None:
+def check_tiers(tiers: list[Tier]) -> list[Tier]:
     """Tiers must be contiguous, increasing, and only the last may be open-ended."""
     for index, tier in enumerate(tiers):
         if tier.to is not None and tier.to <= tier.from_:
@@ -240,6 +240,11 @@ def check_tiers(tiers: list[Tier]) -> None:
                 raise ValueError(f"tiers {index} and {index + 1} overlap")
             if following.from_ > tier.to:
                 raise ValueError(f"gap between tiers {index} and {index + 1}")
+    return tiers
+
+
+Tiers = Annotated[list[Tier], AfterValidator(check_tiers)]
+"""Bands of 12-month rigid spending: contiguous, increasing, only the last open-ended."""
 
 
 class SpecialGroups(_Strict):
@@ -250,12 +255,7 @@ class SpecialGroups(_Strict):
         description="a result in this decision, or the current benefit, of one of these"
     )
     cap_multiple: Decimal = Field(gt=0)
-    tiers: list[Tier]
-
-    @model_validator(mode="after")
-    def _tiers(self) -> SpecialGroups:
-        check_tiers(self.tiers)
-        return self
+    tiers: Tiers
 
 
 # --- the parameter tree --------------------------------------------------------------------
@@ -314,15 +314,9 @@ class TemporaryRules(_Strict):
     urgent_causes: Param[list[EmergencyCause]] | None = None
     urgent_cap: Param[Cap] | None = None
     advance_cap: Param[Decimal] | None = None
-    expenditure_tiers: Param[list[Tier]] | None = None
+    expenditure_tiers: Param[Tiers] | None = None
     expenditure_cap_multiple: Param[Decimal] | None = None
     special_groups: Param[SpecialGroups | None] | None = None
-
-    @model_validator(mode="after")
-    def _tiers(self) -> TemporaryRules:
-        if self.expenditure_tiers is not None:
-            check_tiers(self.expenditure_tiers.value)
-        return self
 
 
 class DisposableIncome(_Strict):
