@@ -418,13 +418,14 @@ class DecisionStore:
                 ).one_or_none()
                 if head is None:
                     raise RuntimeError("chain_head row missing: run service.store.upgrade()")
+                # One look-up for every bundle of the batch; only new ones are written.
+                stored_bundles = set(
+                    conn.execute(
+                        select(RuleBundleRow.sha256).where(RuleBundleRow.sha256.in_(list(bundles)))
+                    ).scalars()
+                )
                 for sha256, (jurisdiction, version, bundle_text) in bundles.items():
-                    if (
-                        conn.execute(
-                            select(RuleBundleRow.sha256).where(RuleBundleRow.sha256 == sha256)
-                        ).first()
-                        is None
-                    ):
+                    if sha256 not in stored_bundles:
                         self._insert_bundle_if_absent(
                             conn, sha256, jurisdiction, version, bundle_text
                         )
