@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,28 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     raise ValueError(f"unsupported database backend {backend!r} (use sqlite or postgresql)")
 
 
+def _ensure_wal(cursor: Any) -> None:
+    """Switch the database file to WAL journaling (a persistent setting of the file).
+
+    SQLite does not run the busy handler for this switch, so on a brand-new file that other
+    connections are opening at the same moment it can fail with "database is locked":
+    retry until the file reports WAL (normally already true, and then this is one read).
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            message = str(exc).lower()
+            if ("locked" not in message and "busy" not in message) or time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("could not switch the database to WAL journal mode")
+        time.sleep(random.uniform(0.005, 0.02))
+
+
 def _make_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
@@ -63,8 +88,8 @@ def _make_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            _ensure_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()

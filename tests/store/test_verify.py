@@ -152,10 +152,12 @@ def test_row_inserted_past_the_head_is_detected(
         store,
         "INSERT INTO decisions (id, seq, created_at, jurisdiction, as_of, bundle_sha256,"
         " engine_version, request_json, response_json, actor, programs_summary, prev_hash,"
-        " record_hash) SELECT 'f' || substr(id, 2), seq + 1, created_at, jurisdiction, as_of,"
+        " record_hash) SELECT :rogue_id, seq + 1, created_at, jurisdiction, as_of,"
         " bundle_sha256, engine_version, request_json, response_json, actor,"
         " programs_summary, record_hash, record_hash FROM decisions WHERE seq = :s",
         s=last.seq,
+        # Not a uuid4 hex (those have the version digit 4 at index 12), so never taken.
+        rogue_id="f00d" * 8,
     )
     report = store.verify()
     assert report.first_broken_seq == N + 1
