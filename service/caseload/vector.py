@@ -776,10 +776,18 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
         any_el |= kinds[kind] == EL
         any_un |= kinds[kind] == UN
     type_o = np.where(any_el, PASS, np.where(any_un, INS, FAIL))
-    cand_o = np.where(
-        type_o[hh] != PASS,
-        type_o[hh],
-        np.where(~income_ok | ~m_sk, INS, np.where(dib < m_std, PASS, FAIL)),
+    # own income at or above the standard fails whatever the household type; then the type
+    own_known = income_ok & m_sk
+    member_type = type_o[hh]
+    cand_o = np.select(
+        [
+            own_known & (dib >= m_std),
+            member_type == FAIL,
+            ~own_known,
+            member_type == INS,
+        ],
+        [FAIL, FAIL, INS, INS],
+        PASS,
     )
     included = candidate & (cand_o == PASS)
     n_included = _count(hh, included, n)
