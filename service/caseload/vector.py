@@ -259,8 +259,8 @@ def _params(bundle: Bundle) -> Params:
             _check_known(part)
     standards = _by_residence(r)
     for s in standards:
-        if s is not None and (_fen(s, "standard") >= _MAX_STANDARD_FEN):
-            raise NotExact("standard too large")
+        if s is not None and not 0 <= _fen(s, "standard") < _MAX_STANDARD_FEN:
+            raise NotExact("standard out of range")
     std = np.array([_fen(s, "standard") if s is not None else 0 for s in standards], np.int64)
     std_known = np.array([s is not None for s in standards])
 
