@@ -1,0 +1,151 @@
+"""One pure-ASGI middleware for every request: request id, body limit, metrics, access log.
+
+It is also the last line of defence: an unexpected exception becomes a JSON 500 whose log line
+has the exception's type and frames but never its message (which could quote data).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api import metrics
+from service.api.errors import error_response, too_large
+from service.api.logs import AccessLog, get_logger, request_id_var
+from service.contract.errors import problem
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Generated request ids: a random prefix per process and a counter (cheaper than uuid4).
+_ID_PREFIX = secrets.token_hex(6)
+_ID_COUNTER = itertools.count(1)
+access_log = get_logger("http")
+access_lines = AccessLog()
+
+
+class BodyTooLarge(Exception):
+    """The request body went past the size limit while it was being read."""
+
+
+class ServiceMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        access_log_enabled: bool = True,
+        fast_routes: dict[tuple[str, str], Any] | None = None,
+    ):
+        self.app = app
+        self.max_body = max_body_bytes
+        self.access_log = access_log_enabled
+        self.fast_routes = fast_routes or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                text = value.decode("latin-1")
+                if _REQUEST_ID.fullmatch(text):
+                    request_id = text
+                break
+        if request_id is None:
+            request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+        token = request_id_var.set(request_id)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        status_holder = [500]
+        started_response = [False]
+        rid_header = (b"x-request-id", request_id.encode("latin-1"))
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started_response[0] = True
+                status_holder[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        try:
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_body:
+                await too_large(self.max_body)(scope, receive, send_wrapper)
+            else:
+                fast = self.fast_routes.get((scope["method"], scope["path"]))
+                if fast is not None:
+                    state["route"] = scope["path"]
+                    await fast(scope, self._limited(receive), send_wrapper, state)
+                else:
+                    await self.app(scope, self._limited(receive), send_wrapper)
+        except BodyTooLarge:
+            if not started_response[0]:
+                await too_large(self.max_body)(scope, receive, send_wrapper)
+        except Exception:
+            access_log.exception("unhandled error")
+            if not started_response[0]:
+                response = error_response(
+                    500,
+                    [
+                        problem(
+                            "",
+                            "服务器内部错误",
+                            "internal server error",
+                            "internal_error",
+                        )
+                    ],
+                )
+                await response(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or state.get("route") or "unmatched"
+            method = scope["method"]
+            status = status_holder[0]
+            metrics.observe_request(method, template, status, elapsed)
+            if self.access_log and access_lines.enabled():
+                principal = state.get("principal")
+                extra: dict[str, Any] = {
+                    "method": method,
+                    "route": template,
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                }
+                if principal is not None:
+                    extra["key_id"] = principal.key_id
+                    extra["role"] = principal.role
+                if "decision_id" in state:
+                    extra["decision_id"] = state["decision_id"]
+                access_lines.write(extra)
+            request_id_var.reset(token)
+
+    def _limited(self, receive: Receive) -> Receive:
+        limit = self.max_body
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge()
+            return message
+
+        return limited_receive
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

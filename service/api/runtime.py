@@ -1,0 +1,156 @@
+"""What one service process holds: rules, store, writer, keys, secret; and rule reloads."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.api import metrics
+from service.api.auth import Authenticator
+from service.api.logs import get_logger
+from service.api.privacy import Pseudonymizer, load_or_create_secret
+from service.api.settings import Settings
+from service.api.writer import GroupCommitWriter
+from service.engine import Engine, RuleBase, RuleSetError
+from service.store import DecisionStore, alembic_config, make_engine, upgrade
+from service.store.database import is_sqlite
+
+log = get_logger("runtime")
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def database_engine(settings: Settings) -> DbEngine:
+    url = settings.database_url
+    kwargs: dict[str, Any] = {
+        # SQL parameters (stored requests) never appear in exception messages or logs.
+        "hide_parameters": True,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_size * 2,
+        "pool_timeout": 10,
+    }
+    if not is_sqlite(url):
+        kwargs["connect_args"] = {"connect_timeout": 5}
+    return make_engine(url, **kwargs)
+
+
+def sqlite_lock_file(url: str) -> Path | None:
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database
+    return Path(f"{database}.writelock") if database else None
+
+
+class Runtime:
+    """Per-process state of the service (``app.state.runtime``)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.engine = Engine(settings.rules_dir)
+        self.db = database_engine(settings)
+        self.store = DecisionStore(self.db)
+        key = load_or_create_secret(settings.secret, settings.secret_file)
+        self.pseudonymizer = Pseudonymizer(key)
+        self.auth = Authenticator(self.store, settings.key_cache_seconds)
+        self.writer = GroupCommitWriter(
+            self.store,
+            max_batch=settings.batch_max,
+            lock_file=sqlite_lock_file(settings.database_url),
+            on_batch=metrics.BATCH_SIZE.observe,
+        )
+        self.schema_ok = False
+        self.schema_problem: str | None = "not checked yet"
+        self._schema_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._seen_signal = self._signal_stamp()
+
+    # --- database schema --------------------------------------------------------------------
+
+    def ensure_schema(self) -> bool:
+        """True when the database is reachable and at the code's revision.
+
+        An empty database is migrated (``ELIGIBILITY_MIGRATE_ON_START``); one at another
+        revision is left alone and reported: run ``eligibility db upgrade``.
+        """
+        if self.schema_ok:
+            return True
+        with self._schema_lock:
+            if self.schema_ok:
+                return True
+            head = head_revision()
+            try:
+                with self.db.connect() as conn:
+                    from alembic.runtime.migration import MigrationContext
+
+                    current = MigrationContext.configure(conn).get_current_revision()
+                if current is None and self.settings.migrate_on_start:
+                    upgrade(self.settings.database_url)
+                    current = head
+                    log.info("database migrated", extra={"revision": head})
+            except (SQLAlchemyError, OSError) as error:
+                self.schema_problem = f"database unreachable ({type(error).__name__})"
+                return False
+            if current != head:
+                self.schema_problem = (
+                    f"database schema is at revision {current}, the service needs {head}:"
+                    " run `eligibility db upgrade`"
+                )
+                return False
+            self.schema_ok = True
+            self.schema_problem = None
+            return True
+
+    # --- rules ------------------------------------------------------------------------------
+
+    def _signal_stamp(self) -> int | None:
+        try:
+            return os.stat(self.settings.reload_signal_file).st_mtime_ns
+        except OSError:
+            return None
+
+    def rule_base(self) -> RuleBase:
+        """The rule base to use for one request; picks up a reload done by another worker."""
+        stamp = self._signal_stamp()
+        if stamp != self._seen_signal:
+            with self._reload_lock:
+                if stamp != self._seen_signal:
+                    self._seen_signal = stamp
+                    try:
+                        self.engine.reload()
+                        log.info("rules reloaded (signalled by another worker)")
+                    except RuleSetError as error:
+                        log.error(
+                            "rules reload failed; previous rules keep serving",
+                            extra={"problems": len(error.problems)},
+                        )
+        return self.engine.rule_base
+
+    def reload_rules(self) -> RuleBase:
+        """Load and validate ``rules/``; swap them in and tell the other workers.
+
+        Raises ``RuleSetError`` (and changes nothing) if the files are invalid.
+        """
+        with self._reload_lock:
+            fresh = self.engine.reload()
+            signal = self.settings.reload_signal_file
+            signal.parent.mkdir(parents=True, exist_ok=True)
+            temp = signal.with_name(f".{signal.name}.{os.getpid()}")
+            temp.write_text(f"{time.time_ns()} {os.getpid()}\n", encoding="ascii")
+            os.replace(temp, signal)
+            self._seen_signal = self._signal_stamp()
+            return fresh
+
+    def close(self) -> None:
+        self.writer.close()
+        self.store.close()
+        self.db.dispose()

@@ -1,0 +1,122 @@
+"""Service settings, read from ``ELIGIBILITY_*`` environment variables (see the README table).
+
+Every setting has a default that works on a laptop: a SQLite file and a generated secret in
+``./data``, the rules in ``rules/``, loopback only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from service.engine.bundle import DEFAULT_RULES_DIR
+
+PREFIX = "ELIGIBILITY_"
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app factory needs; ``Settings.from_env()`` reads the environment."""
+
+    data_dir: Path = Path("data")
+    db_url: str | None = None  # default: sqlite:///<data_dir>/decisions.db
+    rules_dir: Path = DEFAULT_RULES_DIR
+    secret: str | None = field(default=None, repr=False)  # default: <data_dir>/secret.key
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+    access_log: bool = True
+    key_cache_seconds: float = 5.0
+    retry_after_seconds: int = 5
+    batch_max: int = 256
+    db_pool_size: int = 8
+    migrate_on_start: bool = True
+    fast_path: bool = True
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.data_dir / 'decisions.db').as_posix()}"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    @property
+    def reload_signal_file(self) -> Path:
+        """Touched by a successful reload so that every worker process reloads too."""
+        return self.data_dir / "rules.reloaded"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, Any] = {}
+        conversions: dict[str, Any] = {
+            "data_dir": Path,
+            "db_url": str,
+            "rules_dir": Path,
+            "secret": str,
+            "host": str,
+            "port": int,
+            "workers": int,
+            "max_body_bytes": int,
+            "log_level": lambda v: v.upper(),
+            "access_log": _bool,
+            "key_cache_seconds": float,
+            "retry_after_seconds": int,
+            "batch_max": int,
+            "db_pool_size": int,
+            "migrate_on_start": _bool,
+            "fast_path": _bool,
+        }
+        for name, convert in conversions.items():
+            raw = env.get(PREFIX + name.upper())
+            if raw is None or raw == "":
+                continue
+            try:
+                kwargs[name] = convert(raw)
+            except ValueError as error:
+                raise ValueError(f"{PREFIX}{name.upper()}: {error}") from None
+        return cls(**kwargs)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings (for worker processes)."""
+        out = {
+            "DATA_DIR": str(self.data_dir),
+            "RULES_DIR": str(self.rules_dir),
+            "HOST": self.host,
+            "PORT": str(self.port),
+            "WORKERS": str(self.workers),
+            "MAX_BODY_BYTES": str(self.max_body_bytes),
+            "LOG_LEVEL": self.log_level,
+            "ACCESS_LOG": "true" if self.access_log else "false",
+            "KEY_CACHE_SECONDS": str(self.key_cache_seconds),
+            "RETRY_AFTER_SECONDS": str(self.retry_after_seconds),
+            "BATCH_MAX": str(self.batch_max),
+            "DB_POOL_SIZE": str(self.db_pool_size),
+            "MIGRATE_ON_START": "true" if self.migrate_on_start else "false",
+            "FAST_PATH": "true" if self.fast_path else "false",
+        }
+        if self.db_url:
+            out["DB_URL"] = self.db_url
+        if self.secret:
+            out["SECRET"] = self.secret
+        return {PREFIX + k: v for k, v in out.items()}

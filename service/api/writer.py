@@ -1,0 +1,140 @@
+"""Group commit: one writer thread per process appends queued decisions in batches.
+
+Each ``POST /v1/decisions`` hands its record to :meth:`GroupCommitWriter.submit` and awaits the
+future, which completes only once the transaction holding it has committed. While one batch is
+being written the next requests queue up, so under load one commit (one fsync, one chain-lock
+round) covers many decisions; with a single request in flight a batch is just that request.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from service.api.logs import get_logger
+from service.store import DecisionStore, StoredDecision
+
+_STOP = object()
+log = get_logger("writer")
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        store: DecisionStore,
+        *,
+        max_batch: int = 256,
+        lock_file: Path | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ):
+        self._store = store
+        self._max_batch = max(1, max_batch)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._lock_file = lock_file
+        self._on_batch = on_batch
+        self._closed = False
+        self._lock_fd: int | None = None
+
+    def submit(self, item: Mapping[str, Any]) -> Future[StoredDecision]:
+        """Queue one record (the keyword arguments of ``DecisionStore.record``)."""
+        if self._closed:
+            raise RuntimeError("the decision writer is closed")
+        self._ensure_started()
+        future: Future[StoredDecision] = Future()
+        self._queue.put((item, future))
+        return future
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._closed = True
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(_STOP)
+            thread.join(timeout)
+        if self._lock_fd is not None and (thread is None or not thread.is_alive()):
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self._max_batch:
+                try:
+                    entry = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if entry is _STOP:
+                    stop = True
+                    break
+                batch.append(entry)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[tuple[Mapping[str, Any], Future[StoredDecision]]]) -> None:
+        live = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
+        if not live:
+            return
+        try:
+            with self._process_lock():
+                stored = self._store.record_many([item for item, _ in live])
+        except BaseException as error:  # handed to every waiting request
+            if len(live) > 1 and isinstance(error, ValueError | TypeError):
+                # One malformed item must not sink the others: write them one by one.
+                for item, fut in live:
+                    self._write_one(item, fut)
+                return
+            for _, fut in live:
+                fut.set_exception(error)
+            return
+        if self._on_batch is not None:
+            self._on_batch(len(live))
+        for (_, fut), decision in zip(live, stored, strict=True):
+            fut.set_result(decision)
+
+    def _write_one(self, item: Mapping[str, Any], fut: Future[StoredDecision]) -> None:
+        try:
+            with self._process_lock():
+                fut.set_result(self._store.record_many([item])[0])
+        except BaseException as error:
+            fut.set_exception(error)
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        """SQLite: writers of several processes queue on a file lock, not by polling.
+
+        SQLite's busy handler sleeps and retries (1, 2, 5, 10 ms ...) while another process
+        holds the write lock; a blocking ``flock`` instead wakes the next writer the moment
+        the lock is released. The database's own lock still guarantees correctness.
+        """
+        if self._lock_file is None:
+            yield
+            return
+        if self._lock_fd is None:  # only the writer thread gets here
+            self._lock_fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
