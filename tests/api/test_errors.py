@@ -1,0 +1,254 @@
+"""Refused requests: the contract's 422 (path, zh, en), 413, 404, 503; nothing is recorded."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.api.conftest import Api
+from tests.helpers import load_example
+
+BASE = load_example("wuhan-dibao-household-eligible.json")
+
+
+def mutated(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    body = copy.deepcopy(BASE)
+    change(body)
+    return body
+
+
+def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        node = body
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+
+    return change
+
+
+BAD_BODIES: list[tuple[str, Any, str, str]] = [
+    # (case, body, expected path, expected type)
+    (
+        "unknown jurisdiction",
+        mutated(_set(["jurisdiction"], "atlantis")),
+        "jurisdiction",
+        "unknown_jurisdiction",
+    ),
+    (
+        "date before first version",
+        mutated(_set(["as_of"], "2001-01-01")),
+        "as_of",
+        "before_first_version",
+    ),
+    (
+        "negative money",
+        mutated(_set(["household", "income", 0, "monthly"], "-5.00")),
+        "household.income[0].monthly",
+        "money_negative",
+    ),
+    (
+        "malformed money",
+        mutated(_set(["household", "income", 0, "monthly"], "12,50")),
+        "household.income[0].monthly",
+        "money_format",
+    ),
+    (
+        "too many decimals",
+        mutated(_set(["household", "income", 0, "monthly"], 1.234)),
+        "household.income[0].monthly",
+        "money_format",
+    ),
+    (
+        "unknown enum value",
+        mutated(_set(["household", "members", 0, "relation"], "cousin")),
+        "household.members[0].relation",
+        "literal_error",
+    ),
+    (
+        "unknown income type",
+        mutated(_set(["household", "income", 0, "type"], "lottery")),
+        "household.income[0].type",
+        "literal_error",
+    ),
+    (
+        "duplicate member ids",
+        mutated(_set(["household", "members", 1, "id"], "m1")),
+        "household.members[1].id",
+        "duplicate_member",
+    ),
+    (
+        "income for unknown member",
+        mutated(_set(["household", "income", 1, "member"], "m9")),
+        "household.income[1].member",
+        "unknown_member",
+    ),
+    ("unknown field", mutated(_set(["household", "pets"], 2)), "household.pets", "extra_forbidden"),
+    (
+        "malformed date",
+        mutated(_set(["as_of"], "2022-13-01")),
+        "as_of",
+        "date_from_datetime_parsing",
+    ),
+    (
+        "bad ID check digit",
+        mutated(_set(["household", "members", 0, "id_number"], "420106197903081231")),
+        "household.members[0].id_number",
+        "id_number_check_digit",
+    ),
+    ("missing household", {"jurisdiction": "wuhan"}, "household", "missing"),
+    ("not JSON", b"{not json", "", "json_invalid"),
+    ("empty body", b"", "", "json_invalid"),
+    ("a JSON array", b"[1, 2]", "", "model_type"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "path", "kind"), BAD_BODIES, ids=[c[0] for c in BAD_BODIES]
+)
+def test_bad_input_is_a_422_naming_the_field_and_records_nothing(
+    api_factory: Callable[..., Api],
+    tmp_path,
+    fast_path: bool,
+    case: str,
+    body: Any,
+    path: str,
+    kind: str,
+) -> None:
+    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", fast_path=fast_path)
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    for url in ("/v1/decisions", "/v1/evaluate"):
+        response = api.client.post(url, content=content, headers=api.headers("intake"))
+        assert response.status_code == 422, (case, response.text)
+        errors = response.json()["errors"]
+        assert errors, case
+        for error in errors:
+            assert set(error) >= {"path", "reason_zh", "reason_en", "type"}
+            assert error["reason_zh"] and error["reason_en"]
+        assert any(e["path"] == path and e["type"] == kind for e in errors), errors
+    assert api.count() == 0
+
+
+def test_malformed_date_type_name(sqlite_api: Api) -> None:
+    """Whatever pydantic calls the date error, it names as_of and says YYYY-MM-DD in Chinese."""
+    body = mutated(_set(["as_of"], "yesterday"))
+    errors = sqlite_api.post_decision(body).json()["errors"]
+    assert errors[0]["path"] == "as_of"
+    assert "YYYY-MM-DD" in errors[0]["reason_zh"]
+
+
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        ("from=last-week", "query.from"),
+        ("to=2024-02-30", "query.to"),
+        ("status=approved", "query.status"),
+        ("program=pension", "query.program"),
+        ("limit=0", "query.limit"),
+        ("limit=100000", "query.limit"),
+    ],
+)
+def test_bad_query_parameters_are_422(sqlite_api: Api, query: str, path: str) -> None:
+    response = sqlite_api.client.get(
+        f"/v1/decisions?{query}", headers=sqlite_api.headers("auditor")
+    )
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["path"] == path and error["reason_zh"] and error["reason_en"]
+
+
+def test_bad_verify_range_and_ruleset_dates(sqlite_api: Api) -> None:
+    auditor = sqlite_api.headers("auditor")
+    assert sqlite_api.client.get("/v1/audit/verify?from=0", headers=auditor).status_code == 422
+    assert sqlite_api.client.get("/v1/audit/verify?to=x", headers=auditor).status_code == 422
+    missing = sqlite_api.client.get("/v1/rulesets/wuhan/diff?from=2022-01-01", headers=auditor)
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["path"] == "query.to"
+
+
+def test_body_over_the_limit_is_413_and_records_nothing(
+    api_factory: Callable[..., Api], tmp_path, fast_path: bool
+) -> None:
+    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", fast_path=fast_path, max_body_bytes=2048)
+    small = json.dumps(BASE).encode()
+    assert len(small) < 2048
+    assert api.post_decision(small).status_code == 201
+    big = mutated(_set(["household", "members", 0, "name"], "王" * 10))
+    big["household"]["deductions"] = [
+        {"member": "m1", "type": "employment_cost", "monthly": "1.00"}
+    ] * 60
+    content = json.dumps(big).encode()
+    assert len(content) > 2048
+
+    response = api.client.post("/v1/decisions", content=content, headers=api.headers("intake"))
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["type"] == "body_too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is enforced while reading
+        for start in range(0, len(content), 512):
+            yield content[start : start + 512]
+
+    response = api.client.post("/v1/decisions", content=chunks(), headers=api.headers("intake"))
+    assert response.status_code == 413
+    assert api.count() == 1
+
+
+def test_unknown_routes_and_methods(sqlite_api: Api) -> None:
+    missing = sqlite_api.client.get("/v2/anything", headers=sqlite_api.headers("auditor"))
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["type"] == "not_found"
+    wrong = sqlite_api.client.put("/v1/decisions", headers=sqlite_api.headers("intake"))
+    assert wrong.status_code == 405
+    assert wrong.json()["errors"][0]["type"] == "method_not_allowed"
+
+
+UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/nothing_here"
+
+
+def test_unreachable_database_is_503_with_retry_after(
+    api_factory: Callable[..., Api], fast_path: bool
+) -> None:
+    api = api_factory(UNREACHABLE, keys=False, fast_path=fast_path, retry_after_seconds=7)
+    key = {"Authorization": "Bearer elig_0123456789abcdef_whatever"}
+    for method, url in (
+        ("POST", "/v1/decisions"),
+        ("POST", "/v1/evaluate"),
+        ("GET", "/v1/decisions"),
+        ("GET", "/v1/audit/verify"),
+        ("GET", "/v1/rulesets"),
+    ):
+        response = api.client.request(method, url, content=json.dumps(BASE), headers=key)
+        assert response.status_code == 503, (method, url, response.text)
+        assert response.headers["retry-after"] == "7"
+        assert response.json()["errors"][0]["type"] == "database_unavailable"
+    ready = api.client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["database"] == "unreachable"
+    assert api.client.get("/healthz").status_code == 200
+    # Without a key it is still a 401: nothing is served, the database is not even asked.
+    assert api.client.get("/v1/decisions").status_code == 401
+
+
+def test_database_failing_mid_transaction_leaves_no_partial_record(
+    api_factory: Callable[..., Api], tmp_path, fast_path: bool
+) -> None:
+    """The decision row is written, then the program rows fail: all of it is rolled back."""
+    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", fast_path=fast_path)
+    assert api.post_decision(BASE).status_code == 201
+    with api.store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE decision_programs RENAME TO decision_programs_away"))
+    response = api.post_decision(BASE)
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    with api.store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE decision_programs_away RENAME TO decision_programs"))
+        rows = conn.execute(text("SELECT count(*) FROM decisions")).scalar_one()
+    assert rows == 1
+    assert api.store.head().seq == 1
+    assert api.store.verify().ok
+    assert api.post_decision(BASE).status_code == 201
+    assert api.store.verify().checked == 2
