@@ -290,11 +290,16 @@ def _resolve(
 # --- the application --------------------------------------------------------------------------
 
 
-def create_app(settings: Settings | None = None, *, log_stream: Any = None) -> FastAPI:
-    """The FastAPI application for ``settings`` (default: from the environment)."""
+def create_app(
+    settings: Settings | None = None, *, log_stream: Any = None, rule_base: RuleBase | None = None
+) -> FastAPI:
+    """The FastAPI application for ``settings`` (default: from the environment).
+
+    ``rule_base``: rules already loaded from ``settings.rules_dir`` (tests share one).
+    """
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, log_stream)
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, rule_base=rule_base)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -43,15 +43,18 @@ def _schema_state(url: str) -> tuple[str | None, str | None]:
     return current_revision(url), head_revision()
 
 
-def _prepare_database(settings: Settings, *, migrate_empty: bool = True) -> str | None:
+def _prepare_database(settings: Settings, report: Any = None) -> str | None:
     """Migrates an empty database; returns a problem if the database is at another revision."""
     from service.store import upgrade
 
     url = settings.database_url
     current, head = _schema_state(url)
-    if current is None and migrate_empty:
+    if current is None:
         upgrade(url)
-        print(f"database migrated to revision {head}", file=sys.stderr)
+        if report is None:
+            print(f"database migrated to revision {head}", file=sys.stderr)
+        else:
+            report("database migrated", extra={"revision": head})
         return None
     if current != head:
         return (
@@ -76,13 +79,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     load_or_create_secret(settings.secret, settings.secret_file)  # once, before the workers
     try:
-        problem = _prepare_database(settings)
+        problem = _prepare_database(settings, log.info)
     except (SQLAlchemyError, OSError) as error:
         # Start anyway: /readyz says why, requests get 503 until the database answers.
         log.warning("database unreachable at start", extra={"error": type(error).__name__})
         problem = None
     if problem is not None:
-        print(problem, file=sys.stderr)
+        log.error(problem)
         return 2
 
     os.environ.update(settings.to_env())

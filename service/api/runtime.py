@@ -54,9 +54,9 @@ def sqlite_lock_file(url: str) -> Path | None:
 class Runtime:
     """Per-process state of the service (``app.state.runtime``)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, rule_base: RuleBase | None = None):
         self.settings = settings
-        self.engine = Engine(settings.rules_dir)
+        self.engine = Engine(settings.rules_dir, rule_base=rule_base)
         self.db = database_engine(settings)
         self.store = DecisionStore(self.db)
         key = load_or_create_secret(settings.secret, settings.secret_file)

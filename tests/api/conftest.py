@@ -8,6 +8,7 @@ tests/store/conftest.py: PostgreSQL tests skip locally without a server and fail
 from __future__ import annotations
 
 import io
+import shutil
 import socket
 import threading
 import time
@@ -23,7 +24,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import Settings, create_app
-from service.store import DecisionStore
+from service.engine import RuleBase
+from service.store import DecisionStore, upgrade
 from tests.store import conftest as store_fixtures
 
 # The store's database fixtures (SQLite + PostgreSQL), shared rather than copied.
@@ -87,8 +89,23 @@ def make_settings(data_dir: Path, url: str | None, **overrides: Any) -> Settings
     return Settings(**values)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; tests get copies (the migrations have their own tests)."""
+    path = tmp_path_factory.mktemp("template") / "decisions.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
+def sqlite_url(tmp_path: Path, migrated_sqlite: Path) -> str:
+    path = tmp_path / "decisions.db"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def api_factory(tmp_path: Path, rule_base: RuleBase) -> Iterator[Callable[..., Api]]:
     """``api_factory(db_url, **settings)`` starts an app (lifespan included) with role keys."""
     stack: list[TestClient] = []
 
@@ -96,7 +113,8 @@ def api_factory(tmp_path: Path) -> Iterator[Callable[..., Api]]:
         data_dir = overrides.pop("data_dir", tmp_path / "data")
         settings = make_settings(data_dir, url, **overrides)
         logs = io.StringIO()
-        app = create_app(settings, log_stream=logs)
+        shared = rule_base if settings.rules_dir == ROOT / "rules" else None
+        app = create_app(settings, log_stream=logs, rule_base=shared)
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         stack.append(client)
@@ -126,8 +144,8 @@ def api(api_factory: Callable[..., Api], db_url: str) -> Api:  # noqa: F811
 
 
 @pytest.fixture
-def sqlite_api(api_factory: Callable[..., Api], tmp_path: Path) -> Api:
-    return api_factory(f"sqlite:///{tmp_path / 'decisions.db'}")
+def sqlite_api(api_factory: Callable[..., Api], sqlite_url: str) -> Api:
+    return api_factory(sqlite_url)
 
 
 def example_bytes(path: Path) -> bytes:

@@ -36,8 +36,8 @@ def endpoints(decision_id: str) -> list[tuple[str, str, dict, frozenset[str], se
     ]
 
 
-def test_role_matrix(api_factory: Callable[..., Api], tmp_path, fast_path: bool) -> None:
-    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", fast_path=fast_path)
+def test_role_matrix(api_factory: Callable[..., Api], sqlite_url: str, fast_path: bool) -> None:
+    api = api_factory(sqlite_url, fast_path=fast_path)
     decision_id = api.post_decision(EXAMPLES[0].read_bytes()).json()["decision_id"]
     for method, url, kwargs, allowed, ok in endpoints(decision_id):
         for role in ROLES:
@@ -113,10 +113,10 @@ def test_auditor_cannot_record(sqlite_api: Api) -> None:
 
 
 def test_admin_manages_keys_and_a_revoked_key_stops_working(
-    api_factory: Callable[..., Api], tmp_path
+    api_factory: Callable[..., Api], sqlite_url: str
 ) -> None:
     # With the key cache on: revoking through the API must still take effect at once.
-    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", key_cache_seconds=60)
+    api = api_factory(sqlite_url, key_cache_seconds=60)
     admin = api.headers("admin")
     created = api.client.post(
         "/v1/admin/keys", json={"role": "intake", "name": "desk 7"}, headers=admin

@@ -113,14 +113,14 @@ BAD_BODIES: list[tuple[str, Any, str, str]] = [
 )
 def test_bad_input_is_a_422_naming_the_field_and_records_nothing(
     api_factory: Callable[..., Api],
-    tmp_path,
+    sqlite_url: str,
     fast_path: bool,
     case: str,
     body: Any,
     path: str,
     kind: str,
 ) -> None:
-    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", fast_path=fast_path)
+    api = api_factory(sqlite_url, fast_path=fast_path)
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     for url in ("/v1/decisions", "/v1/evaluate"):
         response = api.client.post(url, content=content, headers=api.headers("intake"))
@@ -172,9 +172,9 @@ def test_bad_verify_range_and_ruleset_dates(sqlite_api: Api) -> None:
 
 
 def test_body_over_the_limit_is_413_and_records_nothing(
-    api_factory: Callable[..., Api], tmp_path, fast_path: bool
+    api_factory: Callable[..., Api], sqlite_url: str, fast_path: bool
 ) -> None:
-    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", fast_path=fast_path, max_body_bytes=2048)
+    api = api_factory(sqlite_url, fast_path=fast_path, max_body_bytes=2048)
     small = json.dumps(BASE).encode()
     assert len(small) < 2048
     assert api.post_decision(small).status_code == 201
@@ -234,10 +234,10 @@ def test_unreachable_database_is_503_with_retry_after(
 
 
 def test_database_failing_mid_transaction_leaves_no_partial_record(
-    api_factory: Callable[..., Api], tmp_path, fast_path: bool
+    api_factory: Callable[..., Api], sqlite_url: str, fast_path: bool
 ) -> None:
     """The decision row is written, then the program rows fail: all of it is rolled back."""
-    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", fast_path=fast_path)
+    api = api_factory(sqlite_url, fast_path=fast_path)
     assert api.post_decision(BASE).status_code == 201
     with api.store.engine.begin() as conn:
         conn.execute(text("ALTER TABLE decision_programs RENAME TO decision_programs_away"))

@@ -114,9 +114,9 @@ def test_personal_data_never_reaches_the_database_or_the_logs(api: Api) -> None:
 
 
 def test_pseudonyms_are_stable_across_restarts_with_a_generated_secret(
-    api_factory: Callable[..., Api], tmp_path: Path
+    api_factory: Callable[..., Api], tmp_path: Path, sqlite_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'd.db'}"
+    url = sqlite_url
     data = tmp_path / "data"
     body = household_with_people()
 

@@ -66,10 +66,10 @@ def _bundle_hash(api: Api, body: dict) -> str:
 
 
 def test_reload_rejects_an_invalid_rule_set_and_keeps_serving(
-    api_factory: Callable[..., Api], tmp_path: Path
+    api_factory: Callable[..., Api], tmp_path: Path, sqlite_url: str
 ) -> None:
     rules = _copy_rules(tmp_path)
-    api = api_factory(f"sqlite:///{tmp_path / 'd.db'}", rules_dir=rules)
+    api = api_factory(sqlite_url, rules_dir=rules)
     body = load_example("zhumadian-single-person-eligible.json")
     before = _bundle_hash(api, body)
     admin = api.headers("admin")
@@ -101,11 +101,11 @@ def test_reload_rejects_an_invalid_rule_set_and_keeps_serving(
 
 
 def test_a_reload_reaches_the_other_workers(
-    api_factory: Callable[..., Api], tmp_path: Path
+    api_factory: Callable[..., Api], tmp_path: Path, sqlite_url: str
 ) -> None:
     """Two apps on one data directory stand for two worker processes."""
     rules = _copy_rules(tmp_path)
-    url = f"sqlite:///{tmp_path / 'd.db'}"
+    url = sqlite_url
     data = tmp_path / "data"
     one = api_factory(url, rules_dir=rules, data_dir=data)
     two = api_factory(url, rules_dir=rules, data_dir=data, keys=False)

@@ -1,0 +1,63 @@
+"""``DecisionStore.record_many`` (the service's group commit), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from service.store import BundleIntegrityError, DecisionStore, canonical_json, sha256_hex
+from service.store.models import RuleBundleRow
+from tests.store.conftest import sample_record_kwargs
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[DecisionStore]:
+    with DecisionStore(db_url) as decision_store:
+        yield decision_store
+
+
+def test_a_batch_is_appended_in_order_with_consecutive_links(store: DecisionStore) -> None:
+    store.record(**sample_record_kwargs(0))
+    other_bundle = canonical_json({"jurisdiction": "cn-sh", "rules": []})
+    items = [sample_record_kwargs(i, actor=f"a{i}") for i in range(1, 6)]
+    items[2] = sample_record_kwargs(
+        3,
+        bundle_sha256=sha256_hex(other_bundle),
+        bundle_canonical_json=other_bundle,
+        jurisdiction="cn-sh",
+    )
+    stored = store.record_many(items)
+    assert [d.seq for d in stored] == [2, 3, 4, 5, 6]
+    assert [d.actor for d in stored][:2] == ["a1", "a2"]
+    for earlier, later in zip(stored, stored[1:], strict=False):
+        assert later.prev_hash == earlier.record_hash
+    assert stored[0].prev_hash == store.get_by_seq(1).record_hash
+    assert [store.get(d.id) for d in stored] == stored
+    assert store.verify().ok and store.verify().checked == 6
+    assert store.get_bundle(sha256_hex(other_bundle)) == other_bundle
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(RuleBundleRow)).scalar_one() == 2
+    assert store.record_many([]) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"response_json": "{not json"},
+        {"bundle_sha256": "0" * 64},
+        {"actor": ""},
+        {"programs_summary": ["dibao"]},
+    ],
+)
+def test_one_bad_item_leaves_nothing_of_the_batch(
+    store: DecisionStore, bad: dict[str, Any]
+) -> None:
+    items = [sample_record_kwargs(i) for i in range(3)]
+    items[1] = {**items[1], **bad}
+    with pytest.raises((ValueError, TypeError, BundleIntegrityError)):
+        store.record_many(items)
+    assert store.head().seq == 0
+    assert store.list()[0] == []
