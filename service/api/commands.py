@@ -75,6 +75,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(settings.log_level)
     log = get_logger("serve")
+    # The database, its WAL and the secret hold pseudonymised personal data: owner only.
+    os.umask(0o077)
     load_rules(settings.rules_dir)  # invalid rules: refuse to start (exit 2, problems listed)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     load_or_create_secret(settings.secret, settings.secret_file)  # once, before the workers

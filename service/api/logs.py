@@ -23,6 +23,7 @@ LOGGER_NAME = "eligibility"
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
 
 
