@@ -163,6 +163,23 @@ async def drive(port: int, key: str, bodies: list[bytes], seconds: float, conns:
     return results
 
 
+def session_cpu_seconds(session_id: int) -> float:
+    """User + system CPU of every live process in the service's session (master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state ppid pgrp session ... utime(12) stime(13) (0-based here)
+        if int(fields[3]) == session_id:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -221,9 +238,14 @@ def run_backend(backend: str, args: argparse.Namespace, bodies: list[bytes]) -> 
                         warm = asyncio.run(drive(port, key, bodies, args.warmup, args.connections))
                     else:
                         warm = Results()
+                    server_cpu = session_cpu_seconds(server.pid)
+                    client_cpu = time.process_time()
                     started = time.perf_counter()
                     results = asyncio.run(drive(port, key, bodies, args.duration, args.connections))
                     elapsed = time.perf_counter() - started
+                    client_cpu = time.process_time() - client_cpu
+                    server_cpu = session_cpu_seconds(server.pid) - server_cpu
+                    load = os.getloadavg()[0]
                 finally:
                     os.killpg(server.pid, signal.SIGTERM)
                     try:
@@ -249,6 +271,12 @@ def run_backend(backend: str, args: argparse.Namespace, bodies: list[bytes]) -> 
                 },
                 "client_errors": dict(results.errors),
                 "warmup_201": warm.statuses.get(201, 0),
+                # CPU per answered decision: what the service and this client cost. With other
+                # work on the machine (load average), the throughput is lower than the CPU
+                # figures allow: 2 cores / (server + client) is the ceiling on an idle machine.
+                "server_cpu_ms_per_decision": round(server_cpu * 1000 / max(created, 1), 3),
+                "client_cpu_ms_per_decision": round(client_cpu * 1000 / max(created, 1), 3),
+                "load_average_1m": round(load, 2),
                 **store,
             }
 
@@ -282,7 +310,9 @@ def main() -> int:
         print(
             f"{backend}: {row['decisions_per_s']} recorded decisions/s, p50 {row['p50_ms']} ms,"
             f" p99 {row['p99_ms']} ms, lost {row['lost']},"
-            f" chain {'verified' if row['verify_ok'] else 'BROKEN'} ({row['verify_checked']} records)",
+            f" chain {'verified' if row['verify_ok'] else 'BROKEN'} ({row['verify_checked']} records);"
+            f" CPU/decision: service {row['server_cpu_ms_per_decision']} ms,"
+            f" client {row['client_cpu_ms_per_decision']} ms; load {row['load_average_1m']}",
             flush=True,
         )
         failed |= row["lost"] != 0 or not row["verify_ok"]

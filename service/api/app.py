@@ -7,6 +7,7 @@ Decision data is served only to a valid API key of a role allowed to see it.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import date
@@ -333,6 +334,9 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (each worker process builds its own app)."""
+    # The decision writer thread holds the GIL in bursts; a shorter switch interval hands it
+    # back to the event loop sooner (latency of the other requests), at a negligible cost.
+    sys.setswitchinterval(0.001)
     return create_app(Settings.from_env())
 
 

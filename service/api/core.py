@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -86,7 +85,7 @@ async def record(runtime: Runtime, principal: Principal, body: bytes) -> tuple[s
         "actor": principal.key_id,
         "programs_summary": {p: r["status"] for p, r in programs.items()},
     }
-    stored = await asyncio.wrap_future(runtime.writer.submit(item))
+    stored = await runtime.writer.write(item)
     metrics.count_decisions(metrics.DECISIONS, bundle.jurisdiction, programs)
     # The stored (sorted) serialisation, with decision_id first: serialised once, not twice.
     return stored.id, b'{"decision_id":"' + stored.id.encode() + b'",' + response_bytes[1:]

@@ -18,7 +18,7 @@ from service.api.auth import Authenticator
 from service.api.logs import get_logger
 from service.api.privacy import Pseudonymizer, load_or_create_secret
 from service.api.settings import Settings
-from service.api.writer import GroupCommitWriter
+from service.api.writer import GroupCommitWriter, InlineGroupCommit
 from service.engine import Engine, RuleBase, RuleSetError
 from service.store import DecisionStore, alembic_config, make_engine, upgrade
 from service.store.database import is_sqlite
@@ -62,7 +62,8 @@ class Runtime:
         key = load_or_create_secret(settings.secret, settings.secret_file)
         self.pseudonymizer = Pseudonymizer(key)
         self.auth = Authenticator(self.store, settings.key_cache_seconds)
-        self.writer = GroupCommitWriter(
+        writer_class = InlineGroupCommit if settings.writer == "inline" else GroupCommitWriter
+        self.writer = writer_class(
             self.store,
             max_batch=settings.batch_max,
             lock_file=sqlite_lock_file(settings.database_url),

@@ -26,6 +26,13 @@ def _bool(text: str) -> bool:
     raise ValueError(f"not a boolean: {text!r}")
 
 
+def _writer_mode(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("thread", "inline"):
+        raise ValueError(f"must be thread or inline, not {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app factory needs; ``Settings.from_env()`` reads the environment."""
@@ -46,6 +53,7 @@ class Settings:
     db_pool_size: int = 8
     migrate_on_start: bool = True
     fast_path: bool = True
+    writer: str = "thread"  # "thread": a writer thread per process; "inline": on the event loop
 
     @property
     def database_url(self) -> str:
@@ -86,6 +94,7 @@ class Settings:
             "db_pool_size": int,
             "migrate_on_start": _bool,
             "fast_path": _bool,
+            "writer": _writer_mode,
         }
         for name, convert in conversions.items():
             raw = env.get(PREFIX + name.upper())
@@ -114,6 +123,7 @@ class Settings:
             "DB_POOL_SIZE": str(self.db_pool_size),
             "MIGRATE_ON_START": "true" if self.migrate_on_start else "false",
             "FAST_PATH": "true" if self.fast_path else "false",
+            "WRITER": self.writer,
         }
         if self.db_url:
             out["DB_URL"] = self.db_url

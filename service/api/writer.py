@@ -8,6 +8,7 @@ round) covers many decisions; with a single request in flight a batch is just th
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import queue
@@ -43,6 +44,10 @@ class GroupCommitWriter:
         self._on_batch = on_batch
         self._closed = False
         self._lock_fd: int | None = None
+
+    async def write(self, item: Mapping[str, Any]) -> StoredDecision:
+        """Record one decision; returns once the transaction holding it has committed."""
+        return await asyncio.wrap_future(self.submit(item))
 
     def submit(self, item: Mapping[str, Any]) -> Future[StoredDecision]:
         """Queue one record (the keyword arguments of ``DecisionStore.record``)."""
@@ -138,3 +143,88 @@ class GroupCommitWriter:
             yield
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+
+class InlineGroupCommit:
+    """Group commit on the event loop itself: no writer thread, no GIL hand-offs.
+
+    A request queues its record and awaits a future; the first one schedules a flush with
+    ``call_soon``, so every request that reaches the same point in this turn of the loop joins
+    the batch. The flush writes the batch synchronously (the loop waits for the commit: the
+    requests arriving meanwhile queue up for the next batch) and resolves the futures. Suits
+    several worker processes, each single-threaded, sharing the CPUs (``--workers``).
+    """
+
+    def __init__(
+        self,
+        store: DecisionStore,
+        *,
+        max_batch: int = 256,
+        lock_file: Path | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ):
+        self._store = store
+        self._max_batch = max(1, max_batch)
+        self._lock_file = lock_file
+        self._lock_fd: int | None = None
+        self._on_batch = on_batch
+        self._pending: list[tuple[Mapping[str, Any], asyncio.Future[StoredDecision]]] = []
+        self._scheduled = False
+
+    async def write(self, item: Mapping[str, Any]) -> StoredDecision:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[StoredDecision] = loop.create_future()
+        self._pending.append((item, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        batch = self._pending[: self._max_batch]
+        del self._pending[: self._max_batch]
+        if self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            self._scheduled = False
+        live = [(item, fut) for item, fut in batch if not fut.done()]
+        if not live:
+            return
+        try:
+            with self._process_lock():
+                stored = self._store.record_many([item for item, _ in live])
+        except Exception as error:
+            if len(live) > 1 and isinstance(error, ValueError | TypeError):
+                for item, fut in live:
+                    try:
+                        with self._process_lock():
+                            fut.set_result(self._store.record_many([item])[0])
+                    except Exception as single:
+                        fut.set_exception(single)
+                return
+            for _, fut in live:
+                fut.set_exception(error)
+            return
+        if self._on_batch is not None:
+            self._on_batch(len(live))
+        for (_, fut), decision in zip(live, stored, strict=True):
+            if not fut.done():
+                fut.set_result(decision)
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        if self._lock_file is None:
+            yield
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def close(self, timeout: float = 10.0) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

@@ -7,6 +7,7 @@ import json
 import threading
 from pathlib import Path
 
+import httpx
 from sqlalchemy import select
 
 from service.api import create_app
@@ -73,3 +74,53 @@ def test_concurrent_writers_never_fork_or_break_the_chain(db_url: str, tmp_path:
         report = check.verify()
         assert report.ok, report
         assert report.checked == total
+
+
+def test_inline_writer_batches_concurrent_requests_into_one_chain(
+    api_factory, sqlite_url: str
+) -> None:
+    """The event-loop group commit (ELIGIBILITY_WRITER=inline): concurrent requests share
+    transactions, and each still gets its own committed record."""
+    import asyncio
+
+    api = api_factory(sqlite_url, writer="inline")
+    app = api.app
+    key = api.keys["intake"]
+    bodies = [path.read_bytes() for path in EXAMPLES]
+
+    async def run() -> list[str]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        "/v1/decisions",
+                        content=bodies[i % len(bodies)],
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
+                    for i in range(64)
+                )
+            )
+        assert {r.status_code for r in responses} == {201}
+        return [r.json()["decision_id"] for r in responses]
+
+    def batches() -> tuple[float, float]:
+        text = api.client.get("/metrics").text
+        values = dict(
+            line.split(" ", 1)
+            for line in text.splitlines()
+            if line.startswith("eligibility_record_batch_size_")
+        )
+        return float(values["eligibility_record_batch_size_count"]), float(
+            values["eligibility_record_batch_size_sum"]
+        )
+
+    count_before, sum_before = batches()
+    ids = asyncio.run(run())
+    count_after, sum_after = batches()
+    assert sum_after - sum_before == 64
+    assert count_after - count_before < 64  # several decisions per transaction
+    assert len(set(ids)) == 64
+    assert {api.store.get(i).id for i in ids} == set(ids)
+    report = api.store.verify()
+    assert report.ok and report.checked == 64
