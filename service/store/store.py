@@ -45,6 +45,11 @@ from service.store.models import (
 )
 from service.store.records import ApiKey, ChainHead, StoredDecision, VerifyReport
 
+try:  # optional: only makes the JSON validity check cheaper
+    from orjson import loads as _fast_json_loads
+except ImportError:  # pragma: no cover
+    _fast_json_loads = None
+
 T = TypeVar("T")
 
 MAX_WRITE_ATTEMPTS = 6
@@ -186,6 +191,14 @@ def _check_text(name: str, value: object, *, max_len: int | None = None) -> str:
 def _check_json_text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a JSON string")
+    if _fast_json_loads is not None:
+        # orjson accepts only strict JSON, a subset of what json.loads accepts, at a quarter
+        # of the cost (this runs for every record); anything it refuses gets json's verdict.
+        try:
+            _fast_json_loads(value)
+            return value
+        except ValueError:
+            pass
     try:
         json.loads(value)
     except ValueError as exc:
