@@ -20,12 +20,18 @@ import numpy as np
 import pyarrow as pa
 
 from service.caseload import layout
+from service.caseload.canonical import flat_row
 from service.caseload.columns import EPOCH, Batch
 from service.caseload.reference import FIELDS, decision_of
 from service.caseload.vector import BASIS_LABELS, STATUS_LABELS, NotExact, evaluate_batch
 from service.contract.errors import problem
 from service.engine import Bundle, RequestRejected, evaluate
 from service.engine.service import Engine
+
+try:  # a faster parser where installed (the HTTP service uses it); same JSON either way
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads
 
 FORMATS = {
     ".jsonl": "jsonl",
@@ -177,13 +183,18 @@ def _rows_from_text(
         household_id: Any = None
         try:
             if chunk.kind == "jsonl":
-                data = json.loads(item)
+                data = _loads(item)
                 if isinstance(data, dict) and "id" in data:
                     household_id = data.pop("id")
                     if household_id is not None and not isinstance(household_id, str | int):
                         raise RequestRejected(
                             [problem("id", "编号应为字符串", "id must be a string", "string_type")]
                         )
+                row = flat_row(data, None if household_id is None else str(household_id))
+                if row is not None:  # canonical form: the contract surely accepts it
+                    rows.append(row)
+                    lines.append(line)
+                    continue
             else:
                 row = layout.csv_to_row(item)
                 household_id = row.get("id")
