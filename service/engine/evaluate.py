@@ -1238,6 +1238,9 @@ class Evaluation:
         if emergency is None:
             self.step("temporary.emergency", "temporary", NA, "none", {})
             return result
+        if not self.people:
+            self.step("temporary.emergency", "temporary", NA, "no_members", {})
+            return result
         result["kind"] = emergency.kind
         assisted = emergency.already_assisted
         values = {"already_assisted": None if assisted is None else str(assisted).lower()}

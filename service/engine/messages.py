@@ -274,6 +274,10 @@ TEMPLATES: Final[dict[str, tuple[str, str]]] = {
         "申请未涉及急难或支出型困难事件，不审核临时救助。",
         "No emergency was reported, so temporary assistance is not assessed.",
     ),
+    "temporary.emergency.no_members": (
+        "没有计入家庭人口的成员（均属不计入情形），不审核临时救助。",
+        "No member counts in the household (all are excluded), so temporary assistance is not assessed.",
+    ),
     "temporary.repeat_event.pass": (
         "同一事由此前未获临时救助。",
         "The same event has not been assisted before.",
