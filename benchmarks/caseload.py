@@ -8,7 +8,7 @@ times ``python -m service.caseload evaluate FILE --out results.parquet`` as a se
 ``--runs`` times: start-up, rule loading, reading, every program for every household, writing the
 results file and printing the summary are all inside the wall time. Prints each run and the
 median. Also times one what-if (two bundles: the standard raised by 60 元) and, if
-``--jsonl-households`` > 0, the JSONL input path (each line validated by the contract) on a
+``--jsonl-households`` > 0, the JSONL input path (contract requests, one per line) on a
 smaller file. Other work on the machine slows single runs: quote the median.
 """
 
@@ -135,7 +135,7 @@ def main() -> None:
             )  # fmt: skip
         seconds, summary = _timed(["evaluate", str(jsonl), *common, "--out", str(out)])
         print(
-            f"evaluate (JSONL in, each line validated by the contract): "
+            f"evaluate (JSONL in; canonical lines read directly, any other line validated by the contract): "
             f"{summary['households']:,} households in {seconds:.2f} s = "
             f"{summary['households'] / seconds:,.0f} households/s"
         )
