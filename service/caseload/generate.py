@@ -15,7 +15,7 @@ type                      share  drawn as
 ========================  =====  =============================================================
 older people              15 %   1 person (70 %) or a couple, aged 60–95; basic pension
                                  (100–250 元, excluded) for 60 %; other income 0–1.2 × standard
-                                 for half; a capable supporter for 35 %; 0–6 self-care items
+                                 for half; a capable supporter for 40 %; 0–6 self-care items
                                  failed
 low-income family         30 %   1–5 people; per-capita countable income 0.1–1.1 × standard
 near-poor family          18 %   per-capita income 0.9–1.8 × standard
@@ -30,12 +30,21 @@ incomplete record          5 %   income, assets or a member's supporter/self-car
 better-off                 4 %   per-capita income 1.8–4 × standard (re-checks that end)
 ========================  =====  =============================================================
 
-Members: adults 22–66, children 0–20 (in school by age), 1 % not counted (prison, missing, …).
-Disability for 12 % of members (categories physical 45 %, hearing 15 %, visual 12 %,
-intellectual 10 %, mental 10 %, multiple 6 %, speech 2 %; grades 1–4 at 15/25/30/30 %), serious
-illness for 8 %, 60 % of adults of working age employed. Savings: 85 % below 6 months of the
-standard per person, 10 % between 6 and 30 months, 5 % far above; a car or truck for 8 %, a second
-home for 15 %, commercial property for 2 %, business capital for 4 %. Residence urban 65 %.
+Members: the applicant 22–66, a spouse (80 % of second members), parents 60–90 (15 % of
+further members), otherwise children 0–20 (schooling by age); 1 % not counted (prison, missing,
+…). Disability for 12 % of members (physical 45 %, hearing 15 %, visual 12 %, intellectual 10 %,
+mental 10 %, multiple 6 %, speech 2 %; grades 1–4 at 15/25/30/30 %), serious illness for 8 %;
+60 % of members aged 18–59 without a disability employed (wage 80 %, business 20 %); a capable
+supporter for 90 % of family members; a self-care assessment (0–6 items failed) for 35 %. Excluded
+income (social assistance, scholarship, special-care pension, reward; 20–400 元) for 10 % of
+members; declared employment costs for 40 % of the employed, illness costs for 30 % of the
+seriously ill. Assets: savings below 6 months of the standard per person for 85 % of households,
+6–30 months for 10 %, 30–200 months for 5 %; a vehicle for 10 % (car or truck 6 %, motorcycle or
+disability vehicle 4 %); no home 25 %, one 60 %, two or more 15 % (20–90 m², 10 % dilapidated);
+commercial property 2 %; business capital 4 %. Rigid spending of the last 12 months for every
+medical-hardship household and 8 % of the others; 低保 received now by the households leaving for
+work and half of the low-income families. Residence urban 65 %; rural households' amounts are
+scaled by the rural/urban standard ratio.
 """
 
 from __future__ import annotations
