@@ -93,7 +93,13 @@ class GroupCommitWriter:
                     stop = True
                     break
                 batch.append(entry)
-            self._write(batch)
+            try:
+                self._write(batch)
+            except BaseException as error:  # never let the thread die: requests would hang
+                log.exception("decision writer failed a batch")
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(error)
             if stop:
                 return
 
