@@ -44,11 +44,19 @@ def database_engine(settings: Settings) -> DbEngine:
     return make_engine(url, **kwargs)
 
 
-def sqlite_lock_file(url: str) -> Path | None:
-    if not is_sqlite(url):
-        return None
-    database = make_url(url).database
-    return Path(f"{database}.writelock") if database else None
+def writer_lock_file(settings: Settings) -> Path:
+    """The file through which the worker processes of one host take turns appending.
+
+    SQLite: beside the database file (whoever opens it). PostgreSQL: in the data directory
+    (the workers of one ``serve``); writers on other hosts still queue on the chain lock.
+    """
+    url = settings.database_url
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database:
+            return Path(f"{database}.writelock")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.data_dir / "writer.lock"
 
 
 class Runtime:
@@ -66,7 +74,7 @@ class Runtime:
         self.writer = writer_class(
             self.store,
             max_batch=settings.batch_max,
-            lock_file=sqlite_lock_file(settings.database_url),
+            lock_file=writer_lock_file(settings),
             on_batch=metrics.BATCH_SIZE.observe,
         )
         self.schema_ok = False

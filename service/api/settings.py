@@ -53,7 +53,7 @@ class Settings:
     db_pool_size: int = 8
     migrate_on_start: bool = True
     fast_path: bool = True
-    writer: str = "thread"  # "thread": a writer thread per process; "inline": on the event loop
+    writer: str = "inline"  # "inline": group commit on the event loop; "thread": a writer thread
 
     @property
     def database_url(self) -> str:
