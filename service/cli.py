@@ -218,6 +218,7 @@ def _load_extensions() -> None:
     except ModuleNotFoundError as error:
         if error.name and not error.name.startswith("service.api"):
             raise
+    import service.caseload.commands  # noqa: F401  (registers `eligibility caseload …`)
 
 
 if __name__ == "__main__":

@@ -441,3 +441,11 @@ def test_override_with_an_invalid_value_is_refused(
     with pytest.raises(RuleSetError) as caught:
         bundle.with_overrides(overrides, source="test")
     assert any(path in p.path for p in caught.value.problems), caught.value.problems
+
+
+def test_a_standard_at_or_below_zero_is_rejected(rule_base) -> None:  # type: ignore[no-untyped-def]
+    bundle = rule_base.resolve("wuhan", date(2022, 8, 1))
+    for value in ("-5", "0"):
+        with pytest.raises(RuleSetError) as caught:
+            bundle.with_overrides({"dibao.standard.urban": value}, source="what-if")
+        assert any(p.path.startswith("dibao.standard.urban") for p in caught.value.problems)

@@ -60,6 +60,12 @@ class StandardParam(Param[Decimal]):
 
     per: Literal["month", "year"] = "month"
 
+    @model_validator(mode="after")
+    def _positive(self) -> StandardParam:
+        if self.value <= 0:
+            raise ValueError("a 低保 standard must be above 0")
+        return self
+
 
 # --- structured parameter values ---------------------------------------------------------
 
