@@ -6,6 +6,7 @@ Decision data is served only to a valid API key of a role allowed to see it.
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -306,6 +307,11 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not await run_in_threadpool(runtime.ensure_schema):
             log.warning("database not ready at start", extra={"problem": runtime.schema_problem})
+        runtime.start_background()
+        # Everything loaded so far (rules, models, code) lives as long as the process: keep
+        # the cyclic garbage collector from scanning it again and again.
+        gc.collect()
+        gc.freeze()
         yield
         await run_in_threadpool(runtime.close)
 

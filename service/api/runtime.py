@@ -10,6 +10,7 @@ from typing import Any
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine as DbEngine
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -59,6 +60,49 @@ def writer_lock_file(settings: Settings) -> Path:
     return settings.data_dir / "writer.lock"
 
 
+class WalCheckpointer:
+    """SQLite: checkpoints the WAL from a background thread instead of inside a commit.
+
+    By default the connection whose commit pushes the WAL past 1,000 pages copies it back into
+    the database file there and then: tens of milliseconds during which that request (and, with
+    the group commit on the event loop, the whole worker) waits. Here the service's connections
+    never checkpoint; this thread does, every ``interval`` seconds, in PASSIVE mode (it never
+    blocks a writer, and SQLite releases the GIL while it works).
+    """
+
+    def __init__(self, db: DbEngine, interval: float = 0.5):
+        self._db = db
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+
+    @staticmethod
+    def install(db: DbEngine) -> None:
+        @event.listens_for(db, "connect")
+        def _no_auto_checkpoint(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
+            finally:
+                cursor.close()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                with self._db.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except (SQLAlchemyError, OSError):
+                pass  # busy or unreachable: the next round tries again
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+
 class Runtime:
     """Per-process state of the service (``app.state.runtime``)."""
 
@@ -66,6 +110,10 @@ class Runtime:
         self.settings = settings
         self.engine = Engine(settings.rules_dir, rule_base=rule_base)
         self.db = database_engine(settings)
+        self.checkpointer: WalCheckpointer | None = None
+        if is_sqlite(settings.database_url):
+            WalCheckpointer.install(self.db)
+            self.checkpointer = WalCheckpointer(self.db)
         self.store = DecisionStore(self.db)
         key = load_or_create_secret(settings.secret, settings.secret_file)
         self.pseudonymizer = Pseudonymizer(key)
@@ -159,7 +207,13 @@ class Runtime:
             self._seen_signal = self._signal_stamp()
             return fresh
 
+    def start_background(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.writer.close()
         self.store.close()
         self.db.dispose()
