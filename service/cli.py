@@ -78,22 +78,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
-    base = load_rules(args.rules)
-    rows = []
-    for jid in base.known():
-        meta = base.jurisdictions[jid]
-        rows.append(
-            {
-                "id": jid,
-                "name_zh": meta.name_zh,
-                "name_en": meta.name_en,
-                "division_code": meta.division_code,
-                "parent": meta.parent,
-                "versions": [v.effective_from.isoformat() for v in base.versions[jid]],
-                "bundle_changes": [d.isoformat() for d in base.switch_dates(jid)],
-            }
-        )
-    _dump(rows, sys.stdout)
+    _dump(load_rules(args.rules).describe(), sys.stdout)
     return 0
 
 

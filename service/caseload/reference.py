@@ -9,23 +9,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from service.caseload.layout import RESULT_COLUMNS
 from service.caseload.vector import BASIS_CODE, STATUS_CODE
 
-FIELDS = (
-    "tekun_status",
-    "tekun_members",
-    "tekun_amount",
-    "dibao_status",
-    "dibao_basis",
-    "dibao_members",
-    "dibao_amount",
-    "marginal_status",
-    "rigid_expenditure_status",
-    "temporary_status",
-    "temporary_amount",
-    "per_capita_income",
-    "standard",
-)
+# The decision fields of a result row, in the layout's order (after its line and id).
+FIELDS = RESULT_COLUMNS[2:]
 
 
 def fen(text: str | None) -> int:

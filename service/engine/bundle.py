@@ -366,6 +366,24 @@ class RuleBase:
     def known(self) -> list[str]:
         return sorted(j for j in self.jurisdictions if j != NATIONAL)
 
+    def describe(self) -> list[dict[str, Any]]:
+        """Each jurisdiction with its version files and the dates its bundle changes."""
+        rows = []
+        for jid in self.known():
+            meta = self.jurisdictions[jid]
+            rows.append(
+                {
+                    "id": jid,
+                    "name_zh": meta.name_zh,
+                    "name_en": meta.name_en,
+                    "division_code": meta.division_code,
+                    "parent": meta.parent,
+                    "versions": [v.effective_from.isoformat() for v in self.versions[jid]],
+                    "bundle_changes": [d.isoformat() for d in self.switch_dates(jid)],
+                }
+            )
+        return rows
+
     def chain(self, jurisdiction: str) -> list[str]:
         if jurisdiction not in self.jurisdictions or jurisdiction == NATIONAL:
             raise UnknownJurisdiction(jurisdiction, self.known())
