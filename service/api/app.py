@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from service.api import core, metrics
 from service.api.auth import (
+    CASELOAD,
     EVALUATE,
     KEYS,
     READ,
@@ -47,7 +48,7 @@ from service.api.errors import (
 )
 from service.api.fastpath import fast_routes
 from service.api.logs import configure_logging, get_logger
-from service.api.middleware import BodyTooLarge, ServiceMiddleware
+from service.api.middleware import ServiceMiddleware
 from service.api.replay import diff_documents
 from service.api.runtime import Runtime
 from service.api.settings import Settings
@@ -331,11 +332,27 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         access_log_enabled=settings.access_log,
         fast_routes=fast_routes(runtime) if settings.fast_path else None,
+        # A caseload is many requests in one body; it has its own, larger limit.
+        body_limits={"/v1/caseload/whatif": _caseload_max_bytes()},
     )
     _install_error_handlers(app, settings)
     _install_routes(app)
+    _install_caseload(app, runtime)
     _install_openapi(app)
     return app
+
+
+def _caseload_max_bytes() -> int:
+    from service.caseload.http import MAX_BYTES
+
+    return MAX_BYTES + 1  # the router answers 413 itself, with its own message, above this
+
+
+def _install_caseload(app: FastAPI, runtime: Runtime) -> None:
+    """``POST /v1/caseload/whatif`` (service.caseload), for admin and auditor keys."""
+    from service.caseload.http import caseload_router
+
+    app.include_router(caseload_router(runtime.rule_base, require(CASELOAD)))
 
 
 def app_from_env() -> FastAPI:
@@ -370,17 +387,11 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
         log.warning("database unavailable", extra={"error": type(error).__name__})
         return unavailable(settings.retry_after_seconds)
 
-    async def body_too_large(_request: Request, _error: Exception) -> Response:
-        from service.api.errors import too_large
-
-        return too_large(settings.max_body_bytes)
-
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     for kind in core.DATABASE_ERRORS:
         app.add_exception_handler(kind, database_error)
-    app.add_exception_handler(BodyTooLarge, body_too_large)
 
 
 def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists every endpoint

@@ -26,6 +26,7 @@ VERIFY = "verify"
 RULES = "rules"
 RELOAD = "reload"
 KEYS = "keys"
+CASELOAD = "caseload"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     EVALUATE: frozenset({"intake", "integrator"}),
@@ -36,6 +37,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     RULES: frozenset({"intake", "integrator", "auditor", "admin"}),
     RELOAD: frozenset({"admin"}),
     KEYS: frozenset({"admin"}),
+    # What-if of a rule change over a posted caseload (service.caseload): no personal decision
+    # data, but a rule-policy tool.
+    CASELOAD: frozenset({"admin", "auditor"}),
 }
 READS_ALL = frozenset({"auditor"})
 

@@ -39,9 +39,11 @@ class ServiceMiddleware:
         max_body_bytes: int,
         access_log_enabled: bool = True,
         fast_routes: dict[tuple[str, str], Any] | None = None,
+        body_limits: dict[str, int] | None = None,
     ):
         self.app = app
         self.max_body = max_body_bytes
+        self.body_limits = body_limits or {}
         self.access_log = access_log_enabled
         self.fast_routes = fast_routes or {}
 
@@ -72,20 +74,21 @@ class ServiceMiddleware:
                 message["headers"] = [*message.get("headers", []), rid_header]
             await send(message)
 
+        limit = self.body_limits.get(scope["path"], self.max_body)
         try:
             declared = _content_length(scope)
-            if declared is not None and declared > self.max_body:
-                await too_large(self.max_body)(scope, receive, send_wrapper)
+            if declared is not None and declared > limit:
+                await too_large(limit)(scope, receive, send_wrapper)
             else:
                 fast = self.fast_routes.get((scope["method"], scope["path"]))
                 if fast is not None:
                     state["route"] = scope["path"]
-                    await fast(scope, self._limited(receive), send_wrapper, state)
+                    await fast(scope, self._limited(receive, limit), send_wrapper, state)
                 else:
-                    await self.app(scope, self._limited(receive), send_wrapper)
+                    await self.app(scope, self._limited(receive, limit), send_wrapper)
         except BodyTooLarge:
             if not started_response[0]:
-                await too_large(self.max_body)(scope, receive, send_wrapper)
+                await too_large(limit)(scope, receive, send_wrapper)
         except Exception:
             access_log.exception("unhandled error")
             if not started_response[0]:
@@ -125,8 +128,7 @@ class ServiceMiddleware:
                 access_lines.write(extra)
             request_id_var.reset(token)
 
-    def _limited(self, receive: Receive) -> Receive:
-        limit = self.max_body
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def limited_receive() -> Message:
