@@ -163,21 +163,26 @@ async def drive(port: int, key: str, bodies: list[bytes], seconds: float, conns:
     return results
 
 
-def session_cpu_seconds(session_id: int) -> float:
-    """User + system CPU of every live process in the service's session (master and workers)."""
+def cpu_seconds(session_id: int) -> tuple[float, float]:
+    """User + system CPU of the service's processes (its session: master and workers), and of
+    the PostgreSQL server's processes on this machine (0 when it runs elsewhere)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    service = postgres = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command, _, rest = (entry / "stat").read_text().rpartition(")")
+            fields = rest.split()
         except OSError:
             continue
-        # After the command: state ppid pgrp session ... utime(12) stime(13) (0-based here)
+        # After the command: state ppid pgrp session ... utime(11) stime(12), 0-based here.
+        used = int(fields[11]) + int(fields[12])
         if int(fields[3]) == session_id:
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+            service += used
+        elif command.endswith("(postgres"):
+            postgres += used
+    return service / ticks, postgres / ticks
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -238,13 +243,14 @@ def run_backend(backend: str, args: argparse.Namespace, bodies: list[bytes]) -> 
                         warm = asyncio.run(drive(port, key, bodies, args.warmup, args.connections))
                     else:
                         warm = Results()
-                    server_cpu = session_cpu_seconds(server.pid)
+                    server_cpu, db_cpu = cpu_seconds(server.pid)
                     client_cpu = time.process_time()
                     started = time.perf_counter()
                     results = asyncio.run(drive(port, key, bodies, args.duration, args.connections))
                     elapsed = time.perf_counter() - started
                     client_cpu = time.process_time() - client_cpu
-                    server_cpu = session_cpu_seconds(server.pid) - server_cpu
+                    server_after, db_after = cpu_seconds(server.pid)
+                    server_cpu, db_cpu = server_after - server_cpu, db_after - db_cpu
                     load = os.getloadavg()[0]
                 finally:
                     os.killpg(server.pid, signal.SIGTERM)
@@ -276,6 +282,7 @@ def run_backend(backend: str, args: argparse.Namespace, bodies: list[bytes]) -> 
                 # figures allow: 2 cores / (server + client) is the ceiling on an idle machine.
                 "server_cpu_ms_per_decision": round(server_cpu * 1000 / max(created, 1), 3),
                 "client_cpu_ms_per_decision": round(client_cpu * 1000 / max(created, 1), 3),
+                "postgres_cpu_ms_per_decision": round(db_cpu * 1000 / max(created, 1), 3),
                 "load_average_1m": round(load, 2),
                 **store,
             }
@@ -312,7 +319,9 @@ def main() -> int:
             f" p99 {row['p99_ms']} ms, lost {row['lost']},"
             f" chain {'verified' if row['verify_ok'] else 'BROKEN'} ({row['verify_checked']} records);"
             f" CPU/decision: service {row['server_cpu_ms_per_decision']} ms,"
-            f" client {row['client_cpu_ms_per_decision']} ms; load {row['load_average_1m']}",
+            f" client {row['client_cpu_ms_per_decision']} ms,"
+            f" PostgreSQL server {row['postgres_cpu_ms_per_decision']} ms;"
+            f" load {row['load_average_1m']}",
             flush=True,
         )
         failed |= row["lost"] != 0 or not row["verify_ok"]
