@@ -664,21 +664,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
     async def list_rulesets(
         request: Request, _principal: Annotated[Principal, Depends(require(RULES))]
     ) -> Response:
-        base = _runtime(request).rule_base()
-        rows = []
-        for jid in base.known():
-            meta = base.jurisdictions[jid]
-            rows.append(
-                {
-                    "id": jid,
-                    "name_zh": meta.name_zh,
-                    "name_en": meta.name_en,
-                    "division_code": meta.division_code,
-                    "parent": meta.parent,
-                    "versions": [v.effective_from.isoformat() for v in base.versions[jid]],
-                    "bundle_changes": [d.isoformat() for d in base.switch_dates(jid)],
-                }
-            )
+        rows = _runtime(request).rule_base().describe()
         return json_response({"jurisdictions": rows})
 
     @app.get(
