@@ -1,5 +1,5 @@
 """Each rule at its boundaries: equality, one cent either side, birthdays, month ends, the day a
-rule version comes into force. Figures from /work/shared/domain/jurisdictions.md; semantics
+rule version comes into force. Figures from ../shared/domain/jurisdictions.md; semantics
 from rules-reference.md (section numbers cited per test)."""
 
 from __future__ import annotations
