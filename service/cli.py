@@ -207,4 +207,8 @@ def _load_extensions() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m service.cli` runs this file as __main__, a second copy of the module; the
+    # packages that add sub-commands register them on `service.cli`, so run that copy's main.
+    from service.cli import main as registered_main
+
+    sys.exit(registered_main())
