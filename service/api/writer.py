@@ -13,9 +13,9 @@ import fcntl
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,43 @@ from service.store import DecisionStore, StoredDecision
 
 _STOP = object()
 log = get_logger("writer")
+
+
+def record_batch(
+    store: DecisionStore,
+    live: Sequence[tuple[Mapping[str, Any], Any]],
+    on_batch: Callable[[int], None] | None,
+    lock: Callable[[], AbstractContextManager[Any]],
+    catch: type[BaseException],
+) -> None:
+    """Appends one batch in one transaction and settles each waiting future (either writer's).
+
+    If the batch is refused for a malformed item, the items are written one by one so that one
+    bad record does not sink the others; any other failure goes to every waiting request.
+    """
+    try:
+        with lock():
+            stored = store.record_many([item for item, _ in live])
+    except catch as error:
+        if len(live) > 1 and isinstance(error, ValueError | TypeError):
+            for item, fut in live:
+                try:
+                    with lock():
+                        decision = store.record_many([item])[0]
+                except catch as single:
+                    fut.set_exception(single)
+                else:
+                    fut.set_result(decision)
+            return
+        for _, fut in live:
+            if not fut.done():
+                fut.set_exception(error)
+        return
+    if on_batch is not None:
+        on_batch(len(live))
+    for (_, fut), decision in zip(live, stored, strict=True):
+        if not fut.done():
+            fut.set_result(decision)
 
 
 class GroupCommitWriter:
@@ -105,31 +142,9 @@ class GroupCommitWriter:
 
     def _write(self, batch: list[tuple[Mapping[str, Any], Future[StoredDecision]]]) -> None:
         live = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
-        if not live:
-            return
-        try:
-            with self._process_lock():
-                stored = self._store.record_many([item for item, _ in live])
-        except BaseException as error:  # handed to every waiting request
-            if len(live) > 1 and isinstance(error, ValueError | TypeError):
-                # One malformed item must not sink the others: write them one by one.
-                for item, fut in live:
-                    self._write_one(item, fut)
-                return
-            for _, fut in live:
-                fut.set_exception(error)
-            return
-        if self._on_batch is not None:
-            self._on_batch(len(live))
-        for (_, fut), decision in zip(live, stored, strict=True):
-            fut.set_result(decision)
-
-    def _write_one(self, item: Mapping[str, Any], fut: Future[StoredDecision]) -> None:
-        try:
-            with self._process_lock():
-                fut.set_result(self._store.record_many([item])[0])
-        except BaseException as error:
-            fut.set_exception(error)
+        if live:
+            # Everything, even an interrupt, is handed to the waiting requests.
+            record_batch(self._store, live, self._on_batch, self._process_lock, BaseException)
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:
@@ -230,25 +245,7 @@ class InlineGroupCommit:
             self._scheduled = False
 
     def _write(self, live: list[tuple[Mapping[str, Any], asyncio.Future[StoredDecision]]]) -> None:
-        try:
-            stored = self._store.record_many([item for item, _ in live])
-        except Exception as error:
-            if len(live) > 1 and isinstance(error, ValueError | TypeError):
-                # One malformed item must not sink the others: write them one by one.
-                for item, fut in live:
-                    try:
-                        fut.set_result(self._store.record_many([item])[0])
-                    except Exception as single:
-                        fut.set_exception(single)
-                return
-            for _, fut in live:
-                fut.set_exception(error)
-            return
-        if self._on_batch is not None:
-            self._on_batch(len(live))
-        for (_, fut), decision in zip(live, stored, strict=True):
-            if not fut.done():
-                fut.set_result(decision)
+        record_batch(self._store, live, self._on_batch, nullcontext, Exception)
 
     def close(self, timeout: float = 10.0) -> None:
         if self._lock_fd is not None:
