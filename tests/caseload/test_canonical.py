@@ -92,3 +92,24 @@ def test_fast_reader_is_a_subset_of_the_contract(rule_base):
     rejected = len(cases) - len(accepted)
     assert rejected > 1500  # most defects are caught by the reader itself
     assert len(accepted) - refused_by_contract > 1000
+
+
+def test_fast_reader_knows_no_field_the_contract_lacks() -> None:
+    """The fast reader lists the fields it can read; each must still exist in the contract, so
+    a field removed from the contract can never be accepted here without pydantic."""
+    from service.caseload import canonical
+    from service.contract import request as contract
+
+    pairs = [
+        (canonical._REQUEST, contract.EvaluationRequest),
+        (canonical._HOUSEHOLD, contract.Household),
+        (canonical._MEMBER, contract.Member),
+        (canonical._ITEM, contract.IncomeItem),
+        (canonical._ITEM, contract.DeductionItem),
+        (canonical._ASSETS, contract.Assets),
+        (canonical._RIGID, contract.RigidExpenditure),
+        (canonical._BENEFIT, contract.CurrentBenefit),
+        (canonical._EMERGENCY, contract.Emergency),
+    ]
+    for keys, model in pairs:
+        assert keys <= set(model.model_fields), (model.__name__, keys - set(model.model_fields))
