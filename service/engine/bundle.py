@@ -25,7 +25,6 @@ from pydantic import BaseModel, ValidationError
 
 from service.contract.errors import format_path
 from service.engine.ruleset import (
-    Citation,
     Jurisdiction,
     Param,
     Parameters,
@@ -199,10 +198,6 @@ class Bundle:
 
     def value(self, path: str) -> Any:
         return self.parameters[path]["value"]
-
-    def is_provisional(self, path: str) -> bool:
-        leaf = self.parameters.get(path)
-        return bool(leaf and leaf.get("confidence") == "P")
 
     @classmethod
     def from_canonical(cls, text: str | Mapping[str, Any]) -> Bundle:
@@ -576,8 +571,3 @@ def _dedupe(problems: list[RuleProblem]) -> list[RuleProblem]:
     for p in problems:
         seen.setdefault((p.file, p.path, p.reason), p)
     return list(seen.values())
-
-
-def citation_for(bundle: Bundle, step: str) -> Citation | None:
-    data = bundle.citations.get(step)
-    return Citation.model_validate(data) if data else None
