@@ -22,7 +22,13 @@ from service.contract.request import EvaluationRequest, Member
 from service.engine.bundle import Bundle
 from service.engine.compiled import AssetLimits, Rules, grades_match
 from service.engine.dates import add_months, age_on, first_of_next_month, whole_months_between
-from service.engine.messages import ASSET_PHRASES, CITATION_FALLBACK, TEMPLATES, label
+from service.engine.messages import (
+    ASSET_PHRASES,
+    CITATION_FALLBACK,
+    TEMPLATES,
+    compile_template,
+    label,
+)
 from service.engine.version import ENGINE_VERSION
 
 CENT = Decimal("0.01")
@@ -242,7 +248,7 @@ class Evaluation:
         en = en.replace("{standard_en}", words["standard_en"])
         jurisdiction = self.bundle.jurisdiction
         provisional = tuple(f"{jurisdiction}.{p}" for p in params if p in self.rules.provisional)
-        meta = (zh.format_map, en.format_map, self._citation(step), provisional)
+        meta = (compile_template(zh), compile_template(en), self._citation(step), provisional)
         self._meta[(step, variant, params, self.label_key)] = meta
         return meta
 

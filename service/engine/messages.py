@@ -7,7 +7,11 @@ Chinese to applicants, so it names the fact and the figure compared, in plain wo
 
 from __future__ import annotations
 
-from typing import Final
+import ast
+import functools
+import string
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 _ASSET = {
     "pass": (
@@ -379,3 +383,35 @@ def label(residence: str | None, unified: bool) -> dict[str, str]:
     if unified:
         return _STANDARD_LABELS["unified"]
     return _STANDARD_LABELS[residence or "unknown"]
+
+
+Render = Callable[[Mapping[str, Any]], str]
+
+
+@functools.cache  # a few hundred distinct templates; compiling is slow next to rendering
+def compile_template(template: str) -> Render:
+    """``template.format_map`` as a function that does not re-parse the template on each call.
+
+    ``str.format`` parses its template on every call, which cost more than the rest of a trace
+    step. The template is split once into its literal text and ``{name}`` fields and compiled
+    into an f-string reading the names from the mapping. An f-string formats each value as
+    ``str.format`` does (``format(value, "")``) and a missing name still raises ``KeyError``, so
+    the text is identical. Templates are the constants of this module, never request data.
+    """
+    parts: list[ast.expr] = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        if literal:
+            parts.append(ast.Constant(literal))
+        if name is None:
+            continue
+        if spec or conversion or not name.isidentifier():
+            raise ValueError(f"template field {name!r} must be a plain name: {template!r}")
+        field = ast.Subscript(ast.Name("values", ast.Load()), ast.Constant(name), ast.Load())
+        parts.append(ast.FormattedValue(field, conversion=-1, format_spec=None))
+    arguments = ast.arguments(
+        posonlyargs=[], args=[ast.arg("values")], kwonlyargs=[], kw_defaults=[], defaults=[]
+    )
+    tree = ast.Expression(ast.Lambda(arguments, ast.JoinedStr(parts)))
+    code = compile(ast.fix_missing_locations(tree), f"<template {template[:40]!r}>", "eval")
+    render: Render = eval(code, {})  # noqa: S307 - compiled from the constant template above
+    return render
