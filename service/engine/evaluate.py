@@ -32,6 +32,7 @@ from service.engine.messages import (
 from service.engine.version import ENGINE_VERSION
 
 CENT = Decimal("0.01")
+SHARE_PLACES = Decimal("0.0001")  # a 刚性支出 share is shown to four places
 ZERO = Decimal("0")
 PASS, FAIL, NA, INSUFFICIENT = "pass", "fail", "not_applicable", "insufficient_data"
 ELIGIBLE, INELIGIBLE, UNKNOWN = "eligible", "ineligible", "insufficient_data"
@@ -48,13 +49,17 @@ _SUPPORT_VARIANT = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
 _TEKUN_STEPS = ("tekun.no_work_capacity", "tekun.no_means", "tekun.no_capable_supporter")
 
 
+# ``quantize`` takes its rounding positionally below: the same call, but parsing a keyword
+# argument costs as much as the rounding itself, and amounts are rounded ~20 times a household.
+
+
 def money(value: Decimal) -> str:
     """The only rounding of an amount: half up to 0.01 元, as text with two decimals."""
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(value.quantize(CENT, ROUND_HALF_UP))
 
 
 def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 def _combine(outcomes: list[str] | tuple[str, ...]) -> str:
@@ -65,8 +70,11 @@ def _combine(outcomes: list[str] | tuple[str, ...]) -> str:
     return PASS
 
 
+_STATUS_OF_OUTCOME = {PASS: ELIGIBLE, FAIL: INELIGIBLE, INSUFFICIENT: UNKNOWN}
+
+
 def _status(outcome: str) -> str:
-    return {PASS: ELIGIBLE, FAIL: INELIGIBLE, INSUFFICIENT: UNKNOWN}.get(outcome, "not_applicable")
+    return _STATUS_OF_OUTCOME.get(outcome, "not_applicable")
 
 
 StepMeta = tuple[
@@ -1202,7 +1210,7 @@ class Evaluation:
                 params,
             )
         share = spending / (income_total * 12)
-        shown = str(share.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+        shown = str(share.quantize(SHARE_PLACES, ROUND_HALF_UP))
         values["share"] = shown
         result["share"] = shown
         threshold = rules.rigid_share_threshold
