@@ -85,8 +85,9 @@ class Rules:
     rigid_threshold_inclusive: bool
     rigid_validity_months: int
     provisional: frozenset[str]  # parameter paths whose confidence is P
-    # (step, variant, parameters) → (templates, citation, provisional names), filled on use;
-    # shared by every evaluation under this bundle.
+    # residence → what the evaluation derives from the standard for it, with the step metadata
+    # (templates, citation, provisional names); filled on use, shared by every evaluation under
+    # this bundle (see ``evaluate.Residence``).
     step_cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -12,7 +12,6 @@ is but one is undecided, and ineligible only when every path fails.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,6 +25,7 @@ from service.engine.messages import (
     ASSET_PHRASES,
     CITATION_FALLBACK,
     TEMPLATES,
+    Render,
     compile_template,
     label,
 )
@@ -77,12 +77,46 @@ def _status(outcome: str) -> str:
     return _STATUS_OF_OUTCOME.get(outcome, "not_applicable")
 
 
-StepMeta = tuple[
-    Callable[[dict[str, Any]], str],
-    Callable[[dict[str, Any]], str],
-    dict[str, str],
-    tuple[str, ...],
-]
+# (zh template, en template, citation, any provisional parameter?, provisional parameter names)
+StepMeta = tuple[Render, Render, dict[str, str], bool, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Residence:
+    """What an evaluation reads about the 低保 standard for one residence under one bundle.
+
+    Fixed per bundle and residence, so built once (cached in ``Rules.step_cache``) rather than
+    per household, together with the step metadata (templates with the standard's name baked
+    in, citations, provisional parameters) that depends on it.
+    """
+
+    standard: Decimal | None
+    standard_text: str | None
+    standard_words: dict[str, str]  # the standard's name (城市/农村/城乡统一), zh and en
+    standard_params: tuple[str, ...]
+    step_meta: dict[tuple[str, str, tuple[str, ...]], StepMeta]
+
+
+def _residence(rules: Rules, residence: str | None) -> Residence:
+    standard: Decimal | None
+    if residence is not None:
+        standard = rules.standard[residence]
+    elif rules.standard_unified:
+        standard = rules.standard["urban"]
+    else:
+        standard = None
+    params: tuple[str, ...]
+    if rules.standard_unified:
+        params = ("dibao.standard.unified",)
+    else:
+        params = (f"dibao.standard.{residence}",) if residence else ()
+    return Residence(
+        standard=standard,
+        standard_text=money(standard) if standard is not None else None,
+        standard_words=label(residence, rules.standard_unified),
+        standard_params=params,
+        step_meta={},
+    )
 
 
 @dataclass(slots=True)
@@ -120,7 +154,6 @@ class Evaluation:
         self.request = request
         self.bundle = bundle
         self.rules: Rules = bundle.rules
-        self._meta = self.rules.step_cache
         self.as_of = request.as_of
         self.residence = request.residence
         self.requested = request.requested()
@@ -131,20 +164,14 @@ class Evaluation:
         # that member's result is undecided: a clerk needs the facts that would change a result.
         self._member_missing: dict[tuple[str, str], None] | None = None
         self._asset_cache: dict[tuple[int, int], AssetResult] = {}
-        rules = self.rules
-        if self.residence is not None:
-            self.standard: Decimal | None = rules.standard[self.residence]
-        elif rules.standard_unified:
-            self.standard = rules.standard["urban"]
-        else:
-            self.standard = None
-        self.standard_text = money(self.standard) if self.standard is not None else None
-        self.standard_words = label(self.residence, rules.standard_unified)
-        self.label_key = "unified" if rules.standard_unified else self.residence
-        if rules.standard_unified:
-            self.standard_params: tuple[str, ...] = ("dibao.standard.unified",)
-        else:
-            self.standard_params = (f"dibao.standard.{self.residence}",) if self.residence else ()
+        place = self.rules.step_cache.get(self.residence)
+        if place is None:
+            place = self.rules.step_cache[self.residence] = _residence(self.rules, self.residence)
+        self.standard = place.standard
+        self.standard_text = place.standard_text
+        self.standard_words = place.standard_words
+        self.standard_params = place.standard_params
+        self._meta = place.step_meta
         self.people = self._people()
 
     # --- facts ----------------------------------------------------------------------------
@@ -225,10 +252,10 @@ class Evaluation:
         member: str | None = None,
         words: dict[str, str] | None = None,
     ) -> str:
-        meta = self._meta.get((step, variant, params, self.label_key))
+        meta = self._meta.get((step, variant, params))
         if meta is None:
             meta = self._step_meta(step, variant, params)
-        zh, en, citation, provisional = meta
+        zh, en, citation, is_provisional, provisional = meta
         fmt = values if words is None else {**values, **words}
         entry = {
             "step": step,
@@ -239,9 +266,9 @@ class Evaluation:
             "message_zh": zh(fmt),
             "message_en": en(fmt),
             "citation": citation,
-            "provisional": bool(provisional),
+            "provisional": is_provisional,
         }
-        if provisional:
+        if is_provisional:
             entry["provisional_parameters"] = list(provisional)
             self.provisional.update(provisional)
         self.trace.append(entry)
@@ -256,8 +283,15 @@ class Evaluation:
         en = en.replace("{standard_en}", words["standard_en"])
         jurisdiction = self.bundle.jurisdiction
         provisional = tuple(f"{jurisdiction}.{p}" for p in params if p in self.rules.provisional)
-        meta = (compile_template(zh), compile_template(en), self._citation(step), provisional)
-        self._meta[(step, variant, params, self.label_key)] = meta
+        citation = self._citation(step)
+        meta = (
+            compile_template(zh),
+            compile_template(en),
+            citation,
+            bool(provisional),
+            provisional,
+        )
+        self._meta[(step, variant, params)] = meta
         return meta
 
     def _citation(self, step: str) -> dict[str, str]:
