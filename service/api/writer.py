@@ -35,18 +35,19 @@ def record_batch(
 ) -> None:
     """Appends one batch in one transaction and settles each waiting future (either writer's).
 
-    If the batch is refused for a malformed item, the items are written one by one so that one
+    The items' JSON texts were serialised by :func:`service.api.core.record` (orjson), so the
+    store does not parse them again. If the batch is refused for a malformed item, the items are written one by one so that one
     bad record does not sink the others; any other failure goes to every waiting request.
     """
     try:
         with lock():
-            stored = store.record_many([item for item, _ in live])
+            stored = store.record_many([item for item, _ in live], json_serialised_by_caller=True)
     except catch as error:
         if len(live) > 1 and isinstance(error, ValueError | TypeError):
             for item, fut in live:
                 try:
                     with lock():
-                        decision = store.record_many([item])[0]
+                        decision = store.record_many([item], json_serialised_by_caller=True)[0]
                 except catch as single:
                     fut.set_exception(single)
                 else:
