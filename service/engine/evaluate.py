@@ -73,6 +73,16 @@ def _combine(outcomes: list[str] | tuple[str, ...]) -> str:
 _STATUS_OF_OUTCOME = {PASS: ELIGIBLE, FAIL: INELIGIBLE, INSUFFICIENT: UNKNOWN}
 
 
+def _matching(
+    steps: tuple[str, ...] | list[str], outcomes: tuple[str, ...] | list[str], wanted: str
+) -> list[str]:
+    """The steps whose outcome (the parallel sequence) is ``wanted``, in order.
+
+    Indexes rather than ``zip(..., strict=True)``: the keyword alone cost more than the rest.
+    """
+    return [steps[i] for i, outcome in enumerate(outcomes) if outcome == wanted]
+
+
 def _status(outcome: str) -> str:
     return _STATUS_OF_OUTCOME.get(outcome, "not_applicable")
 
@@ -547,7 +557,7 @@ class Evaluation:
                 "care_tier": None,
                 "care_monthly": None,
                 "monthly_amount": None,
-                "reasons": [s for s, o in zip(_TEKUN_STEPS, outcomes, strict=True) if o == outcome],
+                "reasons": _matching(_TEKUN_STEPS, outcomes, outcome),
             }
             if status == ELIGIBLE:
                 self._tekun_amount(person, entry)
@@ -1100,15 +1110,11 @@ class Evaluation:
         outcome = _combine(outcomes)
         result["status"] = _status(outcome)
         failing = FAIL if outcome == FAIL else INSUFFICIENT
-        result["reasons"] = [
-            s
-            for s, o in zip(
-                ("marginal.precondition", "marginal.income_test", "marginal.asset_test"),
-                outcomes,
-                strict=True,
-            )
-            if o == (PASS if outcome == PASS else failing)
-        ]
+        result["reasons"] = _matching(
+            ("marginal.precondition", "marginal.income_test", "marginal.asset_test"),
+            outcomes,
+            PASS if outcome == PASS else failing,
+        )
         return result
 
     # --- 刚性支出 ---------------------------------------------------------------------------
@@ -1192,7 +1198,7 @@ class Evaluation:
             "rigid_expenditure.share_test",
         )
         failing = PASS if outcome == PASS else (FAIL if outcome == FAIL else INSUFFICIENT)
-        result["reasons"] = [s for s, o in zip(steps, outcomes, strict=True) if o == failing]
+        result["reasons"] = _matching(steps, outcomes, failing)
         if outcome == PASS:
             result["valid_until"] = add_months(self.as_of, rules.rigid_validity_months)
         return result
@@ -1312,7 +1318,7 @@ class Evaluation:
         outcome = _combine(outcomes)
         result["status"] = _status(outcome)
         failing = PASS if outcome == PASS else (FAIL if outcome == FAIL else INSUFFICIENT)
-        result["reasons"] = [s for s, o in zip(steps, outcomes, strict=True) if o == failing]
+        result["reasons"] = _matching(steps, outcomes, failing)
         if outcome != PASS:
             result["amount"] = None
             result["case_by_case"] = None if outcome == INSUFFICIENT else False
