@@ -174,6 +174,8 @@ class Evaluation:
         # that member's result is undecided: a clerk needs the facts that would change a result.
         self._member_missing: dict[tuple[str, str], None] | None = None
         self._asset_cache: dict[tuple[int, int], AssetResult] = {}
+        self._per_capita_of: list[Person] | None = None  # the people ``_per_capita`` is for
+        self._per_capita: tuple[Decimal | None, Decimal | None] = (None, None)
         place = self.rules.step_cache.get(self.residence)
         if place is None:
             place = self.rules.step_cache[self.residence] = _residence(self.rules, self.residence)
@@ -432,10 +434,10 @@ class Evaluation:
                 }
                 words = {
                     "failed_zh": "；".join(
-                        ASSET_PHRASES[c][0].format_map(shown) for c in result.failed
+                        compile_template(ASSET_PHRASES[c][0])(shown) for c in result.failed
                     ),
                     "failed_en": "; ".join(
-                        ASSET_PHRASES[c][1].format_map(shown) for c in result.failed
+                        compile_template(ASSET_PHRASES[c][1])(shown) for c in result.failed
                     ),
                 }
             else:
@@ -448,10 +450,16 @@ class Evaluation:
 
     def per_capita(self, people: list[Person]) -> tuple[Decimal | None, Decimal | None]:
         """(household countable income, per-capita income rounded to the cent)."""
+        # 低保, 低保边缘, 刚性支出 and 临时救助 all ask about the same remaining household.
+        if people is self._per_capita_of:
+            return self._per_capita
+        self._per_capita_of = people
         if not people or any(p.dibao_income is None for p in people):
-            return None, None
-        total = sum((p.dibao_income for p in people), ZERO)  # type: ignore[misc]
-        return total, cents(total / len(people))
+            self._per_capita = (None, None)
+        else:
+            total = sum((p.dibao_income for p in people), ZERO)  # type: ignore[misc]
+            self._per_capita = (total, cents(total / len(people)))
+        return self._per_capita
 
     # --- 特困 ----------------------------------------------------------------------------
 
