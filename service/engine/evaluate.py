@@ -62,6 +62,16 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, ROUND_HALF_UP)
 
 
+ZERO_CENTS = Decimal("0.00")
+
+
+def _net_income(gross: Decimal, deduction: Decimal) -> Decimal:
+    """A member's countable income after deductions, never below zero, rounded to the cent."""
+    if gross is ZERO and deduction is ZERO:
+        return ZERO_CENTS  # no income and no deduction (most members): nothing to compute
+    return cents(max(ZERO, gross - deduction))
+
+
 def _combine(outcomes: list[str] | tuple[str, ...]) -> str:
     if FAIL in outcomes:
         return FAIL
@@ -209,33 +219,36 @@ class Evaluation:
             if share is not None and item.type == "employment_cost":
                 continue  # replaced by the rule set's own employment cost
             deductions[item.member] = deductions.get(item.member, ZERO) + item.monthly
+        standard = self.standard
+        as_of = self.as_of
         people = []
         for index, member in enumerate(household.members):
             if member.excluded is not None:
                 continue
-            own_deduction = deductions.get(member.id, ZERO)
+            member_id = member.id
+            own_deduction = deductions.get(member_id, ZERO)
             income_ok = income_known
             if share is not None and member.employed:
-                if self.standard is None:
+                if standard is None:
                     income_ok = False  # the employment cost depends on the standard
                 else:
-                    own_deduction += share * self.standard
+                    own_deduction += share * standard
             if income_ok:
-                dibao_gross = dibao.get(member.id, ZERO)
-                tekun_gross = tekun.get(member.id, ZERO)
-                dibao_income: Decimal | None = cents(max(ZERO, dibao_gross - own_deduction))
+                dibao_gross = dibao.get(member_id, ZERO)
+                tekun_gross = tekun.get(member_id, ZERO)
+                dibao_income: Decimal | None = _net_income(dibao_gross, own_deduction)
                 tekun_income = (
                     dibao_income
                     if tekun_gross == dibao_gross
-                    else cents(max(ZERO, tekun_gross - own_deduction))
+                    else _net_income(tekun_gross, own_deduction)
                 )
             else:
                 dibao_income = tekun_income = None
             people.append(
                 Person(
-                    member.id,
+                    member_id,
                     index,
-                    age_on(member.birth_date, self.as_of),
+                    age_on(member.birth_date, as_of),
                     member,
                     dibao_income,
                     tekun_income,
@@ -449,7 +462,11 @@ class Evaluation:
         return self.step(step, program, result.outcome, variant, result.values, params, None, words)
 
     def per_capita(self, people: list[Person]) -> tuple[Decimal | None, Decimal | None]:
-        """(household countable income, per-capita income rounded to the cent)."""
+        """(household countable income, per-capita income rounded to the cent).
+
+        The per-capita income is already rounded, so its text is ``str()``: ``money()`` would
+        only round it again.
+        """
         # 低保, 低保边缘, 刚性支出 and 临时救助 all ask about the same remaining household.
         if people is self._per_capita_of:
             return self._per_capita
@@ -532,7 +549,8 @@ class Evaluation:
                 means,
                 variant,
                 {
-                    "own_income": money(income) if income is not None else None,
+                    # rounded to the cent in _people: its text needs no second rounding
+                    "own_income": str(income) if income is not None else None,
                     "standard": self.standard_text,
                     "asset_test": asset_outcome,
                 },
@@ -670,7 +688,7 @@ class Evaluation:
         else:
             self.step("dibao.household", "dibao", PASS, "pass", values)
         total, per_capita = self.per_capita(remaining)
-        result["per_capita_income"] = money(per_capita) if per_capita is not None else None
+        result["per_capita_income"] = str(per_capita) if per_capita is not None else None
         values = {
             "per_capita_income": result["per_capita_income"],
             "standard": self.standard_text,
@@ -722,7 +740,7 @@ class Evaluation:
                 "difference",
                 {
                     "standard": self.standard_text,
-                    "per_capita_income": money(per_capita),
+                    "per_capita_income": str(per_capita),
                     "household_size": str(len(remaining)),
                     "difference_amount": money(amount),
                     "supplements": money(sum(supplements.values(), ZERO)),
@@ -776,7 +794,7 @@ class Evaluation:
             "current_program": current.program,
             "income_rise_from_employment": None if rise is None else str(rise).lower(),
             "asset_test": asset_outcome,
-            "per_capita_income": money(per_capita),
+            "per_capita_income": str(per_capita),
         }
         parts = []
         if rise is None:
@@ -1069,7 +1087,7 @@ class Evaluation:
         )
         _, per_capita = self.per_capita(remaining)
         values = {
-            "per_capita_income": money(per_capita) if per_capita is not None else None,
+            "per_capita_income": str(per_capita) if per_capita is not None else None,
             "standard": self.standard_text,
             "threshold": result["threshold"],
             "multiplier": str(rules.marginal_multiplier),
@@ -1166,7 +1184,7 @@ class Evaluation:
         total, per_capita = self.per_capita(remaining)
         line = rules.disposable_income_monthly.get(self.residence) if self.residence else None  # type: ignore[arg-type]
         values = {
-            "per_capita_income": money(per_capita) if per_capita is not None else None,
+            "per_capita_income": str(per_capita) if per_capita is not None else None,
             "disposable_income_monthly": money(line) if line is not None else None,
             "disposable_income_annual": str(rules.disposable_income_annual[self.residence])
             if self.residence
@@ -1427,7 +1445,7 @@ class Evaluation:
         _, per_capita = self.per_capita(people)
         line = rules.disposable_income_monthly.get(self.residence) if self.residence else None  # type: ignore[arg-type]
         values: dict[str, Any] = {
-            "per_capita_income": money(per_capita) if per_capita is not None else None,
+            "per_capita_income": str(per_capita) if per_capita is not None else None,
             "disposable_income_monthly": money(line) if line is not None else None,
         }
         params = (f"disposable_income.{self.residence}",) if self.residence else ()
