@@ -114,6 +114,12 @@ class Residence:
     standard_text: str | None
     standard_words: dict[str, str]  # the standard's name (城市/农村/城乡统一), zh and en
     standard_params: tuple[str, ...]
+    marginal_threshold: Decimal | None  # 低保边缘: the multiple of the standard, to the cent
+    marginal_threshold_text: str | None
+    # 刚性支出 and 临时救助 compare with last year's disposable income, a month of it
+    disposable_income_monthly: Decimal | None
+    disposable_income_monthly_text: str | None
+    disposable_income_annual_text: str | None
     step_meta: dict[tuple[str, str, tuple[str, ...]], StepMeta]
 
 
@@ -130,11 +136,20 @@ def _residence(rules: Rules, residence: str | None) -> Residence:
         params = ("dibao.standard.unified",)
     else:
         params = (f"dibao.standard.{residence}",) if residence else ()
+    threshold = cents(rules.marginal_multiplier * standard) if standard is not None else None
+    line = rules.disposable_income_monthly.get(residence) if residence else None
     return Residence(
         standard=standard,
         standard_text=money(standard) if standard is not None else None,
         standard_words=label(residence, rules.standard_unified),
         standard_params=params,
+        marginal_threshold=threshold,
+        marginal_threshold_text=money(threshold) if threshold is not None else None,
+        disposable_income_monthly=line,
+        disposable_income_monthly_text=money(line) if line is not None else None,
+        disposable_income_annual_text=(
+            str(rules.disposable_income_annual[residence]) if residence else None
+        ),
         step_meta={},
     )
 
@@ -193,6 +208,7 @@ class Evaluation:
         self.standard_text = place.standard_text
         self.standard_words = place.standard_words
         self.standard_params = place.standard_params
+        self.place = place
         self._meta = place.step_meta
         self.people = self._people()
 
@@ -1059,12 +1075,10 @@ class Evaluation:
 
     def marginal(self, dibao: dict[str, Any], remaining: list[Person]) -> dict[str, Any]:
         rules = self.rules
-        threshold = (
-            cents(rules.marginal_multiplier * self.standard) if self.standard is not None else None
-        )
+        threshold = self.place.marginal_threshold
         result: dict[str, Any] = {
             "status": "not_applicable",
-            "threshold": money(threshold) if threshold is not None else None,
+            "threshold": self.place.marginal_threshold_text,
             "reasons": [],
         }
         values: dict[str, Any] = {
@@ -1182,13 +1196,11 @@ class Evaluation:
             values,
         )
         total, per_capita = self.per_capita(remaining)
-        line = rules.disposable_income_monthly.get(self.residence) if self.residence else None  # type: ignore[arg-type]
+        line = self.place.disposable_income_monthly
         values = {
             "per_capita_income": str(per_capita) if per_capita is not None else None,
-            "disposable_income_monthly": money(line) if line is not None else None,
-            "disposable_income_annual": str(rules.disposable_income_annual[self.residence])
-            if self.residence
-            else None,
+            "disposable_income_monthly": self.place.disposable_income_monthly_text,
+            "disposable_income_annual": self.place.disposable_income_annual_text,
         }
         params = (f"disposable_income.{self.residence}",) if self.residence else ()
         if per_capita is None or line is None:
@@ -1443,10 +1455,10 @@ class Evaluation:
         result["case_by_case"] = False
         people = remaining or self.people
         _, per_capita = self.per_capita(people)
-        line = rules.disposable_income_monthly.get(self.residence) if self.residence else None  # type: ignore[arg-type]
+        line = self.place.disposable_income_monthly
         values: dict[str, Any] = {
             "per_capita_income": str(per_capita) if per_capita is not None else None,
-            "disposable_income_monthly": money(line) if line is not None else None,
+            "disposable_income_monthly": self.place.disposable_income_monthly_text,
         }
         params = (f"disposable_income.{self.residence}",) if self.residence else ()
         if per_capita is None or line is None:
