@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
+import functools
 import json
 import random
 import sqlite3
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, exists, insert, select, text, update
+from sqlalchemy import Connection, Engine, exists, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL
@@ -72,33 +73,80 @@ _CHAIN_CONSTRAINTS = (
     "decisions.seq",
     "decisions.prev_hash",
 )
-# Batch inserts on PostgreSQL: column name -> array type of its values.
-_DECISION_COLUMNS = {
-    "seq": "bigint",
-    "id": "text",
-    "created_at": "timestamptz",
-    "jurisdiction": "text",
-    "as_of": "date",
-    "bundle_sha256": "text",
-    "engine_version": "text",
-    "request_json": "text",
-    "response_json": "text",
-    "actor": "text",
-    "programs_summary": "text",
-    "prev_hash": "text",
-    "record_hash": "text",
-}
-_PROGRAM_COLUMNS = {"decision_seq": "bigint", "program": "text", "status": "text"}
+# The columns written by a batch insert, in statement order.
+_DECISION_COLUMNS = (
+    "seq",
+    "id",
+    "created_at",
+    "jurisdiction",
+    "as_of",
+    "bundle_sha256",
+    "engine_version",
+    "request_json",
+    "response_json",
+    "actor",
+    "programs_summary",
+    "prev_hash",
+    "record_hash",
+)
+_PROGRAM_COLUMNS = ("decision_seq", "program", "status")
 
 
-def _pg_unnest_insert(table: str, columns: Mapping[str, str]) -> str:
-    names = ", ".join(columns)
-    arrays = ", ".join(f"%({name})s::{kind}[]" for name, kind in columns.items())
-    return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
+def _pg_multirow_insert(table: str, columns: Sequence[str]) -> Callable[[int], str]:
+    """``sql(n)``: an INSERT of ``n`` rows in one statement (cached: batch sizes repeat)."""
+    row = "(" + ", ".join("%s" for _ in columns) + ")"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+
+    @functools.lru_cache(maxsize=64)
+    def sql(count: int) -> str:
+        return head + ", ".join([row] * count)
+
+    return sql
 
 
-_PG_INSERT_DECISIONS = _pg_unnest_insert("decisions", _DECISION_COLUMNS)
-_PG_INSERT_PROGRAMS = _pg_unnest_insert("decision_programs", _PROGRAM_COLUMNS)
+class AppendSql:
+    """The fixed statements of an append, in the driver's parameter style."""
+
+    def __init__(self, mark: str, *, for_update: bool):
+        # PostgreSQL: FOR UPDATE on the single head row is the chain lock (SQLite's is the
+        # database write lock that BEGIN IMMEDIATE took).
+        self.head = "SELECT seq, record_hash FROM chain_head WHERE id = 1" + (
+            " FOR UPDATE" if for_update else ""
+        )
+        self.move_head = f"UPDATE chain_head SET seq = {mark}, record_hash = {mark} WHERE id = 1"
+        self._mark = mark
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 -- a few instances, alive as long as the process
+    def known_bundles(self, count: int) -> str:
+        marks = ", ".join([self._mark] * count)
+        return f"SELECT sha256 FROM rule_bundles WHERE sha256 IN ({marks})"
+
+
+def _bind_converters(engine: Engine, model: type[DecisionRow]) -> Callable[[str, Any], Any]:
+    """``convert(column, value)``: the value as SQLAlchemy's column type hands it to the driver."""
+    dialect = engine.dialect
+    processors = {}
+    for column in model.__table__.columns:
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors[column.name] = processor
+
+    def convert(name: str, value: Any) -> Any:
+        processor = processors.get(name)
+        return value if processor is None or value is None else processor(value)
+
+    return convert
+
+
+def _sqlite_insert(table: str, columns: Sequence[str]) -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+_pg_insert_decisions = _pg_multirow_insert("decisions", _DECISION_COLUMNS)
+_pg_insert_programs = _pg_multirow_insert("decision_programs", _PROGRAM_COLUMNS)
+_SQLITE_INSERT_DECISIONS = _sqlite_insert("decisions", _DECISION_COLUMNS)
+_SQLITE_INSERT_PROGRAMS = _sqlite_insert("decision_programs", _PROGRAM_COLUMNS)
 _MAX_TEXT = {"jurisdiction": 100, "engine_version": 100, "actor": 100, "program": 100}
 
 
@@ -307,6 +355,8 @@ class DecisionStore:
         # Bundle texts already hashed and found right, by sha256: a service hands the same
         # (immutable) text object for every decision under a bundle; hashing it once is enough.
         self._verified_bundles: dict[str, str] = {}
+        self._sqlite_converters = _bind_converters(self._engine, DecisionRow)
+        self._append_sql = AppendSql("%s" if self._is_pg else "?", for_update=self._is_pg)
 
     @property
     def engine(self) -> Engine:
@@ -356,20 +406,32 @@ class DecisionStore:
         rows: Sequence[Mapping[str, Any]],
         program_rows: Sequence[Mapping[str, Any]],
     ) -> None:
-        if not self._is_pg:
-            conn.execute(insert(DecisionRow), rows)
-            if program_rows:
-                conn.execute(insert(DecisionProgramRow), program_rows)
+        """Insert a batch's decisions and program index rows with the driver's own batching.
+
+        Plain SQL strings, not SQLAlchemy constructs: this runs under the chain lock, and
+        compiling and binding constructs per row cost more than the inserts themselves.
+        """
+        if self._is_pg:
+            # One multi-row statement per table for the whole batch, not a round trip per row.
+            for sql_for, columns, batch in (
+                (_pg_insert_decisions, _DECISION_COLUMNS, rows),
+                (_pg_insert_programs, _PROGRAM_COLUMNS, program_rows),
+            ):
+                if batch:
+                    values = tuple(row[name] for row in batch for name in columns)
+                    conn.exec_driver_sql(sql_for(len(batch)), values)
             return
-        # PostgreSQL: one statement per table for the whole batch (arrays unnested into rows),
-        # not one round trip per row: the chain lock is held for a shorter time.
+        # SQLite: each value converted by its column's SQLAlchemy type, exactly as an ORM
+        # insert stores it (dates and timestamps in SQLAlchemy's text forms).
+        convert = self._sqlite_converters
         conn.exec_driver_sql(
-            _PG_INSERT_DECISIONS, {name: [row[name] for row in rows] for name in _DECISION_COLUMNS}
+            _SQLITE_INSERT_DECISIONS,
+            [tuple(convert(name, row[name]) for name in _DECISION_COLUMNS) for row in rows],
         )
         if program_rows:
             conn.exec_driver_sql(
-                _PG_INSERT_PROGRAMS,
-                {name: [row[name] for row in program_rows] for name in _PROGRAM_COLUMNS},
+                _SQLITE_INSERT_PROGRAMS,
+                [tuple(row[name] for name in _PROGRAM_COLUMNS) for row in program_rows],
             )
 
     def _verify_bundle(self, sha256: str, text: str) -> None:
@@ -492,6 +554,8 @@ class DecisionStore:
         if not prepared:
             return []
 
+        sql = self._append_sql
+
         def attempt() -> builtins.list[StoredDecision]:
             # Core statements, not ORM units of work: this runs while every other writer
             # waits for the chain lock, so it is kept as short as possible.
@@ -503,18 +567,13 @@ class DecisionStore:
                 # The chain lock. SQLite: BEGIN IMMEDIATE already holds the database write
                 # lock. PostgreSQL: FOR UPDATE on the single head row blocks other appenders
                 # until we commit, and then hands them the head *we* wrote.
-                head = conn.execute(
-                    select(ChainHeadRow.seq, ChainHeadRow.record_hash)
-                    .where(ChainHeadRow.id == 1)
-                    .with_for_update()
-                ).one_or_none()
+                # Plain SQL from here on (see _insert_batch): no statement building per batch.
+                head = conn.exec_driver_sql(sql.head).one_or_none()
                 if head is None:
                     raise RuntimeError("chain_head row missing: run service.store.upgrade()")
                 # One look-up for every bundle of the batch; only new ones are written.
                 stored_bundles = set(
-                    conn.execute(
-                        select(RuleBundleRow.sha256).where(RuleBundleRow.sha256.in_(list(bundles)))
-                    ).scalars()
+                    conn.exec_driver_sql(sql.known_bundles(len(bundles)), tuple(bundles)).scalars()
                 )
                 for sha256, (jurisdiction, version, bundle_text) in bundles.items():
                     if sha256 not in stored_bundles:
@@ -555,11 +614,7 @@ class DecisionStore:
                         )
                     )
                 self._insert_batch(conn, rows, program_rows)
-                conn.execute(
-                    update(ChainHeadRow)
-                    .where(ChainHeadRow.id == 1)
-                    .values(seq=seq, record_hash=prev_hash)
-                )
+                conn.exec_driver_sql(sql.move_head, (seq, prev_hash))
             # Committed: the results are exactly what was written.
             return stored
 

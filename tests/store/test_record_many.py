@@ -107,3 +107,28 @@ def test_batches_and_single_records_interleave_without_forking(
     assert seqs == list(range(1, 301))
     report = store.verify()
     assert report.ok and report.checked == 300
+
+
+def test_batch_rows_read_back_as_an_orm_insert_stores_them(
+    store: DecisionStore, record_kwargs: RecordKwargs
+) -> None:
+    # The batch insert bypasses the ORM; what it stores must be indistinguishable from an
+    # ORM-written row (an API key's timestamp here), or later reads and replays would differ.
+    store.create_key("auditor", "compare")
+    stored = store.record_many([record_kwargs(i) for i in range(3)])
+    with store.engine.connect() as conn:
+        raw = conn.exec_driver_sql(
+            "SELECT d.created_at, d.as_of, k.created_at FROM decisions d, api_keys k"
+        ).all()
+        rows = conn.execute(
+            select(DecisionRow.id, DecisionRow.created_at).order_by(DecisionRow.seq)
+        ).all()
+    for decision_ts, as_of, key_ts in raw:
+        assert type(decision_ts) is type(key_ts)
+        if isinstance(decision_ts, str):  # SQLite keeps text: the same shape as the ORM's
+            assert len(decision_ts) == len(key_ts) and decision_ts[10] == key_ts[10]
+        assert str(as_of) == stored[0].as_of.isoformat()
+    assert [r.id for r in rows] == [d.id for d in stored]
+    assert [r.created_at.replace(tzinfo=None) for r in rows] == [
+        d.created_at.replace(tzinfo=None) for d in stored
+    ]
