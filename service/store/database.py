@@ -32,6 +32,9 @@ def is_sqlite(engine_or_url: Engine | Connection | str | URL) -> bool:
     return normalise_url(engine_or_url).get_backend_name() == "sqlite"
 
 
+PG_LOCK_TIMEOUT_MS = 30_000
+
+
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
 
@@ -46,7 +49,11 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         return _make_sqlite_engine(parsed, **kwargs)
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(parsed, **kwargs)
+        # A bounded wait for the chain lock, like SQLite's busy_timeout (a timeout, 55P03, is
+        # retried by the store); set per connection, not per transaction: one round trip less.
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("options", f"-c lock_timeout={PG_LOCK_TIMEOUT_MS}")
+        return create_engine(parsed, connect_args=connect_args, **kwargs)
     raise ValueError(f"unsupported database backend {backend!r} (use sqlite or postgresql)")
 
 

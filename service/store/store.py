@@ -62,7 +62,6 @@ T = TypeVar("T")
 MAX_WRITE_ATTEMPTS = 6
 MAX_LIST_LIMIT = 500
 VERIFY_BATCH_SIZE = 1000
-PG_LOCK_TIMEOUT_MS = 30_000
 
 # PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected,
 # lock_not_available.
@@ -560,10 +559,6 @@ class DecisionStore:
             # Core statements, not ORM units of work: this runs while every other writer
             # waits for the chain lock, so it is kept as short as possible.
             with self._write_engine.begin() as conn:
-                if self._is_pg:
-                    # Bounded wait for the chain lock, like SQLite's busy_timeout; a timeout
-                    # (55P03) is retried by _retrying().
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{PG_LOCK_TIMEOUT_MS}ms'")
                 # The chain lock. SQLite: BEGIN IMMEDIATE already holds the database write
                 # lock. PostgreSQL: FOR UPDATE on the single head row blocks other appenders
                 # until we commit, and then hands them the head *we* wrote.

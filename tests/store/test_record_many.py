@@ -132,3 +132,13 @@ def test_batch_rows_read_back_as_an_orm_insert_stores_them(
     assert [r.created_at.replace(tzinfo=None) for r in rows] == [
         d.created_at.replace(tzinfo=None) for d in stored
     ]
+
+
+def test_a_writer_waits_for_the_chain_lock_a_bounded_time(store: DecisionStore) -> None:
+    # A writer stuck behind a dead lock holder must fail (and be retried or answered 503),
+    # not hang: 30 s on both backends.
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "30s"
+        else:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
