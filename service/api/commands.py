@@ -68,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
+    from service.api import workers
     from service.api.logs import configure_logging, get_logger
     from service.api.privacy import load_or_create_secret
     from service.engine import load_rules
@@ -100,17 +101,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "starting",
         extra={"host": settings.host, "port": settings.port, "workers": settings.workers},
     )
-    uvicorn.run(
-        "service.api.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    config: dict[str, Any] = {
+        "app": "service.api.app:app_from_env",
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.workers > 1 and workers.supported():
+        # A listening socket per worker: connections spread evenly (see service.api.workers).
+        return workers.serve(config, settings.host, settings.port, settings.workers)
+    uvicorn.run(**config, workers=settings.workers)
     return 0
 
 
