@@ -52,6 +52,7 @@ from service.api.middleware import ServiceMiddleware
 from service.api.replay import diff_documents
 from service.api.runtime import Runtime
 from service.api.settings import Settings
+from service.api.writer import AsyncGroupCommit
 from service.contract.errors import problem
 from service.contract.request import PROGRAM_IDS, EvaluationRequest
 from service.contract.response import ErrorResponse, EvaluationResponse
@@ -314,6 +315,8 @@ def create_app(
         gc.collect()
         gc.freeze()
         yield
+        if isinstance(runtime.writer, AsyncGroupCommit):
+            await runtime.writer.aclose()  # its connection lives on this loop
         await run_in_threadpool(runtime.close)
 
     app = FastAPI(

@@ -16,6 +16,7 @@ from service.api.runtime import Runtime
 from service.contract.request import EvaluationRequest
 from service.engine import Bundle, RequestRejected, evaluate
 from service.store import StoreBusyError
+from service.store.errors import StoreUnavailableError
 
 _SORT = orjson.OPT_SORT_KEYS
 
@@ -29,6 +30,7 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     DBAPIError,
     PoolTimeoutError,
     StoreBusyError,
+    StoreUnavailableError,
     DatabaseUnavailable,
 )
 

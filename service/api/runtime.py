@@ -19,9 +19,10 @@ from service.api.auth import Authenticator
 from service.api.logs import get_logger
 from service.api.privacy import Pseudonymizer, load_or_create_secret
 from service.api.settings import Settings
-from service.api.writer import GroupCommitWriter, InlineGroupCommit
+from service.api.writer import AsyncGroupCommit, GroupCommitWriter, InlineGroupCommit
 from service.engine import Engine, RuleBase, RuleSetError
 from service.store import DecisionStore, alembic_config, make_engine, upgrade
+from service.store.async_pg import AsyncAppender
 from service.store.database import is_sqlite
 
 log = get_logger("runtime")
@@ -118,13 +119,23 @@ class Runtime:
         key = load_or_create_secret(settings.secret, settings.secret_file)
         self.pseudonymizer = Pseudonymizer(key)
         self.auth = Authenticator(self.store, settings.key_cache_seconds)
-        writer_class = InlineGroupCommit if settings.writer == "inline" else GroupCommitWriter
-        self.writer = writer_class(
-            self.store,
-            max_batch=settings.batch_max,
-            lock_file=writer_lock_file(settings),
-            on_batch=metrics.BATCH_SIZE.observe,
-        )
+        self.writer: InlineGroupCommit | GroupCommitWriter | AsyncGroupCommit
+        if settings.writer == "inline" and not is_sqlite(settings.database_url):
+            # PostgreSQL: the transaction's waits for the server do not hold up the loop.
+            self.writer = AsyncGroupCommit(
+                self.store,
+                AsyncAppender(self.store, settings.database_url),
+                max_batch=settings.batch_max,
+                on_batch=metrics.BATCH_SIZE.observe,
+            )
+        else:
+            writer_class = InlineGroupCommit if settings.writer == "inline" else GroupCommitWriter
+            self.writer = writer_class(
+                self.store,
+                max_batch=settings.batch_max,
+                lock_file=writer_lock_file(settings),
+                on_batch=metrics.BATCH_SIZE.observe,
+            )
         self.schema_ok = False
         self.schema_problem: str | None = "not checked yet"
         self._schema_lock = threading.Lock()

@@ -21,6 +21,8 @@ from typing import Any
 
 from service.api.logs import get_logger
 from service.store import DecisionStore, StoredDecision
+from service.store.async_pg import AsyncAppender
+from service.store.store import PreparedBatch
 
 _STOP = object()
 log = get_logger("writer")
@@ -252,3 +254,84 @@ class InlineGroupCommit:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+class AsyncGroupCommit:
+    """PostgreSQL: group commit on the event loop, on an asynchronous connection.
+
+    Like :class:`InlineGroupCommit`, requests queue their records and await a future, and one
+    transaction commits a whole batch; but the transaction's waits for the server are awaits,
+    so the loop goes on evaluating requests meanwhile, and those queue up for the next batch.
+    One batch is in flight per process; the chain lock in the database (``FOR UPDATE`` on the
+    head row) orders the processes and hosts.
+    """
+
+    def __init__(
+        self,
+        store: DecisionStore,
+        appender: AsyncAppender,
+        *,
+        max_batch: int = 256,
+        on_batch: Callable[[int], None] | None = None,
+    ):
+        self._store = store
+        self._appender = appender
+        self._max_batch = max(1, max_batch)
+        self._on_batch = on_batch
+        self._pending: list[tuple[Mapping[str, Any], asyncio.Future[StoredDecision]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def write(self, item: Mapping[str, Any]) -> StoredDecision:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[StoredDecision] = loop.create_future()
+        self._pending.append((item, future))
+        if self._draining is None:
+            self._draining = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._append(batch)
+        finally:
+            self._draining = None
+
+    async def _append(
+        self, batch: list[tuple[Mapping[str, Any], asyncio.Future[StoredDecision]]]
+    ) -> None:
+        # Validate each record on its own: one malformed record fails its request only.
+        parts: list[PreparedBatch] = []
+        waiting: list[asyncio.Future[StoredDecision]] = []
+        for item, future in batch:
+            if future.done():  # the request went away
+                continue
+            try:
+                parts.append(self._store.prepare_batch([item], json_serialised_by_caller=True))
+            except (ValueError, TypeError) as error:
+                future.set_exception(error)
+                continue
+            waiting.append(future)
+        if not parts:
+            return
+        try:
+            stored = await self._appender.record_many(PreparedBatch.join(parts))
+        except Exception as error:  # every waiting request gets it (503 for the database's)
+            for future in waiting:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        if self._on_batch is not None:
+            self._on_batch(len(waiting))
+        for future, decision in zip(waiting, stored, strict=True):
+            if not future.done():
+                future.set_result(decision)
+
+    async def aclose(self) -> None:
+        if self._draining is not None:
+            await asyncio.wait([self._draining], timeout=10)
+        await self._appender.aclose()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Nothing to do off the loop: :meth:`aclose` closes the connection on it."""

@@ -17,3 +17,7 @@ class InvalidCursorError(StoreError, ValueError):
 
 class StoreBusyError(StoreError):
     """The database stayed locked / kept failing serialisation after all retries."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database could not be reached (connection refused, lost or timed out)."""

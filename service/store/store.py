@@ -20,8 +20,9 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -29,7 +30,7 @@ from sqlalchemy import Connection, Engine, exists, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.store import keys as keymod
@@ -103,6 +104,31 @@ def _pg_multirow_insert(table: str, columns: Sequence[str]) -> Callable[[int], s
     return sql
 
 
+@dataclass(frozen=True, slots=True)
+class SqlStep:
+    """One statement of an append: SQL in the driver's style, its parameters (a list of
+    parameter tuples means one executemany), and whether its rows are wanted back."""
+
+    sql: str
+    params: Any
+    returns_rows: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """Validated decisions of one append, and the distinct rule bundles they use."""
+
+    decisions: list[dict[str, Any]]
+    bundles: dict[str, tuple[str, str, str]]  # sha256 -> (jurisdiction, version, text)
+
+    @classmethod
+    def join(cls, parts: Sequence[PreparedBatch]) -> PreparedBatch:
+        """The batches one after the other, as one."""
+        decisions = [decision for part in parts for decision in part.decisions]
+        bundles = {sha: bundle for part in parts for sha, bundle in part.bundles.items()}
+        return cls(decisions, bundles)
+
+
 class AppendSql:
     """The fixed statements of an append, in the driver's parameter style."""
 
@@ -113,6 +139,10 @@ class AppendSql:
             " FOR UPDATE" if for_update else ""
         )
         self.move_head = f"UPDATE chain_head SET seq = {mark}, record_hash = {mark} WHERE id = 1"
+        self.insert_bundle = (
+            "INSERT INTO rule_bundles (sha256, jurisdiction, version, canonical_json, created_at)"
+            f" VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (sha256) DO NOTHING"
+        )
         self._mark = mark
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 -- a few instances, alive as long as the process
@@ -246,16 +276,21 @@ def _to_api_key(row: ApiKeyRow) -> ApiKey:
 
 def _is_transient(exc: DBAPIError) -> bool:
     """Lock/serialisation failures that a fresh attempt can succeed after."""
-    orig = exc.orig
-    if getattr(orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+    return is_transient_driver_error(exc.orig)
+
+
+def is_transient_driver_error(error: BaseException | None) -> bool:
+    """The same test on the driver's own exception (sqlite3 or psycopg, sync or async)."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate in _TRANSIENT_SQLSTATES:
         return True
-    if isinstance(orig, sqlite3.OperationalError):
-        message = str(orig).lower()
+    if isinstance(error, sqlite3.OperationalError):
+        message = str(error).lower()
         return "locked" in message or "busy" in message
-    if isinstance(exc, IntegrityError):
+    if isinstance(error, sqlite3.IntegrityError) or sqlstate == "23505":
         # Someone appended at our position without holding the chain lock (should be
         # impossible through this class); re-reading the head resolves it.
-        return any(name in str(orig) for name in _CHAIN_CONSTRAINTS)
+        return any(name in str(error) for name in _CHAIN_CONSTRAINTS)
     return False
 
 
@@ -354,7 +389,7 @@ class DecisionStore:
         # Bundle texts already hashed and found right, by sha256: a service hands the same
         # (immutable) text object for every decision under a bundle; hashing it once is enough.
         self._verified_bundles: dict[str, str] = {}
-        self._sqlite_converters = _bind_converters(self._engine, DecisionRow)
+        self._convert = _bind_converters(self._engine, DecisionRow)
         self._append_sql = AppendSql("%s" if self._is_pg else "?", for_update=self._is_pg)
 
     @property
@@ -399,13 +434,10 @@ class DecisionStore:
                 time.sleep(random.uniform(0, 0.02 * 2**number))
         raise AssertionError("unreachable")
 
-    def _insert_batch(
-        self,
-        conn: Connection,
-        rows: Sequence[Mapping[str, Any]],
-        program_rows: Sequence[Mapping[str, Any]],
-    ) -> None:
-        """Insert a batch's decisions and program index rows with the driver's own batching.
+    def _insert_steps(
+        self, rows: Sequence[Mapping[str, Any]], program_rows: Sequence[Mapping[str, Any]]
+    ) -> Iterator[SqlStep]:
+        """The inserts of a batch's decisions and program index rows, with driver batching.
 
         Plain SQL strings, not SQLAlchemy constructs: this runs under the chain lock, and
         compiling and binding constructs per row cost more than the inserts themselves.
@@ -418,17 +450,17 @@ class DecisionStore:
             ):
                 if batch:
                     values = tuple(row[name] for row in batch for name in columns)
-                    conn.exec_driver_sql(sql_for(len(batch)), values)
+                    yield SqlStep(sql_for(len(batch)), values)
             return
-        # SQLite: each value converted by its column's SQLAlchemy type, exactly as an ORM
-        # insert stores it (dates and timestamps in SQLAlchemy's text forms).
-        convert = self._sqlite_converters
-        conn.exec_driver_sql(
+        # SQLite: one executemany per table; each value converted by its column's SQLAlchemy
+        # type, exactly as an ORM insert stores it (dates and timestamps in its text forms).
+        convert = self._convert
+        yield SqlStep(
             _SQLITE_INSERT_DECISIONS,
             [tuple(convert(name, row[name]) for name in _DECISION_COLUMNS) for row in rows],
         )
         if program_rows:
-            conn.exec_driver_sql(
+            yield SqlStep(
                 _SQLITE_INSERT_PROGRAMS,
                 [tuple(row[name] for name in _PROGRAM_COLUMNS) for row in program_rows],
             )
@@ -510,6 +542,32 @@ class DecisionStore:
         with a JSON serialiser a moment ago (the service does), so they are not parsed again
         to prove they are JSON; every other check still runs.
         """
+        batch = self.prepare_batch(items, json_serialised_by_caller=json_serialised_by_caller)
+        if not batch.decisions:
+            return []
+
+        def attempt() -> builtins.list[StoredDecision]:
+            with self._write_engine.begin() as conn:
+                plan = self.append_plan(batch)
+                step = next(plan)
+                while True:
+                    rows = conn.exec_driver_sql(step.sql, step.params)
+                    result = rows.all() if step.returns_rows else None
+                    try:
+                        step = plan.send(result)
+                    except StopIteration as done:
+                        stored: builtins.list[StoredDecision] = done.value
+                        break
+            # Committed: the results are exactly what was written.
+            return stored
+
+        return self._retrying(attempt)
+
+    def prepare_batch(
+        self, items: Sequence[Mapping[str, Any]], *, json_serialised_by_caller: bool = False
+    ) -> PreparedBatch:
+        """Validates the items of :meth:`record_many`; raises ValueError/TypeError naming the
+        field. Nothing here needs the database."""
         prepared: builtins.list[dict[str, Any]] = []
         bundles: dict[str, tuple[str, str, str]] = {}
         for item in items:
@@ -550,70 +608,72 @@ class DecisionStore:
                     "programs_summary": canonical_json_bytes(summary).decode(),
                 }
             )
-        if not prepared:
-            return []
+        return PreparedBatch(prepared, bundles)
 
+    def append_plan(
+        self, batch: PreparedBatch
+    ) -> Generator[SqlStep, builtins.list[Any] | None, builtins.list[StoredDecision]]:
+        """The statements of one append, in order, without doing any I/O (sans-I/O).
+
+        It yields each :class:`SqlStep`, is sent back the rows of those that return rows,
+        and returns the stored decisions. :meth:`record_many` runs it on a SQLAlchemy
+        connection; the service's PostgreSQL writer runs the same plan on an asynchronous
+        connection (:mod:`service.store.async_pg`), so there is one append logic. The caller
+        runs it inside one transaction and commits after the last step.
+        """
         sql = self._append_sql
-
-        def attempt() -> builtins.list[StoredDecision]:
-            # Core statements, not ORM units of work: this runs while every other writer
-            # waits for the chain lock, so it is kept as short as possible.
-            with self._write_engine.begin() as conn:
-                # The chain lock. SQLite: BEGIN IMMEDIATE already holds the database write
-                # lock. PostgreSQL: FOR UPDATE on the single head row blocks other appenders
-                # until we commit, and then hands them the head *we* wrote.
-                # Plain SQL from here on (see _insert_batch): no statement building per batch.
-                head = conn.exec_driver_sql(sql.head).one_or_none()
-                if head is None:
-                    raise RuntimeError("chain_head row missing: run service.store.upgrade()")
-                # One look-up for every bundle of the batch; only new ones are written.
-                stored_bundles = set(
-                    conn.exec_driver_sql(sql.known_bundles(len(bundles)), tuple(bundles)).scalars()
+        # The chain lock. SQLite: BEGIN IMMEDIATE already holds the database write lock.
+        # PostgreSQL: FOR UPDATE on the single head row blocks other appenders until we
+        # commit, and then hands them the head *we* wrote.
+        head_rows = yield SqlStep(sql.head, (), returns_rows=True)
+        if not head_rows:
+            raise RuntimeError("chain_head row missing: run service.store.upgrade()")
+        seq, prev_hash = head_rows[0][0], head_rows[0][1]
+        # One look-up for every bundle of the batch; only new ones are written.
+        bundles = batch.bundles
+        known = yield SqlStep(sql.known_bundles(len(bundles)), tuple(bundles), returns_rows=True)
+        stored_bundles = {row[0] for row in known or ()}
+        now = utcnow()
+        created_at = self._convert("created_at", now)
+        for sha256, (jurisdiction, version, bundle_text) in bundles.items():
+            if sha256 not in stored_bundles:
+                # ON CONFLICT DO NOTHING: two first uses of the same bundle may race.
+                params = (sha256, jurisdiction, version, bundle_text, created_at)
+                yield SqlStep(sql.insert_bundle, params)
+        rows: builtins.list[dict[str, Any]] = []
+        program_rows: builtins.list[dict[str, Any]] = []
+        stored: builtins.list[StoredDecision] = []
+        for entry in batch.decisions:
+            seq += 1
+            fields: dict[str, Any] = {
+                "seq": seq,
+                "id": uuid.uuid4().hex,
+                "created_at": now,
+                "jurisdiction": entry["jurisdiction"],
+                "as_of": entry["as_of"],
+                "bundle_sha256": entry["bundle_sha256"],
+                "engine_version": entry["engine_version"],
+                "request_json": entry["request_json"],
+                "response_json": entry["response_json"],
+                "actor": entry["actor"],
+                "programs_summary": entry["programs_summary"],
+                "prev_hash": prev_hash,
+            }
+            prev_hash = record_hash(decision_hash_fields(**fields))
+            rows.append({**fields, "record_hash": prev_hash})
+            program_rows.extend(
+                {"decision_seq": seq, "program": p, "status": s}
+                for p, s in entry["summary"].items()
+            )
+            stored.append(
+                StoredDecision(
+                    **{**fields, "programs_summary": dict(entry["summary"])},
+                    record_hash=prev_hash,
                 )
-                for sha256, (jurisdiction, version, bundle_text) in bundles.items():
-                    if sha256 not in stored_bundles:
-                        self._insert_bundle_if_absent(
-                            conn, sha256, jurisdiction, version, bundle_text
-                        )
-                seq, prev_hash = head.seq, head.record_hash
-                now = utcnow()
-                rows: builtins.list[dict[str, Any]] = []
-                program_rows: builtins.list[dict[str, Any]] = []
-                stored: builtins.list[StoredDecision] = []
-                for entry in prepared:
-                    seq += 1
-                    fields: dict[str, Any] = {
-                        "seq": seq,
-                        "id": uuid.uuid4().hex,
-                        "created_at": now,
-                        "jurisdiction": entry["jurisdiction"],
-                        "as_of": entry["as_of"],
-                        "bundle_sha256": entry["bundle_sha256"],
-                        "engine_version": entry["engine_version"],
-                        "request_json": entry["request_json"],
-                        "response_json": entry["response_json"],
-                        "actor": entry["actor"],
-                        "programs_summary": entry["programs_summary"],
-                        "prev_hash": prev_hash,
-                    }
-                    prev_hash = record_hash(decision_hash_fields(**fields))
-                    rows.append({**fields, "record_hash": prev_hash})
-                    program_rows.extend(
-                        {"decision_seq": seq, "program": p, "status": s}
-                        for p, s in entry["summary"].items()
-                    )
-                    stored.append(
-                        StoredDecision(
-                            **{**fields, "programs_summary": dict(entry["summary"])},
-                            record_hash=prev_hash,
-                        )
-                    )
-                self._insert_batch(conn, rows, program_rows)
-                conn.exec_driver_sql(sql.move_head, (seq, prev_hash))
-            # Committed: the results are exactly what was written.
-            return stored
-
-        return self._retrying(attempt)
+            )
+        yield from self._insert_steps(rows, program_rows)
+        yield SqlStep(sql.move_head, (seq, prev_hash))
+        return stored
 
     def get(self, decision_id: str) -> StoredDecision | None:
         with self._read() as session:
