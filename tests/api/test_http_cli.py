@@ -16,13 +16,14 @@ import pytest
 from service.cli import main
 from service.store import DecisionStore, current_revision
 from tests.api.conftest import EXAMPLES, ROOT, free_port
+from tests.store.test_migrations import HEAD_REVISION
 
 
 def test_db_upgrade_and_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     assert main(["db", "upgrade", "--db", url]) == 0
-    assert "revision 0001" in capsys.readouterr().out
-    assert current_revision(url) == "0001"
+    assert f"revision {HEAD_REVISION}" in capsys.readouterr().out
+    assert current_revision(url) == HEAD_REVISION
 
     assert main(["keys", "create", "--role", "auditor", "--name", "inspector", "--db", url]) == 0
     captured = capsys.readouterr()

@@ -12,6 +12,8 @@ from service.store import DecisionStore, alembic_config, current_revision, make_
 from service.store.migrate import MIGRATIONS_DIR
 from service.store.models import Base, ChainHeadRow
 
+HEAD_REVISION = "0002"
+
 TABLES = {"decisions", "rule_bundles", "api_keys", "chain_head", "decision_programs"}
 
 
@@ -22,12 +24,43 @@ def test_config_points_at_package_migrations() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
 
 
+def test_head_revision_is_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+
+
+def test_postgres_compresses_stored_texts_with_lz4(db_url: str) -> None:
+    # The stored request and response are compressed while the chain lock is held: lz4,
+    # where the server has it (SQLite: nothing to check beyond the upgrade itself).
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            return
+        with engine.connect() as conn:
+            available = conn.exec_driver_sql(
+                "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
+            ).scalar()
+            methods = dict(
+                conn.exec_driver_sql(
+                    "SELECT attname, attcompression FROM pg_attribute"
+                    " WHERE attrelid = 'decisions'::regclass"
+                    " AND attname IN ('request_json', 'response_json')"
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    expected = "l" if "lz4" in available else ""
+    assert methods == {"request_json": expected, "response_json": expected}
+
+
 def test_upgrade_empty_database_then_again(empty_db_url: str) -> None:
     assert current_revision(empty_db_url) is None
     upgrade(empty_db_url)
-    assert current_revision(empty_db_url) == "0001"
+    assert current_revision(empty_db_url) == HEAD_REVISION
     upgrade(empty_db_url)  # second run: no-op, no error
-    assert current_revision(empty_db_url) == "0001"
+    assert current_revision(empty_db_url) == HEAD_REVISION
 
     engine = make_engine(empty_db_url)
     try:
@@ -58,7 +91,7 @@ def test_concurrent_upgrades_do_not_collide(empty_db_url: str) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert current_revision(empty_db_url) == "0001"
+    assert current_revision(empty_db_url) == HEAD_REVISION
 
 
 def test_models_match_migrations(db_url: str) -> None:
