@@ -7,8 +7,8 @@ half idle and doubles the queue, and so the latency, on the other. With a socket
 SO_REUSEPORT the kernel hands each new connection to one of them by a hash of the client's
 address and port, so each worker gets about its share.
 
-The supervisor restarts a worker that dies after it has started, gives up (exit status 3) if
-one dies during its start, and stops them all on SIGINT or SIGTERM.
+The supervisor restarts a worker that dies, gives up (exit status 3) if one could not start
+(uvicorn's own exit status 3), and stops them all on SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from service.api.logs import get_logger
 
 log = get_logger("serve")
 
-STARTUP_SECONDS = 10.0  # a worker that dies sooner after its start failed to start
 EXIT_STARTUP_FAILURE = 3  # uvicorn's own status for a server that could not start
+RESTART_PAUSE_SECONDS = 1.0  # between restarts of a worker that keeps dying at once
 
 
 def supported() -> bool:
@@ -79,12 +79,14 @@ def serve(config: dict[str, Any], host: str, port: int, workers: int) -> int:
                 if process.is_alive() or stop.is_set():
                     continue
                 extra = {"pid": process.pid, "exitcode": process.exitcode}
-                if time.monotonic() - started < STARTUP_SECONDS:
+                if process.exitcode == EXIT_STARTUP_FAILURE:
                     log.error("worker failed to start; stopping", extra=extra)
                     status = EXIT_STARTUP_FAILURE
                     stop.set()
                     break
                 log.warning("worker died; starting another", extra=extra)
+                if time.monotonic() - started < RESTART_PAUSE_SECONDS:
+                    stop.wait(RESTART_PAUSE_SECONDS)  # no busy loop of instant deaths
                 running[index] = start()
     finally:
         for process, _ in running:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -117,3 +118,72 @@ def test_serve_migrates_an_empty_database_and_answers(tmp_path: Path) -> None:
         entry = json.loads(line)
         assert "level" in entry and "msg" in entry
     assert "42010619790308123X" not in output.decode("utf-8")
+
+
+def _socket_count(pid: int) -> int:
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
+def test_serve_spreads_connections_over_its_workers_and_replaces_a_dead_one(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {**os.environ, "ELIGIBILITY_DATA_DIR": str(tmp_path / "data"), "ELIGIBILITY_DB_URL": ""}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    cli = [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+
+    def workers() -> list[int]:
+        found = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in found.stdout.split() if _socket_count(int(pid)) > 0]
+
+    clients: list[httpx.Client] = []
+    try:
+        ready()
+        time.sleep(1.0)
+        pids = workers()
+        assert len(pids) == 2
+        before = {pid: _socket_count(pid) for pid in pids}
+        for _ in range(24):  # 24 keep-alive connections, all open at once
+            client = httpx.Client(base_url=base, timeout=10)
+            client.get("/healthz")
+            clients.append(client)
+        gained = sorted(_socket_count(pid) - before[pid] for pid in pids)
+        assert sum(gained) == 24 and gained[0] >= 4, gained  # not all on one worker
+
+        os.kill(pids[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while sorted(workers()) == sorted(pids) or len(workers()) < 2:
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.2)
+        ready()
+        assert pids[0] not in workers()
+    finally:
+        for client in clients:
+            client.close()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

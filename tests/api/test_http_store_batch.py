@@ -61,3 +61,39 @@ def test_one_bad_item_leaves_nothing_of_the_batch(
         store.record_many(items)
     assert store.head().seq == 0
     assert store.list()[0] == []
+
+
+def test_the_async_postgres_writer_appends_batches_and_fails_only_a_bad_record(
+    db_url: str,
+) -> None:
+    # The service's PostgreSQL writer: requests queued while a batch is in flight form the
+    # next batch; a malformed record fails its own request; the chain stays linear.
+    import asyncio
+
+    from service.api.writer import AsyncGroupCommit
+    from service.store.async_pg import AsyncAppender
+
+    with DecisionStore(db_url) as store:
+        if store.engine.dialect.name != "postgresql":
+            return  # SQLite has no asynchronous writer (its appends do not wait on a server)
+        batches: list[int] = []
+        writer = AsyncGroupCommit(store, AsyncAppender(store, db_url), on_batch=batches.append)
+
+        async def run() -> list[Any]:
+            items = [sample_record_kwargs(i, actor=f"a{i}") for i in range(40)]
+            items[7] = {**items[7], "actor": ""}
+            results = await asyncio.gather(
+                *(writer.write(item) for item in items), return_exceptions=True
+            )
+            await writer.aclose()
+            return results
+
+        results = asyncio.run(run())
+        assert isinstance(results[7], ValueError)
+        stored = [r for i, r in enumerate(results) if i != 7]
+        assert [d.seq for d in stored] == list(range(1, 40))
+        assert [d.actor for d in stored] == [f"a{i}" for i in range(40) if i != 7]
+        assert sum(batches) == 39 and len(batches) >= 1
+        report = store.verify()
+        assert report.ok and report.checked == 39
+        assert store.get(stored[-1].id) == stored[-1]
