@@ -19,6 +19,45 @@ from service.store import DecisionStore, current_revision
 from tests.api.conftest import EXAMPLES, ROOT, free_port
 from tests.store.test_migrations import HEAD_REVISION
 
+CLI = [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
+
+
+def serve_env(data: Path) -> dict[str, str]:
+    """The environment of a service on SQLite in ``data`` (the defaults otherwise)."""
+    env = {
+        **os.environ,
+        "ELIGIBILITY_DATA_DIR": str(data),
+        "ELIGIBILITY_SECRET": "",
+        "ELIGIBILITY_DB_URL": "",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
+def start_serve(data: Path, port: int, output: int) -> subprocess.Popen[bytes]:
+    """``eligibility serve`` with two workers on loopback, SQLite in ``data``."""
+    return subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env=serve_env(data),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_ready(server: subprocess.Popen[bytes], base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert server.poll() is None, "serve exited"
+        assert time.monotonic() < deadline, "serve never became ready"
+        time.sleep(0.2)
+
 
 def test_db_upgrade_and_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
@@ -55,41 +94,17 @@ def test_serve_migrates_an_empty_database_and_answers(tmp_path: Path) -> None:
     """The real command in a subprocess: two workers, loopback, SQLite in the data directory."""
     port = free_port()
     data = tmp_path / "data"
-    env = {
-        **os.environ,
-        "ELIGIBILITY_DATA_DIR": str(data),
-        "ELIGIBILITY_SECRET": "",
-        "ELIGIBILITY_DB_URL": "",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cli = [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = start_serve(data, port, subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, "serve exited"
-            assert time.monotonic() < deadline, "serve never became ready"
-            time.sleep(0.2)
+        wait_ready(server, base)
         assert (data / "decisions.db").exists()  # the default database, migrated by serve
         assert (data / "secret.key").stat().st_mode & 0o077 == 0
 
         made = subprocess.run(
-            [*cli, "keys", "create", "--role", "intake", "--name", "desk"],
+            [*CLI, "keys", "create", "--role", "intake", "--name", "desk"],
             cwd=ROOT,
-            env=env,
+            env=serve_env(data),
             capture_output=True,
             text=True,
             check=True,
@@ -133,29 +148,8 @@ def test_serve_spreads_connections_over_its_workers_and_replaces_a_dead_one(
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    env = {**os.environ, "ELIGIBILITY_DATA_DIR": str(tmp_path / "data"), "ELIGIBILITY_DB_URL": ""}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cli = [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = start_serve(tmp_path / "data", port, subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-
-    def ready() -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
 
     def workers() -> list[int]:
         found = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
@@ -163,7 +157,7 @@ def test_serve_spreads_connections_over_its_workers_and_replaces_a_dead_one(
 
     clients: list[httpx.Client] = []
     try:
-        ready()
+        wait_ready(server, base)
         time.sleep(1.0)
         pids = workers()
         assert len(pids) == 2
@@ -180,7 +174,7 @@ def test_serve_spreads_connections_over_its_workers_and_replaces_a_dead_one(
         while sorted(workers()) == sorted(pids) or len(workers()) < 2:
             assert time.monotonic() < deadline, "the dead worker was not replaced"
             time.sleep(0.2)
-        ready()
+        wait_ready(server, base)
         assert pids[0] not in workers()
     finally:
         for client in clients:
