@@ -68,7 +68,10 @@ class AsyncAppender:
         for number in range(1, MAX_WRITE_ATTEMPTS + 1):
             conn = await self._connection()
             try:
-                async with conn.transaction():
+                # Pipeline mode: statements whose rows are not needed are sent without waiting
+                # for their answers, so after the chain lock is taken the inserts, the head
+                # update and the commit travel together and the lock is held for one round trip.
+                async with conn.pipeline(), conn.transaction():
                     return await self._run_plan(conn, batch)
             except psycopg.OperationalError as error:
                 if error.sqlstate is None or conn.closed:  # the connection, not the statement

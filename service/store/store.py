@@ -622,17 +622,19 @@ class DecisionStore:
         runs it inside one transaction and commits after the last step.
         """
         sql = self._append_sql
+        # One look-up for every bundle of the batch; only new ones are written. Before the
+        # chain lock: bundles are only ever added, so what is found stays true.
+        bundles = batch.bundles
+        known = yield SqlStep(sql.known_bundles(len(bundles)), tuple(bundles), returns_rows=True)
+        stored_bundles = {row[0] for row in known or ()}
         # The chain lock. SQLite: BEGIN IMMEDIATE already holds the database write lock.
         # PostgreSQL: FOR UPDATE on the single head row blocks other appenders until we
-        # commit, and then hands them the head *we* wrote.
+        # commit, and then hands them the head *we* wrote. From here on nothing waits for
+        # an answer until the commit (the asynchronous writer sends it all at once).
         head_rows = yield SqlStep(sql.head, (), returns_rows=True)
         if not head_rows:
             raise RuntimeError("chain_head row missing: run service.store.upgrade()")
         seq, prev_hash = head_rows[0][0], head_rows[0][1]
-        # One look-up for every bundle of the batch; only new ones are written.
-        bundles = batch.bundles
-        known = yield SqlStep(sql.known_bundles(len(bundles)), tuple(bundles), returns_rows=True)
-        stored_bundles = {row[0] for row in known or ()}
         now = utcnow()
         created_at = self._convert("created_at", now)
         for sha256, (jurisdiction, version, bundle_text) in bundles.items():
