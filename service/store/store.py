@@ -92,18 +92,6 @@ _DECISION_COLUMNS = (
 _PROGRAM_COLUMNS = ("decision_seq", "program", "status")
 
 
-def _pg_multirow_insert(table: str, columns: Sequence[str]) -> Callable[[int], str]:
-    """``sql(n)``: an INSERT of ``n`` rows in one statement (cached: batch sizes repeat)."""
-    row = "(" + ", ".join("%s" for _ in columns) + ")"
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-
-    @functools.lru_cache(maxsize=64)
-    def sql(count: int) -> str:
-        return head + ", ".join([row] * count)
-
-    return sql
-
-
 @dataclass(frozen=True, slots=True)
 class SqlStep:
     """One statement of an append: SQL in the driver's style, its parameters (a list of
@@ -129,6 +117,10 @@ class PreparedBatch:
         return cls(decisions, bundles)
 
 
+def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+
+
 class AppendSql:
     """The fixed statements of an append, in the driver's parameter style."""
 
@@ -139,6 +131,8 @@ class AppendSql:
             " FOR UPDATE" if for_update else ""
         )
         self.move_head = f"UPDATE chain_head SET seq = {mark}, record_hash = {mark} WHERE id = 1"
+        self.insert_decision = _insert_sql("decisions", _DECISION_COLUMNS, mark)
+        self.insert_program = _insert_sql("decision_programs", _PROGRAM_COLUMNS, mark)
         self.insert_bundle = (
             "INSERT INTO rule_bundles (sha256, jurisdiction, version, canonical_json, created_at)"
             f" VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (sha256) DO NOTHING"
@@ -167,15 +161,6 @@ def _bind_converters(engine: Engine, model: type[DecisionRow]) -> Callable[[str,
     return convert
 
 
-def _sqlite_insert(table: str, columns: Sequence[str]) -> str:
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-
-
-_pg_insert_decisions = _pg_multirow_insert("decisions", _DECISION_COLUMNS)
-_pg_insert_programs = _pg_multirow_insert("decision_programs", _PROGRAM_COLUMNS)
-_SQLITE_INSERT_DECISIONS = _sqlite_insert("decisions", _DECISION_COLUMNS)
-_SQLITE_INSERT_PROGRAMS = _sqlite_insert("decision_programs", _PROGRAM_COLUMNS)
 _MAX_TEXT = {"jurisdiction": 100, "engine_version": 100, "actor": 100, "program": 100}
 
 
@@ -437,31 +422,22 @@ class DecisionStore:
     def _insert_steps(
         self, rows: Sequence[Mapping[str, Any]], program_rows: Sequence[Mapping[str, Any]]
     ) -> Iterator[SqlStep]:
-        """The inserts of a batch's decisions and program index rows, with driver batching.
+        """The inserts of a batch's decisions and program index rows: one executemany each.
 
         Plain SQL strings, not SQLAlchemy constructs: this runs under the chain lock, and
-        compiling and binding constructs per row cost more than the inserts themselves.
+        compiling and binding constructs per row cost more than the inserts themselves. The
+        drivers batch an executemany themselves (psycopg pipelines its rows: no round trip
+        per row). Each value is converted by its column's SQLAlchemy type, exactly as an ORM
+        insert stores it (on SQLite, dates and timestamps in SQLAlchemy's text forms).
         """
-        if self._is_pg:
-            # One multi-row statement per table for the whole batch, not a round trip per row.
-            for sql_for, columns, batch in (
-                (_pg_insert_decisions, _DECISION_COLUMNS, rows),
-                (_pg_insert_programs, _PROGRAM_COLUMNS, program_rows),
-            ):
-                if batch:
-                    values = tuple(row[name] for row in batch for name in columns)
-                    yield SqlStep(sql_for(len(batch)), values)
-            return
-        # SQLite: one executemany per table; each value converted by its column's SQLAlchemy
-        # type, exactly as an ORM insert stores it (dates and timestamps in its text forms).
-        convert = self._convert
+        sql, convert = self._append_sql, self._convert
         yield SqlStep(
-            _SQLITE_INSERT_DECISIONS,
+            sql.insert_decision,
             [tuple(convert(name, row[name]) for name in _DECISION_COLUMNS) for row in rows],
         )
         if program_rows:
             yield SqlStep(
-                _SQLITE_INSERT_PROGRAMS,
+                sql.insert_program,
                 [tuple(row[name] for name in _PROGRAM_COLUMNS) for row in program_rows],
             )
 
