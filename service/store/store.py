@@ -26,9 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, exists, select, text, update
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy import Engine, exists, select, text, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -449,24 +447,6 @@ class DecisionStore:
             self._verified_bundles.clear()
         self._verified_bundles[sha256] = text
 
-    def _insert_bundle_if_absent(
-        self, conn: Connection, sha256: str, jurisdiction: str, version: str, canonical_json: str
-    ) -> None:
-        # ON CONFLICT DO NOTHING: two first uses of the same bundle may race; both succeed.
-        insert = pg_dialect.insert if self._is_pg else sqlite_dialect.insert
-        stmt = (
-            insert(RuleBundleRow)
-            .values(
-                sha256=sha256,
-                jurisdiction=jurisdiction,
-                version=version,
-                canonical_json=canonical_json,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["sha256"])
-        )
-        conn.execute(stmt)
-
     # --- decisions --------------------------------------------------------------------------
 
     def record(
@@ -865,9 +845,18 @@ class DecisionStore:
         _check_text("jurisdiction", jurisdiction)
         _check_text("version", version)
 
+        params = (
+            sha256,
+            jurisdiction,
+            version,
+            canonical_json,
+            self._convert("created_at", utcnow()),
+        )
+
         def attempt() -> None:
             with self._write_engine.begin() as conn:
-                self._insert_bundle_if_absent(conn, sha256, jurisdiction, version, canonical_json)
+                # The append's own statement: ON CONFLICT DO NOTHING, so racing first uses agree.
+                conn.exec_driver_sql(self._append_sql.insert_bundle, params)
 
         self._retrying(attempt)
 
