@@ -1,9 +1,15 @@
-"""Group commit: one writer thread per process appends queued decisions in batches.
+"""Group commit: each worker process appends queued decisions in batches.
 
-Each ``POST /v1/decisions`` hands its record to :meth:`GroupCommitWriter.submit` and awaits the
-future, which completes only once the transaction holding it has committed. While one batch is
-being written the next requests queue up, so under load one commit (one fsync, one chain-lock
-round) covers many decisions; with a single request in flight a batch is just that request.
+Each ``POST /v1/decisions`` hands its record to the writer and awaits a future, which completes
+only once the transaction holding it has committed. While one batch is being written the next
+requests queue up, so under load one commit (one fsync, one chain-lock round) covers many
+decisions; with a single request in flight a batch is just that request. Three writers
+(``ELIGIBILITY_WRITER``, chosen in :mod:`service.api.runtime`):
+
+- :class:`InlineGroupCommit` (``inline`` on SQLite): on the event loop, no thread hand-offs;
+- :class:`AsyncGroupCommit` (``inline`` on PostgreSQL): on the event loop too, but over an
+  asynchronous connection, so the waits for the server leave the loop free;
+- :class:`GroupCommitWriter` (``thread``): a writer thread per process.
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ def record_batch(
     """Appends one batch in one transaction and settles each waiting future (either writer's).
 
     The items' JSON texts were serialised by :func:`service.api.core.record` (orjson), so the
-    store does not parse them again. If the batch is refused for a malformed item, the items are written one by one so that one
-    bad record does not sink the others; any other failure goes to every waiting request.
+    store does not parse them again. If the batch is refused for a malformed item, the items
+    are written one by one so that one bad record does not sink the others; any other failure
+    goes to every waiting request.
     """
     try:
         with lock():
