@@ -301,7 +301,13 @@ class AsyncGroupCommit:
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                await self._append(batch)
+                try:
+                    await self._append(batch)
+                except BaseException as error:  # never leave a request waiting forever
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    raise
         finally:
             self._draining = None
 
@@ -316,7 +322,7 @@ class AsyncGroupCommit:
                 continue
             try:
                 parts.append(self._store.prepare_batch([item], json_serialised_by_caller=True))
-            except (ValueError, TypeError) as error:
+            except Exception as error:  # malformed, or a bundle text that fails its hash
                 future.set_exception(error)
                 continue
             waiting.append(future)

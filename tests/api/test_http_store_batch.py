@@ -97,3 +97,31 @@ def test_the_async_postgres_writer_appends_batches_and_fails_only_a_bad_record(
         report = store.verify()
         assert report.ok and report.checked == 39
         assert store.get(stored[-1].id) == stored[-1]
+
+
+def test_the_async_postgres_writer_refuses_a_forged_bundle_text_for_that_request_only(
+    db_url: str,
+) -> None:
+    import asyncio
+
+    from service.api.writer import AsyncGroupCommit
+    from service.store.async_pg import AsyncAppender
+
+    with DecisionStore(db_url) as store:
+        if store.engine.dialect.name != "postgresql":
+            return  # SQLite has no asynchronous writer
+        writer = AsyncGroupCommit(store, AsyncAppender(store, db_url))
+        items = [sample_record_kwargs(i) for i in range(3)]
+        items[1] = {**items[1], "bundle_canonical_json": items[1]["bundle_canonical_json"] + " "}
+
+        async def run() -> list[Any]:
+            results = await asyncio.gather(
+                *(writer.write(item) for item in items), return_exceptions=True
+            )
+            await writer.aclose()
+            return results
+
+        first, forged, third = asyncio.run(run())
+        assert isinstance(forged, BundleIntegrityError)
+        assert [first.seq, third.seq] == [1, 2]
+        assert store.verify().ok
