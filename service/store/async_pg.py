@@ -78,11 +78,18 @@ class AsyncAppender:
                     await self.aclose()
                     raise StoreUnavailableError(type(error).__name__) from None
                 if not is_transient_driver_error(error):
-                    raise
+                    raise StoreUnavailableError(
+                        f"{type(error).__name__} ({error.sqlstate})"
+                    ) from None
                 last = error
             except psycopg.Error as error:
                 if not is_transient_driver_error(error):
-                    raise
+                    # As the synchronous path's DBAPIError: the database is not as this code
+                    # needs it (a table gone, a constraint). The type and SQLSTATE only: a
+                    # server message can quote the row's values.
+                    raise StoreUnavailableError(
+                        f"{type(error).__name__} ({error.sqlstate})"
+                    ) from None
                 last = error
             if number < MAX_WRITE_ATTEMPTS:
                 # Jittered exponential back-off, as the synchronous path does.

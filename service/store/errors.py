@@ -20,4 +20,5 @@ class StoreBusyError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
-    """The database could not be reached (connection refused, lost or timed out)."""
+    """The database could not be reached, or refused the append for a reason no retry cures
+    (a table missing, say): the service answers 503 and records nothing."""

@@ -234,10 +234,10 @@ def test_unreachable_database_is_503_with_retry_after(
 
 
 def test_database_failing_mid_transaction_leaves_no_partial_record(
-    api_factory: Callable[..., Api], sqlite_url: str, fast_path: bool
+    api_factory: Callable[..., Api], db_url: str, fast_path: bool
 ) -> None:
     """The decision row is written, then the program rows fail: all of it is rolled back."""
-    api = api_factory(sqlite_url, fast_path=fast_path)
+    api = api_factory(db_url, fast_path=fast_path)
     assert api.post_decision(BASE).status_code == 201
     with api.store.engine.begin() as conn:
         conn.execute(text("ALTER TABLE decision_programs RENAME TO decision_programs_away"))
@@ -252,3 +252,29 @@ def test_database_failing_mid_transaction_leaves_no_partial_record(
     assert api.store.verify().ok
     assert api.post_decision(BASE).status_code == 201
     assert api.store.verify().checked == 2
+
+
+def test_a_writer_that_loses_the_database_answers_503_and_records_nothing(
+    api_factory: Callable[..., Api], db_url: str
+) -> None:
+    # The key is known (cached); then the database fails the writer only: the request gets
+    # the contract's 503, not a 500, and nothing half-written remains.
+    api = api_factory(db_url, retry_after_seconds=3)
+    assert api.post_decision(BASE).status_code == 201
+    postgres = api.store.engine.dialect.name == "postgresql"
+    if postgres:  # the asynchronous writer's own connection goes to a port nobody serves
+        appender = api.app.state.runtime.writer._appender  # noqa: SLF001 -- fault injection
+        api.client.portal.call(appender.aclose)
+        appender._conninfo = "host=127.0.0.1 port=1 dbname=x connect_timeout=2"  # noqa: SLF001
+    else:
+        with api.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE chain_head RENAME TO chain_head_away"))
+    response = api.post_decision(BASE)
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "3"
+    assert response.json()["errors"][0]["type"] == "database_unavailable"
+    if not postgres:
+        with api.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE chain_head_away RENAME TO chain_head"))
+    report = api.store.verify()
+    assert report.ok and report.checked == 1
