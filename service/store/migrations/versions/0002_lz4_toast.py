@@ -1,10 +1,9 @@
 """PostgreSQL: compress the stored request and response texts with lz4 instead of pglz.
 
-A stored response is about 12 kB of JSON, so PostgreSQL compresses it out of line (TOAST).
-pglz took most of the server's time per recorded decision, and the decision is written while
-the chain lock is held; lz4 compresses such text about as well at a fraction of the cost,
-which shortened the lock and cut the server's CPU per decision by about a third (issue notes).
-Rows already stored keep their compression; both are read transparently.
+A stored response is about 12 kB of JSON, which PostgreSQL compresses (TOAST), and the
+decision is written while the chain lock is held. lz4 compresses such text at a fraction of
+pglz's cost: in the load benchmark the server's CPU per recorded decision fell from 0.39 to
+0.24-0.30 ms. Rows already stored keep their compression; both are read transparently.
 
 SQLite is not concerned, and a PostgreSQL built without lz4 keeps pglz (nothing to do).
 
