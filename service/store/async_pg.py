@@ -73,16 +73,11 @@ class AsyncAppender:
                 # update and the commit travel together and the lock is held for one round trip.
                 async with conn.pipeline(), conn.transaction():
                     return await self._run_plan(conn, batch)
-            except psycopg.OperationalError as error:
-                if error.sqlstate is None or conn.closed:  # the connection, not the statement
+            except psycopg.Error as error:
+                lost = isinstance(error, psycopg.OperationalError) and error.sqlstate is None
+                if lost or conn.closed:  # the connection failed, not the statement
                     await self.aclose()
                     raise StoreUnavailableError(type(error).__name__) from None
-                if not is_transient_driver_error(error):
-                    raise StoreUnavailableError(
-                        f"{type(error).__name__} ({error.sqlstate})"
-                    ) from None
-                last = error
-            except psycopg.Error as error:
                 if not is_transient_driver_error(error):
                     # As the synchronous path's DBAPIError: the database is not as this code
                     # needs it (a table gone, a constraint). The type and SQLSTATE only: a
