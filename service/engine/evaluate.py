@@ -25,7 +25,8 @@ from service.engine.messages import (
     ASSET_PHRASES,
     CITATION_FALLBACK,
     TEMPLATES,
-    Render,
+    EntryBuilder,
+    compile_entry,
     compile_template,
     label,
 )
@@ -97,8 +98,8 @@ def _status(outcome: str) -> str:
     return _STATUS_OF_OUTCOME.get(outcome, "not_applicable")
 
 
-# (zh template, en template, citation, any provisional parameter?, provisional parameter names)
-StepMeta = tuple[Render, Render, dict[str, str], bool, tuple[str, ...]]
+# (the step's entry builder, its provisional parameter names)
+StepMeta = tuple[EntryBuilder, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,23 +297,14 @@ class Evaluation:
         meta = self._meta.get((step, variant, params))
         if meta is None:
             meta = self._step_meta(step, variant, params)
-        zh, en, citation, is_provisional, provisional = meta
-        fmt = values if words is None else {**values, **words}
-        entry = {
-            "step": step,
-            "program": program,
-            "member": member,
-            "outcome": outcome,
-            "values": values,
-            "message_zh": zh(fmt),
-            "message_en": en(fmt),
-            "citation": citation,
-            "provisional": is_provisional,
-        }
-        if is_provisional:
-            entry["provisional_parameters"] = list(provisional)
+        build, provisional = meta
+        self.trace.append(
+            build(
+                values, values if words is None else {**values, **words}, program, member, outcome
+            )
+        )
+        if provisional:
             self.provisional.update(provisional)
-        self.trace.append(entry)
         return outcome
 
     def _step_meta(self, step: str, variant: str, params: tuple[str, ...]) -> StepMeta:
@@ -324,14 +316,7 @@ class Evaluation:
         en = en.replace("{standard_en}", words["standard_en"])
         jurisdiction = self.bundle.jurisdiction
         provisional = tuple(f"{jurisdiction}.{p}" for p in params if p in self.rules.provisional)
-        citation = self._citation(step)
-        meta = (
-            compile_template(zh),
-            compile_template(en),
-            citation,
-            bool(provisional),
-            provisional,
-        )
+        meta = (compile_entry(step, zh, en, self._citation(step), provisional), provisional)
         self._meta[(step, variant, params)] = meta
         return meta
 

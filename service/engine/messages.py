@@ -415,3 +415,73 @@ def compile_template(template: str) -> Render:
     code = compile(ast.fix_missing_locations(tree), f"<template {template[:40]!r}>", "eval")
     render: Render = eval(code, {})  # noqa: S307 - compiled from the constant template above
     return render
+
+
+# (values, fmt, program, member, outcome) → the trace entry of one step
+EntryBuilder = Callable[[Any, Mapping[str, Any], str, str | None, str], dict[str, Any]]
+
+
+def _template_parts(template: str, mapping: str) -> list[ast.expr]:
+    parts: list[ast.expr] = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        if literal:
+            parts.append(ast.Constant(literal))
+        if name is None:
+            continue
+        if spec or conversion or not name.isidentifier():
+            raise ValueError(f"template field {name!r} must be a plain name: {template!r}")
+        field = ast.Subscript(ast.Name(mapping, ast.Load()), ast.Constant(name), ast.Load())
+        parts.append(ast.FormattedValue(field, conversion=-1, format_spec=None))
+    return parts
+
+
+def compile_entry(
+    step: str,
+    zh: str,
+    en: str,
+    citation: Mapping[str, str],
+    provisional: tuple[str, ...],
+) -> EntryBuilder:
+    """The trace entry of one step as one function: both messages rendered as ``compile_template``
+    renders them, the fixed fields (step id, citation, provisional parameters) baked in.
+
+    The entry has the keys, in order, that the trace has always had; ``provisional_parameters``
+    is a fresh list on each call. Templates are the constants of this module.
+    """
+    code = _entry_code(step, zh, en, bool(provisional))
+    scope = {"CITATION": citation, "PROVISIONAL": provisional}
+    build: EntryBuilder = eval(code, scope)  # noqa: S307 - compiled from constant templates
+    return build
+
+
+@functools.cache  # shared by every bundle; compiling is slow next to building an entry
+def _entry_code(step: str, zh: str, en: str, provisional: bool) -> Any:
+    def name(n: str) -> ast.expr:
+        return ast.Name(n, ast.Load())
+
+    keys = ["step", "program", "member", "outcome", "values", "message_zh", "message_en"]
+    items: list[ast.expr] = [
+        ast.Constant(step),
+        name("program"),
+        name("member"),
+        name("outcome"),
+        name("values"),
+        ast.JoinedStr(_template_parts(zh, "fmt")),
+        ast.JoinedStr(_template_parts(en, "fmt")),
+        name("CITATION"),
+        ast.Constant(provisional),
+    ]
+    keys += ["citation", "provisional"]
+    if provisional:
+        keys.append("provisional_parameters")
+        items.append(ast.List([ast.Starred(name("PROVISIONAL"), ast.Load())], ast.Load()))
+    arguments = ast.arguments(
+        posonlyargs=[],
+        args=[ast.arg(a) for a in ("values", "fmt", "program", "member", "outcome")],
+        kwonlyargs=[],
+        kw_defaults=[],
+        defaults=[],
+    )
+    body = ast.Dict([ast.Constant(k) for k in keys], items)
+    tree = ast.Expression(ast.Lambda(arguments, body))
+    return compile(ast.fix_missing_locations(tree), f"<step {step}>", "eval")
