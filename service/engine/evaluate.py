@@ -17,7 +17,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from service.contract.request import EvaluationRequest, Member
+from service.contract.request import PROGRAM_IDS, EvaluationRequest, Member
 from service.engine.bundle import Bundle
 from service.engine.compiled import AssetLimits, Rules, grades_match
 from service.engine.dates import add_months, age_on, first_of_next_month, whole_months_between
@@ -38,6 +38,7 @@ ZERO = Decimal("0")
 PASS, FAIL, NA, INSUFFICIENT = "pass", "fail", "not_applicable", "insufficient_data"
 ELIGIBLE, INELIGIBLE, UNKNOWN = "eligible", "ineligible", "insufficient_data"
 
+_ALL_PROGRAMS = frozenset(PROGRAM_IDS)
 _COUNTABLE_TYPES = frozenset({"wage", "business", "property", "transfer", "other"})
 _INTELLECTUAL_MENTAL = frozenset({"intellectual", "mental"})
 _TEKUN_CAPACITY_PARAMS = (
@@ -165,10 +166,14 @@ class Person:
     member: Member
     dibao_income: Decimal | None  # own countable income for 低保 (after deductions)
     tekun_income: Decimal | None  # own countable income with the 特困 exclusions
+    # the member's facts the rules read more than once (a model's attribute costs more to read)
+    disability: Any
+    schooling: str
+    serious_illness: bool
 
     @property
     def severe_disability(self) -> bool:
-        d = self.member.disability
+        d = self.disability
         return d is not None and (
             d.grade <= 2 or (d.grade == 3 and d.category in _INTELLECTUAL_MENTAL)
         )
@@ -192,7 +197,8 @@ class Evaluation:
         self.rules: Rules = bundle.rules
         self.as_of = request.as_of
         self.residence = request.residence
-        self.requested = request.requested()
+        programs = request.programs  # ``request.requested()``, without building a set each time
+        self.requested = frozenset(programs) if programs else _ALL_PROGRAMS
         self.trace: list[dict[str, Any]] = []
         self.provisional: set[str] = set()
         self.missing: dict[tuple[str, str], None] = {}
@@ -269,6 +275,9 @@ class Evaluation:
                     member,
                     dibao_income,
                     tekun_income,
+                    member.disability,
+                    member.schooling,
+                    member.serious_illness,
                 )
             )
         return people
@@ -362,10 +371,12 @@ class Evaluation:
                 )
                 if over:
                     failed.append("financial")
-        if assets.vehicles is None:
+        vehicles = assets.vehicles
+        if vehicles is None:
             missing.append("household.assets.vehicles")
         else:
-            bad = sorted({v.kind for v in assets.vehicles if v.kind in limits.vehicles_disallowed})
+            disallowed = limits.vehicles_disallowed
+            bad = sorted({v.kind for v in vehicles if v.kind in disallowed}) if vehicles else []
             values["disallowed_vehicles"] = bad
             if bad:
                 failed.append("vehicles")
@@ -499,12 +510,12 @@ class Evaluation:
             age = person.age
             self._member_missing = {}
             # 1. no capacity to work (第五条)
-            disability = m.disability
+            disability = person.disability
             if age >= elderly_age:
                 variant = "pass_elderly"
             elif age < minor_age:
                 variant = "pass_minor"
-            elif m.schooling in rules.tekun_schooling_beyond_minor:
+            elif person.schooling in rules.tekun_schooling_beyond_minor:
                 variant = "pass_student"
             elif disability and grades_match(
                 rules.tekun_disability, disability.category, disability.grade
@@ -522,7 +533,7 @@ class Evaluation:
                     "disability": f"{disability.category}-{disability.grade}"
                     if disability
                     else "none",
-                    "schooling": m.schooling,
+                    "schooling": person.schooling,
                     "elderly_age": elderly_text,
                     "minor_age": minor_text,
                 },
@@ -575,8 +586,11 @@ class Evaluation:
                 person.id,
             )
             outcomes = (capacity, means, support)
-            outcome = _combine(outcomes)
-            status = _status(outcome)
+            # _combine, _status and _matching, inline: this runs for every member
+            outcome = (
+                FAIL if FAIL in outcomes else INSUFFICIENT if INSUFFICIENT in outcomes else PASS
+            )
+            status = _STATUS_OF_OUTCOME[outcome]
             entry: dict[str, Any] = {
                 "member": person.id,
                 "status": status,
@@ -584,7 +598,7 @@ class Evaluation:
                 "care_tier": None,
                 "care_monthly": None,
                 "monthly_amount": None,
-                "reasons": _matching(_TEKUN_STEPS, outcomes, outcome),
+                "reasons": [_TEKUN_STEPS[i] for i, o in enumerate(outcomes) if o == outcome],
             }
             if status == ELIGIBLE:
                 self._tekun_amount(person, entry)
@@ -929,34 +943,32 @@ class Evaluation:
 
     @staticmethod
     def _supplement_applies(conditions: Any, person: Person) -> bool:
-        m = person.member
         for c in conditions:
             if c.age_at_least is not None and person.age < c.age_at_least:
                 continue
             if c.age_below is not None and person.age >= c.age_below:
                 continue
-            if c.schooling_in is not None and m.schooling not in c.schooling_in:
+            if c.schooling_in is not None and person.schooling not in c.schooling_in:
                 continue
             if c.severe_disability and not person.severe_disability:
                 continue
-            if c.any_disability and m.disability is None:
+            if c.any_disability and person.disability is None:
                 continue
             if c.disability_grade_at_most is not None and (
-                m.disability is None or m.disability.grade > c.disability_grade_at_most
+                person.disability is None or person.disability.grade > c.disability_grade_at_most
             ):
                 continue
-            if c.serious_illness and not m.serious_illness:
+            if c.serious_illness and not person.serious_illness:
                 continue
             return True
         return False
 
     def _able_to_work(self, person: Person) -> bool:
-        m = person.member
         return (
             16 <= person.age <= 59
             and not person.severe_disability
-            and not m.serious_illness
-            and m.schooling == "none"
+            and not person.serious_illness
+            and person.schooling == "none"
         )
 
     def _schedule(self, result: dict[str, Any], covered: list[Person]) -> None:
@@ -979,12 +991,10 @@ class Evaluation:
             p
             for p in remaining
             if (
-                p.member.disability is not None
-                and grades_match(
-                    rule.disability, p.member.disability.category, p.member.disability.grade
-                )
+                p.disability is not None
+                and grades_match(rule.disability, p.disability.category, p.disability.grade)
             )
-            or (rule.serious_illness and p.member.serious_illness)
+            or (rule.serious_illness and p.serious_illness)
         ]
         if not candidates:
             return
@@ -1587,7 +1597,7 @@ class Evaluation:
             "as_of": self.as_of.isoformat(),
             "ruleset": {
                 "id": self.bundle.jurisdiction,
-                "version": self.bundle.version.isoformat(),
+                "version": self.rules.version_text,
                 "sha256": self.bundle.sha256,
                 "components": list(self.bundle.components),
             },
