@@ -446,35 +446,51 @@ def compile_entry(
     renders them, the fixed fields (step id, citation, provisional parameters) baked in.
 
     The entry has the keys, in order, that the trace has always had; ``provisional_parameters``
-    is a fresh list on each call. Templates are the constants of this module.
+    is a fresh list on each call. It starts as a copy of a template entry holding the fixed
+    fields: copying a dict costs less than building one from its keys. Templates are the
+    constants of this module.
     """
-    code = _entry_code(step, zh, en, bool(provisional))
-    scope = {"CITATION": citation, "PROVISIONAL": provisional}
-    build: EntryBuilder = eval(code, scope)  # noqa: S307 - compiled from constant templates
+    template: dict[str, Any] = {
+        "step": step,
+        "program": None,
+        "member": None,
+        "outcome": None,
+        "values": None,
+        "message_zh": None,
+        "message_en": None,
+        "citation": citation,
+        "provisional": bool(provisional),
+    }
+    if provisional:
+        template["provisional_parameters"] = None
+    scope = {"COPY": template.copy, "PROVISIONAL": provisional}
+    exec(_entry_code(zh, en, bool(provisional)), scope)  # noqa: S102 - compiled from constants
+    build: EntryBuilder = scope["build"]
     return build
 
 
 @functools.cache  # shared by every bundle; compiling is slow next to building an entry
-def _entry_code(step: str, zh: str, en: str, provisional: bool) -> Any:
-    def name(n: str) -> ast.expr:
+def _entry_code(zh: str, en: str, provisional: bool) -> Any:
+    def load(n: str) -> ast.expr:
         return ast.Name(n, ast.Load())
 
-    keys = ["step", "program", "member", "outcome", "values", "message_zh", "message_en"]
-    items: list[ast.expr] = [
-        ast.Constant(step),
-        name("program"),
-        name("member"),
-        name("outcome"),
-        name("values"),
-        ast.JoinedStr(_template_parts(zh, "fmt")),
-        ast.JoinedStr(_template_parts(en, "fmt")),
-        name("CITATION"),
-        ast.Constant(provisional),
+    def store(key: str, value: ast.expr) -> ast.stmt:
+        target = ast.Subscript(ast.Name("entry", ast.Load()), ast.Constant(key), ast.Store())
+        return ast.Assign([target], value)
+
+    body: list[ast.stmt] = [
+        ast.Assign([ast.Name("entry", ast.Store())], ast.Call(load("COPY"), [], [])),
+        store("program", load("program")),
+        store("member", load("member")),
+        store("outcome", load("outcome")),
+        store("values", load("values")),
+        store("message_zh", ast.JoinedStr(_template_parts(zh, "fmt"))),
+        store("message_en", ast.JoinedStr(_template_parts(en, "fmt"))),
     ]
-    keys += ["citation", "provisional"]
     if provisional:
-        keys.append("provisional_parameters")
-        items.append(ast.List([ast.Starred(name("PROVISIONAL"), ast.Load())], ast.Load()))
+        fresh = ast.List([ast.Starred(load("PROVISIONAL"), ast.Load())], ast.Load())
+        body.append(store("provisional_parameters", fresh))
+    body.append(ast.Return(load("entry")))
     arguments = ast.arguments(
         posonlyargs=[],
         args=[ast.arg(a) for a in ("values", "fmt", "program", "member", "outcome")],
@@ -482,6 +498,6 @@ def _entry_code(step: str, zh: str, en: str, provisional: bool) -> Any:
         kw_defaults=[],
         defaults=[],
     )
-    body = ast.Dict([ast.Constant(k) for k in keys], items)
-    tree = ast.Expression(ast.Lambda(arguments, body))
-    return compile(ast.fix_missing_locations(tree), f"<step {step}>", "eval")
+    function = ast.FunctionDef("build", arguments, body, [], None, None)
+    tree = ast.Module([function], [])
+    return compile(ast.fix_missing_locations(tree), f"<step {zh[:40]!r}>", "exec")
