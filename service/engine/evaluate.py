@@ -99,8 +99,8 @@ def _status(outcome: str) -> str:
     return _STATUS_OF_OUTCOME.get(outcome, "not_applicable")
 
 
-# (the step's entry builder, its provisional parameter names)
-StepMeta = tuple[EntryBuilder, tuple[str, ...]]
+# (the parameters it is for, the step's entry builder, its provisional parameter names)
+StepMeta = tuple[tuple[str, ...], EntryBuilder, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +123,9 @@ class Residence:
     disposable_income_monthly_text: str | None
     disposable_income_annual_text: str | None
     step_meta: dict[tuple[str, str, tuple[str, ...]], StepMeta]
+    # step → variant → the first of those metas: a call site passes the same parameters each
+    # time (almost always), and two string keys are found faster than a tuple key is hashed
+    step_meta_fast: dict[str, dict[str, StepMeta]]
 
 
 def _residence(rules: Rules, residence: str | None) -> Residence:
@@ -153,6 +156,7 @@ def _residence(rules: Rules, residence: str | None) -> Residence:
             str(rules.disposable_income_annual[residence]) if residence else None
         ),
         step_meta={},
+        step_meta_fast={},
     )
 
 
@@ -216,7 +220,7 @@ class Evaluation:
         self.standard_words = place.standard_words
         self.standard_params = place.standard_params
         self.place = place
-        self._meta = place.step_meta
+        self._meta = place.step_meta_fast
         self.people = self._people()
 
     # --- facts ----------------------------------------------------------------------------
@@ -303,10 +307,11 @@ class Evaluation:
         member: str | None = None,
         words: dict[str, str] | None = None,
     ) -> str:
-        meta = self._meta.get((step, variant, params))
-        if meta is None:
+        by_variant = self._meta.get(step)
+        meta = by_variant.get(variant) if by_variant is not None else None
+        if meta is None or (meta[0] is not params and meta[0] != params):
             meta = self._step_meta(step, variant, params)
-        build, provisional = meta
+        _, build, provisional = meta
         self.trace.append(
             build(
                 values, values if words is None else {**values, **words}, program, member, outcome
@@ -318,6 +323,10 @@ class Evaluation:
 
     def _step_meta(self, step: str, variant: str, params: tuple[str, ...]) -> StepMeta:
         """Template, citation and provisional parameters of a step: fixed per bundle, cached."""
+        key = (step, variant, params)
+        known = self.place.step_meta.get(key)
+        if known is not None:
+            return known
         zh, en = TEMPLATES[f"{step}.{variant}"]
         # The standard's name (城市/农村/城乡统一) is fixed for this evaluation: bake it in.
         words = self.standard_words
@@ -325,8 +334,9 @@ class Evaluation:
         en = en.replace("{standard_en}", words["standard_en"])
         jurisdiction = self.bundle.jurisdiction
         provisional = tuple(f"{jurisdiction}.{p}" for p in params if p in self.rules.provisional)
-        meta = (compile_entry(step, zh, en, self._citation(step), provisional), provisional)
-        self._meta[(step, variant, params)] = meta
+        meta = (params, compile_entry(step, zh, en, self._citation(step), provisional), provisional)
+        self.place.step_meta[key] = meta
+        self._meta.setdefault(step, {}).setdefault(variant, meta)
         return meta
 
     def _citation(self, step: str) -> dict[str, str]:
