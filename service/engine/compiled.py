@@ -47,7 +47,6 @@ class AssetLimits:
 @dataclass(frozen=True)
 class Rules:
     bundle_jurisdiction: str
-    version_text: str  # the bundle's version, ISO format
     # standards, monthly, by residence ("urban"/"rural"); unified cities give both the same
     standard: dict[str, Decimal]
     standard_unified: bool
@@ -159,7 +158,6 @@ def compile_rules(bundle: Bundle) -> Rules:
     dibao_assets = _asset_limits(m.assets, None, "assets")
     return Rules(
         bundle_jurisdiction=bundle.jurisdiction,
-        version_text=bundle.version.isoformat(),
         standard=standard,
         standard_unified=standards.unified is not None,
         dibao_excluded=frozenset(m.income.dibao_excluded_types.value),  # type: ignore[union-attr]

@@ -60,6 +60,27 @@ def money(value: Decimal) -> str:
     return str(value.quantize(CENT, ROUND_HALF_UP))
 
 
+_ISO_TEXT: dict[date, str] = {}
+
+
+def _iso(day: date) -> str:
+    """``day.isoformat()``, remembered: formatting a date costs more than finding it again."""
+    text = _ISO_TEXT.get(day)
+    if text is None:
+        if len(_ISO_TEXT) >= 8192:
+            _ISO_TEXT.clear()  # bounded: requests bring arbitrary dates
+        text = _ISO_TEXT[day] = day.isoformat()
+    return text
+
+
+_SMALL_INT_TEXT = tuple(str(n) for n in range(256))
+
+
+def _int_text(n: int) -> str:
+    """``str(n)`` for a count or an age, without formatting the common ones."""
+    return _SMALL_INT_TEXT[n] if 0 <= n < 256 else str(n)
+
+
 def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, ROUND_HALF_UP)
 
@@ -122,13 +143,18 @@ class Residence:
     disposable_income_monthly: Decimal | None
     disposable_income_monthly_text: str | None
     disposable_income_annual_text: str | None
+    # texts of the bundle's own figures (Rules keeps only the rules: the caseload path reads it)
+    version_text: str  # the bundle's version, ISO format
+    marginal_multiplier_text: str
+    rigid_share_threshold_text: str
+    advance_cap_text: str
     step_meta: dict[tuple[str, str, tuple[str, ...]], StepMeta]
     # step → variant → the first of those metas: a call site passes the same parameters each
     # time (almost always), and two string keys are found faster than a tuple key is hashed
     step_meta_fast: dict[str, dict[str, StepMeta]]
 
 
-def _residence(rules: Rules, residence: str | None) -> Residence:
+def _residence(bundle: Bundle, rules: Rules, residence: str | None) -> Residence:
     standard: Decimal | None
     if residence is not None:
         standard = rules.standard[residence]
@@ -155,6 +181,10 @@ def _residence(rules: Rules, residence: str | None) -> Residence:
         disposable_income_annual_text=(
             str(rules.disposable_income_annual[residence]) if residence else None
         ),
+        version_text=bundle.version.isoformat(),
+        marginal_multiplier_text=str(rules.marginal_multiplier),
+        rigid_share_threshold_text=str(rules.rigid_share_threshold),
+        advance_cap_text=money(rules.advance_cap),
         step_meta={},
         step_meta_fast={},
     )
@@ -214,7 +244,9 @@ class Evaluation:
         self._per_capita: tuple[Decimal | None, Decimal | None] = (None, None)
         place = self.rules.step_cache.get(self.residence)
         if place is None:
-            place = self.rules.step_cache[self.residence] = _residence(self.rules, self.residence)
+            place = self.rules.step_cache[self.residence] = _residence(
+                bundle, self.rules, self.residence
+            )
         self.standard = place.standard
         self.standard_text = place.standard_text
         self.standard_words = place.standard_words
@@ -435,7 +467,7 @@ class Evaluation:
                 missing.append(f"household.assets.houses[{index}].dilapidated")
             elif not house.dilapidated:
                 counted.append((index, house))
-        values["homes_counted"] = str(len(counted))
+        values["homes_counted"] = _int_text(len(counted))
         rule = limits.homes
         if rule.hard_fail_from_count is not None and len(counted) >= rule.hard_fail_from_count:
             failed.append("homes")
@@ -539,7 +571,7 @@ class Evaluation:
                 FAIL if variant == "fail" else PASS,
                 variant,
                 {
-                    "age": str(age),
+                    "age": _SMALL_INT_TEXT[age] if 0 <= age < 256 else str(age),
                     "disability": f"{disability.category}-{disability.grade}"
                     if disability
                     else "none",
@@ -690,7 +722,7 @@ class Evaluation:
             "single_person": [],
             "reasons": [],
         }
-        values = {"household_size": str(len(remaining)), "tekun_members": tekun_ids}
+        values = {"household_size": _int_text(len(remaining)), "tekun_members": tekun_ids}
         if not remaining:
             self.step("dibao.household", "dibao", NA, "empty", values)
             result["status"] = "not_applicable"
@@ -718,7 +750,7 @@ class Evaluation:
             "per_capita_income": result["per_capita_income"],
             "standard": self.standard_text,
             "household_income": money(total) if total is not None else None,
-            "household_size": str(len(remaining)),
+            "household_size": _int_text(len(remaining)),
         }
         if per_capita is None or self.standard is None:
             income_outcome = self.step(
@@ -766,7 +798,7 @@ class Evaluation:
                 {
                     "standard": self.standard_text,
                     "per_capita_income": str(per_capita),
-                    "household_size": str(len(remaining)),
+                    "household_size": _int_text(len(remaining)),
                     "difference_amount": money(amount),
                     "supplements": money(sum(supplements.values(), ZERO)),
                     "monthly_amount": money(monthly),
@@ -846,10 +878,10 @@ class Evaluation:
         months = whole_months_between(start, self.as_of)
         exit_ends = add_months(start, rule.max_months)
         values = {
-            "exit_started": start.isoformat(),
-            "months_elapsed": str(months),
+            "exit_started": _iso(start),
+            "months_elapsed": _int_text(months),
             "max_months": str(rule.max_months),
-            "exit_ends": exit_ends.isoformat(),
+            "exit_ends": _iso(exit_ends),
         }
         period_outcome = PASS if months < rule.max_months else FAIL
         self.step(
@@ -890,7 +922,7 @@ class Evaluation:
             {
                 "current_amount": money(current.monthly_amount),
                 "monthly_amount": money(amount),
-                "exit_ends": exit_ends.isoformat(),
+                "exit_ends": _iso(exit_ends),
             },  # type: ignore[arg-type]
             ("dibao.gradual_exit",),
         )
@@ -1109,7 +1141,7 @@ class Evaluation:
             "per_capita_income": str(per_capita) if per_capita is not None else None,
             "standard": self.standard_text,
             "threshold": result["threshold"],
-            "multiplier": str(rules.marginal_multiplier),
+            "multiplier": self.place.marginal_multiplier_text,
         }
         params = (
             "marginal.multiplier",
@@ -1180,14 +1212,14 @@ class Evaluation:
                 "rigid_expenditure",
                 NA,
                 "not_in_force",
-                {"as_of": self.as_of.isoformat()},
+                {"as_of": _iso(self.as_of)},
                 ("rigid_expenditure.in_force",),
             )
             return result
         values: dict[str, Any] = {
             "dibao_status": dibao["status"],
             "marginal_status": marginal["status"],
-            "household_size": str(len(remaining)),
+            "household_size": _int_text(len(remaining)),
         }
         if not remaining or dibao["status"] == ELIGIBLE or marginal["status"] == ELIGIBLE:
             self.step("rigid_expenditure.precondition", "rigid_expenditure", NA, "covered", values)
@@ -1267,7 +1299,7 @@ class Evaluation:
         values: dict[str, Any] = {
             "rigid_expenditure_12m": money(spending) if spending is not None else None,
             "income_12m": money(income_total * 12) if income_total is not None else None,
-            "share_threshold": str(rules.rigid_share_threshold),
+            "share_threshold": self.place.rigid_share_threshold_text,
         }
         params = ("rigid_expenditure.share_threshold", "rigid_expenditure.threshold_inclusive")
         if spending is None or income_total is None:
@@ -1410,7 +1442,7 @@ class Evaluation:
         else:
             cap = None
         need = emergency.assessed_need
-        result["advance_cap"] = money(rules.advance_cap)
+        result["advance_cap"] = self.place.advance_cap_text
         result["cap"] = money(cap) if cap is not None else None
         values = {
             "assessed_need": money(need) if need is not None else None,
@@ -1592,9 +1624,9 @@ class Evaluation:
                 programs[name] = _not_requested(result)
         for key in ("payment_starts", "next_review", "exit_ends"):
             if isinstance(dibao.get(key), date):
-                dibao[key] = dibao[key].isoformat()
+                dibao[key] = _iso(dibao[key])
         if isinstance(rigid.get("valid_until"), date):
-            rigid["valid_until"] = rigid["valid_until"].isoformat()
+            rigid["valid_until"] = _iso(rigid["valid_until"])
         # Only the facts that would decide an undecided result (or a 特困 amount) are listed.
         requested_missing = [
             {"field": f, "program": p}
@@ -1604,10 +1636,10 @@ class Evaluation:
         ]
         return {
             "jurisdiction": self.request.jurisdiction,
-            "as_of": self.as_of.isoformat(),
+            "as_of": _iso(self.as_of),
             "ruleset": {
                 "id": self.bundle.jurisdiction,
-                "version": self.rules.version_text,
+                "version": self.place.version_text,
                 "sha256": self.bundle.sha256,
                 "components": list(self.bundle.components),
             },
