@@ -231,6 +231,7 @@ class Evaluation:
         self.rules: Rules = bundle.rules
         self.as_of = request.as_of
         self.residence = request.residence
+        self.household = request.household
         programs = request.programs  # ``request.requested()``, without building a set each time
         self.requested = frozenset(programs) if programs else _ALL_PROGRAMS
         self.trace: list[dict[str, Any]] = []
@@ -258,21 +259,26 @@ class Evaluation:
     # --- facts ----------------------------------------------------------------------------
 
     def _people(self) -> list[Person]:
-        household = self.request.household
+        # A request model's fields are its ``__dict__``: read there, a member's eight facts cost
+        # one pass through pydantic's ``__getattr__`` hook instead of eight.
+        household = self.household.__dict__
         rules = self.rules
-        income_known = household.income is not None
+        income = household["income"]
+        income_known = income is not None
         dibao: dict[str, Decimal] = {}
         tekun: dict[str, Decimal] = {}
         if income_known:
-            for item in household.income or ():
-                kind = item.type
+            for item in income:
+                fields = item.__dict__
+                kind = fields["type"]
+                who = fields["member"]
                 if kind in _COUNTABLE_TYPES or kind not in rules.dibao_excluded:
-                    dibao[item.member] = dibao.get(item.member, ZERO) + item.monthly
+                    dibao[who] = dibao.get(who, ZERO) + fields["monthly"]
                 if kind in _COUNTABLE_TYPES or kind not in rules.tekun_excluded:
-                    tekun[item.member] = tekun.get(item.member, ZERO) + item.monthly
+                    tekun[who] = tekun.get(who, ZERO) + fields["monthly"]
         deductions: dict[str, Decimal] = {}
         share = rules.employment_cost_share
-        for item in household.deductions:
+        for item in household["deductions"]:
             if item.type not in rules.deductions_allowed:
                 continue
             if share is not None and item.type == "employment_cost":
@@ -281,13 +287,14 @@ class Evaluation:
         standard = self.standard
         as_of = self.as_of
         people = []
-        for index, member in enumerate(household.members):
-            if member.excluded is not None:
+        for index, member in enumerate(household["members"]):
+            fields = member.__dict__
+            if fields["excluded"] is not None:
                 continue
-            member_id = member.id
+            member_id = fields["id"]
             own_deduction = deductions.get(member_id, ZERO)
             income_ok = income_known
-            if share is not None and member.employed:
+            if share is not None and fields["employed"]:
                 if standard is None:
                     income_ok = False  # the employment cost depends on the standard
                 else:
@@ -307,13 +314,13 @@ class Evaluation:
                 Person(
                     member_id,
                     index,
-                    age_on(member.birth_date, as_of),
+                    age_on(fields["birth_date"], as_of),
                     member,
                     dibao_income,
                     tekun_income,
-                    member.disability,
-                    member.schooling,
-                    member.serious_illness,
+                    fields["disability"],
+                    fields["schooling"],
+                    fields["serious_illness"],
                 )
             )
         return people
@@ -324,7 +331,7 @@ class Evaluation:
             target[(field, program)] = None
 
     def _income_missing_field(self) -> str:
-        return "household.income" if self.request.household.income is None else "residence"
+        return "household.income" if self.household.income is None else "residence"
 
     # --- trace ----------------------------------------------------------------------------
 
@@ -389,31 +396,30 @@ class Evaluation:
         cached = self._asset_cache.get(key)
         if cached is not None:
             return cached
-        assets = self.request.household.assets
+        assets_model = self.household.assets
         values: dict[str, Any] = {}
         failed: list[str] = []
         missing: list[str] = []
-        if assets is None:
+        if assets_model is None:
             result = AssetResult(INSUFFICIENT, values, failed, ["household.assets"])
             self._asset_cache[key] = result
             return result
+        assets = assets_model.__dict__  # its fields, without pydantic's ``__getattr__`` hook
         if self.standard is None:
             missing.append("residence")
         else:
-            limit = cents(limits.financial.months * self.standard * size)
+            rule = limits.financial
+            limit = cents(rule.months * self.standard * size)
             values["financial_limit"] = str(limit)
-            if assets.financial is None:
+            financial = assets["financial"]
+            if financial is None:
                 missing.append("household.assets.financial")
             else:
-                values["financial"] = money(assets.financial)
-                over = (
-                    assets.financial > limit
-                    if limits.financial.equal_passes
-                    else assets.financial >= limit
-                )
+                values["financial"] = money(financial)
+                over = financial > limit if rule.equal_passes else financial >= limit
                 if over:
                     failed.append("financial")
-        vehicles = assets.vehicles
+        vehicles = assets["vehicles"]
         if vehicles is None:
             missing.append("household.assets.vehicles")
         else:
@@ -422,26 +428,25 @@ class Evaluation:
             values["disallowed_vehicles"] = bad
             if bad:
                 failed.append("vehicles")
-        self._homes(assets.houses, limits, size, values, failed, missing)
+        self._homes(assets["houses"], limits, size, values, failed, missing)
         if limits.commercial_property_fails:
-            if assets.commercial_property is None:
+            commercial = assets["commercial_property"]
+            if commercial is None:
                 missing.append("household.assets.commercial_property")
             else:
-                values["commercial_property"] = "true" if assets.commercial_property else "false"
-                if assets.commercial_property:
+                values["commercial_property"] = "true" if commercial else "false"
+                if commercial:
                     failed.append("commercial_property")
         capital = limits.business_capital
         if capital is not None:
-            values["business_capital_limit"] = money(capital.limit)
-            if assets.business_capital is None:
+            cap = capital.limit
+            values["business_capital_limit"] = money(cap)
+            own = assets["business_capital"]
+            if own is None:
                 missing.append("household.assets.business_capital")
             else:
-                values["business_capital"] = money(assets.business_capital)
-                over = (
-                    assets.business_capital > capital.limit
-                    if capital.equal_passes
-                    else assets.business_capital >= capital.limit
-                )
+                values["business_capital"] = money(own)
+                over = own > cap if capital.equal_passes else own >= cap
                 if over:
                     failed.append("business_capital")
         outcome = FAIL if failed else INSUFFICIENT if missing else PASS
@@ -814,7 +819,7 @@ class Evaluation:
             )
             self._schedule(result, remaining)
             return result
-        current = self.request.household.current_benefit
+        current = self.household.current_benefit
         if income_outcome == FAIL and current is not None and current.program == "dibao":
             exit_status = self._gradual_exit(result, remaining, per_capita, asset_outcome)
             if exit_status == ELIGIBLE:
@@ -843,7 +848,7 @@ class Evaluation:
         asset_outcome: str,
     ) -> str:
         rules = self.rules
-        current = self.request.household.current_benefit
+        current = self.household.current_benefit
         assert current is not None and per_capita is not None and self.standard is not None
         rule = rules.gradual_exit
         rise = current.income_rise_from_employment
@@ -1279,7 +1284,7 @@ class Evaluation:
         return result
 
     def _rigid_total(self, program: str) -> Decimal | None:
-        spending = self.request.household.rigid_expenditure_12m
+        spending = self.household.rigid_expenditure_12m
         if spending is None:
             self._need(program, "household.rigid_expenditure_12m")
             return None
@@ -1530,7 +1535,7 @@ class Evaluation:
                 "tekun": tekun["status"],
                 "marginal": marginal["status"],
             }
-            current = self.request.household.current_benefit
+            current = self.household.current_benefit
             by_program = any(programs[p] == ELIGIBLE for p in group.programs) or (
                 current is not None and current.program in group.programs
             )
