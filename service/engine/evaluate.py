@@ -49,6 +49,40 @@ _TEKUN_CAPACITY_PARAMS = (
 )
 _SUPPORT_VARIANT = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
 _TEKUN_STEPS = ("tekun.no_work_capacity", "tekun.no_means", "tekun.no_capable_supporter")
+# Result documents start as copies of these (copying a dict costs less than building it key by
+# key); the keys keep their order, and every list in a result is set afresh.
+_TEKUN_MEMBER: dict[str, Any] = {
+    "member": None,
+    "status": None,
+    "basic_monthly": None,
+    "care_tier": None,
+    "care_monthly": None,
+    "monthly_amount": None,
+    "reasons": None,
+}
+_DIBAO_RESULT: dict[str, Any] = {
+    "status": INELIGIBLE,
+    "basis": None,
+    "members": None,
+    "monthly_amount": None,
+    "per_capita_income": None,
+    "standard": None,
+    "payment_starts": None,
+    "next_review": None,
+    "exit_ends": None,
+    "single_person": None,
+    "reasons": None,
+}
+_TEMPORARY_RESULT: dict[str, Any] = {
+    "status": "not_applicable",
+    "kind": None,
+    "amount": None,
+    "cap": None,
+    "advance_cap": None,
+    "case_by_case": None,
+    "tier": None,
+    "reasons": None,
+}
 
 
 # ``quantize`` takes its rounding positionally below: the same call, but parsing a keyword
@@ -229,10 +263,12 @@ class Evaluation:
         self.request = request
         self.bundle = bundle
         self.rules: Rules = bundle.rules
-        self.as_of = request.as_of
-        self.residence = request.residence
-        self.household = request.household
-        programs = request.programs  # ``request.requested()``, without building a set each time
+        fields = request.__dict__  # the request's fields, without pydantic's ``__getattr__`` hook
+        self.as_of = fields["as_of"]
+        self.residence = fields["residence"]
+        self.household = fields["household"]
+        self.emergency = fields["emergency"]
+        programs = fields["programs"]  # ``request.requested()``, without building a set each time
         self.requested = frozenset(programs) if programs else _ALL_PROGRAMS
         self.trace: list[dict[str, Any]] = []
         self.provisional: set[str] = set()
@@ -468,9 +504,10 @@ class Evaluation:
             return
         counted = []
         for index, house in enumerate(houses):
-            if house.dilapidated is None:
+            dilapidated = house.__dict__["dilapidated"]
+            if dilapidated is None:
                 missing.append(f"household.assets.houses[{index}].dilapidated")
-            elif not house.dilapidated:
+            elif not dilapidated:
                 counted.append((index, house))
         values["homes_counted"] = _int_text(len(counted))
         rule = limits.homes
@@ -638,15 +675,10 @@ class Evaluation:
                 FAIL if FAIL in outcomes else INSUFFICIENT if INSUFFICIENT in outcomes else PASS
             )
             status = _STATUS_OF_OUTCOME[outcome]
-            entry: dict[str, Any] = {
-                "member": person.id,
-                "status": status,
-                "basic_monthly": None,
-                "care_tier": None,
-                "care_monthly": None,
-                "monthly_amount": None,
-                "reasons": [_TEKUN_STEPS[i] for i, o in enumerate(outcomes) if o == outcome],
-            }
+            entry: dict[str, Any] = _TEKUN_MEMBER.copy()
+            entry["member"] = person.id
+            entry["status"] = status
+            entry["reasons"] = [_TEKUN_STEPS[i] for i, o in enumerate(outcomes) if o == outcome]
             if status == ELIGIBLE:
                 self._tekun_amount(person, entry)
             held, self._member_missing = self._member_missing, None
@@ -714,19 +746,11 @@ class Evaluation:
     def dibao_household(self, remaining: list[Person], tekun_ids: list[str]) -> dict[str, Any]:
         """Household basis and gradual exit; single person is added later by ``single_person``."""
         rules = self.rules
-        result: dict[str, Any] = {
-            "status": INELIGIBLE,
-            "basis": None,
-            "members": [],
-            "monthly_amount": None,
-            "per_capita_income": None,
-            "standard": self.standard_text,
-            "payment_starts": None,
-            "next_review": None,
-            "exit_ends": None,
-            "single_person": [],
-            "reasons": [],
-        }
+        result: dict[str, Any] = _DIBAO_RESULT.copy()
+        result["members"] = []
+        result["standard"] = self.standard_text
+        result["single_person"] = []
+        result["reasons"] = []
         values = {"household_size": _int_text(len(remaining)), "tekun_members": tekun_ids}
         if not remaining:
             self.step("dibao.household", "dibao", NA, "empty", values)
@@ -1358,17 +1382,9 @@ class Evaluation:
         marginal: dict[str, Any],
         remaining: list[Person],
     ) -> dict[str, Any]:
-        emergency = self.request.emergency
-        result: dict[str, Any] = {
-            "status": "not_applicable",
-            "kind": None,
-            "amount": None,
-            "cap": None,
-            "advance_cap": None,
-            "case_by_case": None,
-            "tier": None,
-            "reasons": [],
-        }
+        emergency = self.emergency
+        result: dict[str, Any] = _TEMPORARY_RESULT.copy()
+        result["reasons"] = []
         if emergency is None:
             self.step("temporary.emergency", "temporary", NA, "none", {})
             return result
@@ -1406,7 +1422,7 @@ class Evaluation:
 
     def _urgent(self, result: dict[str, Any], repeat: str) -> tuple[list[str], list[str]]:
         rules = self.rules
-        emergency = self.request.emergency
+        emergency = self.emergency
         assert emergency is not None
         cause = emergency.cause
         values: dict[str, Any] = {"cause": cause, "urgent_causes": sorted(rules.urgent_causes)}
