@@ -398,16 +398,7 @@ def compile_template(template: str) -> Render:
     ``str.format`` does (``format(value, "")``) and a missing name still raises ``KeyError``, so
     the text is identical. Templates are the constants of this module, never request data.
     """
-    parts: list[ast.expr] = []
-    for literal, name, spec, conversion in string.Formatter().parse(template):
-        if literal:
-            parts.append(ast.Constant(literal))
-        if name is None:
-            continue
-        if spec or conversion or not name.isidentifier():
-            raise ValueError(f"template field {name!r} must be a plain name: {template!r}")
-        field = ast.Subscript(ast.Name("values", ast.Load()), ast.Constant(name), ast.Load())
-        parts.append(ast.FormattedValue(field, conversion=-1, format_spec=None))
+    parts = _template_parts(template, "values")
     arguments = ast.arguments(
         posonlyargs=[], args=[ast.arg("values")], kwonlyargs=[], kw_defaults=[], defaults=[]
     )
