@@ -183,12 +183,13 @@ class InlineGroupCommit:
     ``call_soon``, so every request that reaches the same point in this turn of the loop joins
     the batch. The flush writes the batch synchronously and resolves the futures; the requests
     arriving meanwhile queue up for the next batch. Meant for several single-threaded worker
-    processes sharing the CPUs (``--workers``).
+    processes sharing the CPUs (``--workers``); the service uses it on SQLite, whose appends
+    do not wait on a server (PostgreSQL gets :class:`AsyncGroupCommit`).
 
     The worker processes of one host take turns through a file lock, without ever blocking
     the loop on it: when another process is writing, the flush is retried a moment later and
     the loop goes on evaluating requests (which makes the next batch bigger). So the chain
-    lock in the database (SQLite's write lock, PostgreSQL's row lock) is rarely waited for.
+    lock in the database (SQLite's write lock) is rarely waited for.
     """
 
     RETRY_SECONDS = 0.0005
