@@ -136,8 +136,13 @@ def test_serve_migrates_an_empty_database_and_answers(tmp_path: Path) -> None:
 
 
 def _socket_count(pid: int) -> int:
+    """Open sockets of a process; 0 for one that has just exited (a replaced worker)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return 0
     count = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
+    for fd in fds:
         with contextlib.suppress(OSError):
             count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
     return count
