@@ -1,26 +1,70 @@
-"""``eligibility serve | db upgrade | keys create|list|revoke`` (registered in service.cli).
+"""eligibility serve | db create | db upgrade | keys create|list|revoke (registered in service.cli).
 
     eligibility serve [--host 127.0.0.1] [--port 8000] [--db URL] [--workers N] [--data-dir D]
-    eligibility db upgrade [--db URL]
+    eligibility db create [--db URL] [--data-dir D]
+    eligibility db upgrade [--db URL] [--data-dir D]
     eligibility keys create --role intake|integrator|auditor|admin --name NAME [--db URL]
     eligibility keys list [--db URL]
     eligibility keys revoke KEY_ID [--db URL]
 
-Every option falls back to its ``ELIGIBILITY_*`` environment variable (see the README).
+Every command finds the same database whatever the current directory: --db, else
+ELIGIBILITY_DB_URL, else decisions.db in the data folder (--data-dir, else ELIGIBILITY_DATA_DIR,
+else $XDG_DATA_HOME/eligibility, i.e. ~/.local/share/eligibility). Each says which database it
+uses. Only serve and db make a database; keys refuse one that is missing or empty, so that a key
+never lands in a database the service does not read. Files and folders they make are owner-only.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from service import cli
-from service.api.settings import Settings
+from service.api.settings import Settings, default_data_dir
+from service.bilingual import BilingualError, Lang, Text
+
+OWNER_ONLY_UMASK = 0o077
+"""The database, its WAL, the secret and the workers' files hold pseudonymised personal data."""
+
+ROLES = ("intake", "integrator", "auditor", "admin")
+
+
+class DatabaseRefused(BilingualError):
+    """The command cannot use the database it was pointed at; nothing was changed (exit 2)."""
+
+    @classmethod
+    def saying(cls, text: Text) -> DatabaseRefused:
+        return cls(text.zh, text.en)
+
+
+def _lang(args: argparse.Namespace) -> Lang:
+    lang = getattr(args, "lang", None)  # the command line's --lang, where it has one
+    return lang if lang in ("zh", "en") else "both"
+
+
+def _say(args: argparse.Namespace, text: Text, *, stdout: bool = False) -> None:
+    print(text.render(_lang(args)), file=sys.stdout if stdout else sys.stderr)
+
+
+def _refusals_exit_2(command: Callable[[argparse.Namespace], int]) -> Any:
+    """A command whose refusals (bad settings, unusable database) print both languages, exit 2."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except BilingualError as error:
+            _say(args, error.text)
+            return 2
+
+    return run
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -35,6 +79,101 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _where(settings: Settings) -> str:
+    from service.store import describe_database
+
+    return describe_database(settings.database_url)
+
+
+def _using(settings: Settings) -> Text:
+    where = _where(settings)
+    return Text(f"使用数据库：{where}", f"using the database: {where}")
+
+
+# --- what is wrong with a database, and what to do about it ---------------------------------
+
+_CREATE_IT = Text(
+    "建立方法：eligibility db create（建立数据库并迁移）；或启动 eligibility serve"
+    "（启动时迁移空数据库）；或对已有的空数据库运行 eligibility db upgrade。",
+    "To create it: eligibility db create (creates and migrates it); or start eligibility serve"
+    " (it migrates an empty database on start); or run eligibility db upgrade on an existing"
+    " empty database.",
+)
+
+
+def _missing(settings: Settings) -> Text:
+    from service.store import sqlite_file
+
+    where = _where(settings)
+    if sqlite_file(settings.database_url) is not None:
+        folder_zh = "" if settings.db_url else f"（数据目录 {settings.data_dir}）"
+        folder_en = "" if settings.db_url else f" (data folder {settings.data_dir})"
+        return Text(
+            f"没有找到数据库：{where}{folder_zh}。密钥不会放进新建的空数据库。"
+            "若服务使用别处的数据库，请用 --db 或 --data-dir（或 ELIGIBILITY_DB_URL、"
+            f"ELIGIBILITY_DATA_DIR）指向它。{_CREATE_IT.zh}",
+            f"no database at {where}{folder_en}. A key is never put in a new, empty database."
+            " If the service uses a database elsewhere, point to it with --db or --data-dir"
+            f" (or ELIGIBILITY_DB_URL, ELIGIBILITY_DATA_DIR). {_CREATE_IT.en}",
+        )
+    return _missing_postgres(settings)
+
+
+def _missing_postgres(settings: Settings) -> Text:
+    from service.store.database import database_name
+
+    name = database_name(settings.database_url)
+    where = _where(settings)
+    return Text(
+        f"PostgreSQL 服务器上没有数据库 {name}（{where}）。建立并迁移："
+        "eligibility db create --db URL（URL 同上）；或用 createdb 建立后运行 eligibility db upgrade。",
+        f"the PostgreSQL server has no database {name} ({where}). To create and migrate it:"
+        " eligibility db create --db URL (the same URL); or create it with createdb, then run"
+        " eligibility db upgrade.",
+    )
+
+
+def _unreachable(settings: Settings, error: BaseException) -> Text:
+    where, kind = _where(settings), type(error).__name__
+    return Text(
+        f"无法连接数据库 {where}（{kind}）。", f"cannot reach the database {where} ({kind})."
+    )
+
+
+def _empty(settings: Settings) -> Text:
+    where = _where(settings)
+    return Text(
+        f"数据库 {where} 是空的（从未迁移），密钥不会放进空数据库。{_CREATE_IT.zh}",
+        f"the database {where} is empty (never migrated); a key is never put in an empty"
+        f" database. {_CREATE_IT.en}",
+    )
+
+
+def _other_revision(settings: Settings, current: str, head: str | None) -> Text:
+    where = _where(settings)
+    return Text(
+        f"数据库 {where} 的版本为 {current}，本版本需要 {head}：请先运行 eligibility db upgrade。",
+        f"the database {where} is at revision {current}, this version needs {head}:"
+        " run eligibility db upgrade first.",
+    )
+
+
+def _migrated(head: str | None) -> Text:
+    return Text(f"数据库已迁移到版本 {head}", f"database migrated to revision {head}")
+
+
+def _refusal_for_failure(settings: Settings, error: BaseException) -> DatabaseRefused:
+    """The database could not be opened: missing (the server says so), or unreachable."""
+    from service.store import database_exists, sqlite_file
+
+    is_file = sqlite_file(settings.database_url) is not None
+    if not is_file and database_exists(settings.database_url) is False:
+        text = _missing_postgres(settings)
+    else:
+        text = _unreachable(settings, error)
+    return DatabaseRefused.saying(text)
+
+
 def _schema_state(url: str) -> tuple[str | None, str | None]:
     """(current revision, head revision) of the database at ``url``."""
     from service.api.runtime import head_revision
@@ -43,7 +182,9 @@ def _schema_state(url: str) -> tuple[str | None, str | None]:
     return current_revision(url), head_revision()
 
 
-def _prepare_database(settings: Settings, report: Any = None) -> str | None:
+def _prepare_database(
+    settings: Settings, report: Callable[[Text, str | None], None]
+) -> Text | None:
     """Migrates an empty database; returns a problem if the database is at another revision."""
     from service.store import upgrade
 
@@ -51,19 +192,22 @@ def _prepare_database(settings: Settings, report: Any = None) -> str | None:
     current, head = _schema_state(url)
     if current is None:
         upgrade(url)
-        if report is None:
-            print(f"database migrated to revision {head}", file=sys.stderr)
-        else:
-            report("database migrated", extra={"revision": head})
+        report(_migrated(head), head)
         return None
     if current != head:
-        return (
-            f"the database is at revision {current}, this version needs {head}:"
-            " run `eligibility db upgrade` first"
-        )
+        return _other_revision(settings, current, head)
     return None
 
 
+# --- serve ------------------------------------------------------------------------------------
+
+
+def _one_line(text: Text) -> str:
+    """A log line's message: Chinese, then English."""
+    return f"{text.zh} / {text.en}"
+
+
+@_refusals_exit_2
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
@@ -72,33 +216,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.api.logs import configure_logging, get_logger
     from service.api.privacy import load_or_create_secret
     from service.engine import load_rules
+    from service.store import database_exists, make_private_dir, sqlite_file
 
     settings = _settings(args)
     configure_logging(settings.log_level)
     log = get_logger("serve")
-    # The database, its WAL and the secret hold pseudonymised personal data: owner only.
-    os.umask(0o077)
+    os.umask(OWNER_ONLY_UMASK)
     load_rules(settings.rules_dir)  # invalid rules: refuse to start (exit 2, problems listed)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
+    log.info(
+        _one_line(Text("数据目录与数据库", "data folder and database")),
+        extra={"data_dir": str(settings.data_dir), "database": _where(settings)},
+    )
     load_or_create_secret(settings.secret, settings.secret_file)  # once, before the workers
     try:
-        problem = _prepare_database(settings, log.info)
+        problem = _prepare_database(
+            settings, lambda text, head: log.info(_one_line(text), extra={"revision": head})
+        )
     except (SQLAlchemyError, OSError) as error:
+        url = settings.database_url
+        if sqlite_file(url) is None and database_exists(url) is False:
+            log.error(_one_line(_missing_postgres(settings)))
+            return 2
         # Start anyway: /readyz says why, requests get 503 until the database answers.
-        log.warning("database unreachable at start", extra={"error": type(error).__name__})
+        text = _unreachable(settings, error)
+        log.warning(_one_line(text), extra={"error": type(error).__name__})
         problem = None
     if problem is not None:
-        log.error(problem)
+        log.error(_one_line(problem))
         return 2
 
     os.environ.update(settings.to_env())
     if settings.workers > 1:
         metrics_dir = settings.data_dir / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)
-        metrics_dir.mkdir(parents=True)
+        metrics_dir.mkdir(parents=True, mode=0o700)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     log.info(
-        "starting",
+        _one_line(Text("启动", "starting")),
         extra={"host": settings.host, "port": settings.port, "workers": settings.workers},
     )
     config: dict[str, Any] = {
@@ -118,39 +273,101 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from service.store import upgrade
+# --- db -------------------------------------------------------------------------------------
+
+
+def _revision_now(args: argparse.Namespace, settings: Settings) -> None:
+    current, _ = _schema_state(settings.database_url)
+    _say(args, Text(f"数据库版本：{current}", f"database at revision {current}"), stdout=True)
+
+
+@_refusals_exit_2
+def cmd_db_create(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.store import create_database, upgrade
 
     settings = _settings(args)
+    where = _where(settings)
+    _say(args, _using(settings))
+    try:
+        created = create_database(settings.database_url)
+    except SQLAlchemyError as error:
+        kind = type(error).__name__
+        raise DatabaseRefused(
+            f"无法建立数据库 {where}（{kind}）：请检查服务器能否连接、用户有无 CREATEDB 权限。",
+            f"cannot create the database {where} ({kind}): check that the server answers and"
+            " that the user may create databases (CREATEDB).",
+        ) from None
+    if created:
+        _say(args, Text(f"已建立数据库：{where}", f"created the database {where}"))
+    else:
+        _say(args, Text(f"数据库已存在：{where}", f"the database already exists: {where}"))
     upgrade(settings.database_url)
-    current, _ = _schema_state(settings.database_url)
-    print(f"database at revision {current}")
+    _revision_now(args, settings)
     return 0
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from service.store import DecisionStore
+@_refusals_exit_2
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.store import upgrade
 
     settings = _settings(args)
-    problem = _prepare_database(settings)
-    if problem is not None:
-        print(problem, file=sys.stderr)
-        raise SystemExit(2)
-    return DecisionStore(settings.database_url)
+    _say(args, _using(settings))
+    try:
+        upgrade(settings.database_url)
+    except (SQLAlchemyError, OSError) as error:
+        raise _refusal_for_failure(settings, error) from None
+    _revision_now(args, settings)
+    return 0
 
 
+# --- keys -----------------------------------------------------------------------------------
+
+
+def _store(args: argparse.Namespace) -> Any:
+    """The store of a database that exists and is at the code's revision; else a refusal."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.store import DecisionStore, sqlite_file
+
+    settings = _settings(args)
+    url = settings.database_url
+    _say(args, _using(settings))
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise DatabaseRefused.saying(_missing(settings))
+    try:
+        current, head = _schema_state(url)
+    except (SQLAlchemyError, OSError) as error:
+        raise _refusal_for_failure(settings, error) from None
+    if current is None:
+        raise DatabaseRefused.saying(_empty(settings))
+    if current != head:
+        raise DatabaseRefused.saying(_other_revision(settings, current, head))
+    return DecisionStore(url)
+
+
+@_refusals_exit_2
 def cmd_keys_create(args: argparse.Namespace) -> int:
     with _store(args) as store:
         key_id, secret = store.create_key(args.role, args.name)
-    print(
-        f"created key {key_id} (role {args.role}, name {args.name!r});"
-        " the key below is shown once and never stored: keep it now",
-        file=sys.stderr,
+    _say(
+        args,
+        Text(
+            f"已建立密钥 {key_id}（角色 {args.role}，名称 {args.name!r}）；"
+            "下面的密钥只显示这一次，不会保存：请现在记下。",
+            f"created key {key_id} (role {args.role}, name {args.name!r});"
+            " the key below is shown once and never stored: keep it now",
+        ),
     )
     print(secret)
     return 0
 
 
+@_refusals_exit_2
 def cmd_keys_list(args: argparse.Namespace) -> int:
     with _store(args) as store:
         rows = [
@@ -167,56 +384,111 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@_refusals_exit_2
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     with _store(args) as store:
         if not store.revoke(args.key_id):
-            print(f"no active key {args.key_id}", file=sys.stderr)
+            _say(
+                args,
+                Text(f"没有有效的密钥 {args.key_id}", f"no active key {args.key_id}"),
+            )
             return 1
-    print(f"revoked {args.key_id}")
+    _say(args, Text(f"已吊销 {args.key_id}", f"revoked {args.key_id}"), stdout=True)
     return 0
 
 
-def _db_option(parser: argparse.ArgumentParser) -> None:
+# --- the command line -------------------------------------------------------------------------
+
+
+def _help_text(text: str) -> str:
+    return text.replace("%", "%%")  # argparse formats help with %
+
+
+def _db_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", default=None, help="database URL (default: $ELIGIBILITY_DB_URL or SQLite in data)"
+        "--db",
+        default=None,
+        metavar="URL",
+        help=(
+            "database URL: sqlite:///path/file.db or postgresql://user:password@host:5432/name"
+            " (default: $ELIGIBILITY_DB_URL, else decisions.db in the data folder)"
+        ),
     )
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=None,
-        help="data directory (default: $ELIGIBILITY_DATA_DIR or ./data)",
+        metavar="FOLDER",
+        help=_help_text(
+            "data folder: the SQLite database, the generated secret, the workers' metrics"
+            " (default: $ELIGIBILITY_DATA_DIR, else the per-user data folder"
+            f" $XDG_DATA_HOME/eligibility or ~/.local/share/eligibility, here {default_data_dir()})"
+        ),
     )
 
 
 def extend(sub: argparse._SubParsersAction) -> None:
-    serve = sub.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default=None, help="bind address (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default: 8000)")
-    serve.add_argument("--workers", type=int, default=None, help="worker processes (default: 1)")
-    _db_option(serve)
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP service",
+        description="Run the HTTP service. It migrates an empty database on start.",
+    )
+    serve.add_argument(
+        "--host",
+        default=None,
+        help="address to listen on (default: $ELIGIBILITY_HOST, else 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=None, help="port (default: $ELIGIBILITY_PORT, else 8000)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: $ELIGIBILITY_WORKERS, else 1)",
+    )
+    _db_options(serve)
     serve.set_defaults(func=cmd_serve)
 
-    db = sub.add_parser("db", help="the decision database")
+    db = sub.add_parser("db", help="create or migrate the decision database")
     dsub = db.add_subparsers(dest="db_command", required=True)
-    up = dsub.add_parser("upgrade", help="apply the migrations (Alembic) up to head")
-    _db_option(up)
+    create = dsub.add_parser(
+        "create",
+        help="create the database (PostgreSQL: on its server; SQLite: the file) and migrate it",
+        description=(
+            "Create the database and migrate it. PostgreSQL: CREATE DATABASE through the"
+            " server's maintenance database (postgres, else template1); SQLite: the file,"
+            " readable by its owner only. An existing database is migrated only."
+        ),
+    )
+    _db_options(create)
+    create.set_defaults(func=cmd_db_create)
+    up = dsub.add_parser(
+        "upgrade",
+        help="apply the migrations (Alembic) up to the latest revision",
+        description="Apply the migrations (Alembic) up to the latest revision.",
+    )
+    _db_options(up)
     up.set_defaults(func=cmd_db_upgrade)
 
-    keys = sub.add_parser("keys", help="API keys")
+    keys = sub.add_parser("keys", help="API keys (in an existing, migrated database)")
     ksub = keys.add_subparsers(dest="keys_command", required=True)
-    create = ksub.add_parser("create", help="create a key and print it (once)")
-    create.add_argument(
-        "--role", required=True, choices=("intake", "integrator", "auditor", "admin")
+    key_create = ksub.add_parser("create", help="create a key and print it (once)")
+    key_create.add_argument(
+        "--role", required=True, choices=ROLES, help="what the key may do (required)"
     )
-    create.add_argument("--name", required=True)
-    _db_option(create)
-    create.set_defaults(func=cmd_keys_create)
+    key_create.add_argument(
+        "--name", required=True, help="who or what uses the key, e.g. desk-1 (required)"
+    )
+    _db_options(key_create)
+    key_create.set_defaults(func=cmd_keys_create)
     listing = ksub.add_parser("list", help="list keys (never their secrets)")
-    _db_option(listing)
+    _db_options(listing)
     listing.set_defaults(func=cmd_keys_list)
     revoke = ksub.add_parser("revoke", help="revoke a key by its id")
-    revoke.add_argument("key_id")
-    _db_option(revoke)
+    revoke.add_argument("key_id", help="the key's id, as keys list shows it")
+    _db_options(revoke)
     revoke.set_defaults(func=cmd_keys_revoke)
 
 

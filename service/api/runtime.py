@@ -21,7 +21,7 @@ from service.api.privacy import Pseudonymizer, load_or_create_secret
 from service.api.settings import Settings
 from service.api.writer import AsyncGroupCommit, GroupCommitWriter, InlineGroupCommit
 from service.engine import Engine, RuleBase, RuleSetError
-from service.store import DecisionStore, alembic_config, make_engine, upgrade
+from service.store import DecisionStore, alembic_config, make_engine, make_private_dir, upgrade
 from service.store.async_pg import AsyncAppender
 from service.store.database import is_sqlite
 
@@ -57,7 +57,7 @@ def writer_lock_file(settings: Settings) -> Path:
         database = make_url(url).database
         if database:
             return Path(f"{database}.writelock")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     return settings.data_dir / "writer.lock"
 
 
@@ -116,6 +116,8 @@ class Runtime:
             WalCheckpointer.install(self.db)
             self.checkpointer = WalCheckpointer(self.db)
         self.store = DecisionStore(self.db)
+        if not settings.secret:
+            make_private_dir(settings.data_dir)  # the secret file goes there: owner only
         key = load_or_create_secret(settings.secret, settings.secret_file)
         self.pseudonymizer = Pseudonymizer(key)
         self.auth = Authenticator(self.store, settings.key_cache_seconds)

@@ -1,7 +1,9 @@
 """Service settings, read from ``ELIGIBILITY_*`` environment variables (see the README table).
 
-Every setting has a default that works on a laptop: a SQLite file and a generated secret in
-``./data``, the rules in ``rules/``, loopback only.
+Every setting has a default that works on a laptop: a SQLite file and a generated secret in the
+per-user data folder (``$XDG_DATA_HOME/eligibility``, i.e. ``~/.local/share/eligibility``), the
+rules in ``rules/``, loopback only. The data folder never depends on the current directory, so
+``serve``, ``keys`` and ``db`` started anywhere find the same database.
 """
 
 from __future__ import annotations
@@ -12,9 +14,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from service.bilingual import BilingualError
 from service.engine.bundle import DEFAULT_RULES_DIR
 
 PREFIX = "ELIGIBILITY_"
+APP_FOLDER = "eligibility"
+
+
+class SettingsError(BilingualError, ValueError):
+    """An ``ELIGIBILITY_*`` variable whose value the service cannot use."""
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/eligibility``, or ``~/.local/share/eligibility`` (XDG base directories:
+    an unset, empty or relative ``XDG_DATA_HOME`` is ignored)."""
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_DATA_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / APP_FOLDER
+    home = env.get("HOME") or str(Path.home())
+    return Path(home) / ".local" / "share" / APP_FOLDER
 
 
 def _bool(text: str) -> bool:
@@ -23,21 +42,39 @@ def _bool(text: str) -> bool:
         return True
     if value in ("0", "false", "no", "off", ""):
         return False
-    raise ValueError(f"not a boolean: {text!r}")
+    raise BilingualError(
+        f"不是布尔值（true/false）：{text!r}", f"not a boolean (true/false): {text!r}"
+    )
 
 
 def _writer_mode(text: str) -> str:
     value = text.strip().lower()
     if value not in ("thread", "inline"):
-        raise ValueError(f"must be thread or inline, not {text!r}")
+        raise BilingualError(
+            f"应为 thread 或 inline，不能是 {text!r}", f"must be thread or inline, not {text!r}"
+        )
     return value
+
+
+def _number(kind: type[int] | type[float]) -> Any:
+    def convert(text: str) -> int | float:
+        try:
+            return kind(text)
+        except ValueError:
+            zh = "整数" if kind is int else "数"
+            en = "a whole number" if kind is int else "a number"
+            raise BilingualError(
+                f"应为{zh}，不能是 {text!r}", f"must be {en}, not {text!r}"
+            ) from None
+
+    return convert
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything the app factory needs; ``Settings.from_env()`` reads the environment."""
 
-    data_dir: Path = Path("data")
+    data_dir: Path = field(default_factory=default_data_dir)
     db_url: str | None = None  # default: sqlite:///<data_dir>/decisions.db
     rules_dir: Path = DEFAULT_RULES_DIR
     secret: str | None = field(default=None, repr=False)  # default: <data_dir>/secret.key
@@ -54,6 +91,10 @@ class Settings:
     migrate_on_start: bool = True
     fast_path: bool = True
     writer: str = "inline"  # "inline": group commit on the event loop; "thread": a writer thread
+
+    def __post_init__(self) -> None:
+        # Absolute once and for all: the workers, and the messages, name the same folder.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
 
     @property
     def database_url(self) -> str:
@@ -83,15 +124,15 @@ class Settings:
             "rules_dir": Path,
             "secret": str,
             "host": str,
-            "port": int,
-            "workers": int,
-            "max_body_bytes": int,
+            "port": _number(int),
+            "workers": _number(int),
+            "max_body_bytes": _number(int),
             "log_level": lambda v: v.upper(),
             "access_log": _bool,
-            "key_cache_seconds": float,
-            "retry_after_seconds": int,
-            "batch_max": int,
-            "db_pool_size": int,
+            "key_cache_seconds": _number(float),
+            "retry_after_seconds": _number(int),
+            "batch_max": _number(int),
+            "db_pool_size": _number(int),
             "migrate_on_start": _bool,
             "fast_path": _bool,
             "writer": _writer_mode,
@@ -102,8 +143,12 @@ class Settings:
                 continue
             try:
                 kwargs[name] = convert(raw)
-            except ValueError as error:
-                raise ValueError(f"{PREFIX}{name.upper()}: {error}") from None
+            except BilingualError as error:
+                variable = PREFIX + name.upper()
+                raise SettingsError(
+                    f"{variable}：{error.text.zh}", f"{variable}: {error.text.en}"
+                ) from None
+        kwargs.setdefault("data_dir", default_data_dir(env))
         return cls(**kwargs)
 
     def to_env(self) -> dict[str, str]:

@@ -5,15 +5,32 @@ national base ← city ← district, each the cumulative merge of its versions u
 (``bundle.py``). Every parameter is a *leaf* that carries its value and its provenance (source,
 confidence, and a ``provisional`` reason where no public source gave the value). Unknown keys are
 rejected everywhere: a misspelt setting must never be silently ignored.
+
+Every number has the range its meaning allows (amounts of money are never negative, standards
+and multipliers are above 0, shares and fractions of the minimum wage lie in (0, 1], periods are
+at least one month...): a value outside it is refused, in Chinese and English, with its path.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from fractions import Fraction
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+import annotated_types
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, core_schema
 
 from service.contract.request import (
     DeductionType,
@@ -29,6 +46,133 @@ T = TypeVar("T")
 Confidence = Literal["S", "H", "M", "L", "P"]
 """S stated in a seed document; H official text; M reputable secondary; L low-quality source or
 inference; P provisional (no public value found, flagged in every decision that uses it)."""
+
+
+RULE_VALUE_OUT_OF_RANGE = "rule_value_out_of_range"
+RULE_VALUE_INVALID = "rule_value_invalid"
+"""Error types of the refusals below; their ``ctx`` holds ``reason_zh`` and ``reason_en``."""
+
+_BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def refusal(error_type: str, reason_zh: str, reason_en: str) -> PydanticCustomError:
+    """A validation error whose message is the reason in Chinese, then in English."""
+    return PydanticCustomError(
+        error_type,
+        "{reason_zh} / {reason_en}",
+        {"reason_zh": reason_zh, "reason_en": reason_en},
+    )
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values one kind of parameter can take (``Annotated[Decimal, Range(...)]``).
+
+    The bounds are pydantic's own (so they appear in the JSON Schema); a value outside them is
+    refused with ``zh`` and ``en``, which say what the kind of value is and its range.
+    """
+
+    zh: str
+    en: str
+    gt: int | None = None
+    ge: int | None = None
+    le: int | None = None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        bounds = annotated_types.Interval(gt=self.gt, ge=self.ge, le=self.le)
+        inner = handler.generate_schema(Annotated[source, bounds])
+        return core_schema.no_info_wrap_validator_function(self._refuse_outside, inner)
+
+    def _refuse_outside(self, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            if not any(e["type"] in _BOUND_ERRORS for e in error.errors()):
+                raise  # not a number at all: pydantic's own error
+            raise refusal(
+                RULE_VALUE_OUT_OF_RANGE,
+                f"{self.zh}，不能是 {value}",
+                f"{self.en}, not {value}",
+            ) from None
+
+
+# The kinds of number a rule file holds (the meaning of each parameter: docs of the rule sets).
+Money = Annotated[
+    Decimal, Range("金额（元）不能为负数", "an amount of money must not be negative", ge=0)
+]
+"""An amount, a cap or a limit in yuan: 0 or more."""
+StandardAmount = Annotated[
+    Decimal, Range("标准（元）必须大于 0", "a standard in yuan must be above 0", gt=0)
+]
+"""A 低保 or 特困 standard in yuan: a rule that compares with it or pays it is meaningless at 0."""
+MinimumWage = Annotated[
+    Decimal, Range("最低工资标准（元）必须大于 0", "a minimum wage in yuan must be above 0", gt=0)
+]
+DisposableIncomeFigure = Annotated[
+    Decimal,
+    Range(
+        "人均可支配收入（元）必须大于 0",
+        "a per-capita disposable income in yuan must be above 0",
+        gt=0,
+    ),
+]
+"""A published statistic, compared with like a standard: above 0."""
+Multiplier = Annotated[Decimal, Range("倍数必须大于 0", "a multiplier must be above 0", gt=0)]
+"""× a standard (cap, floor, 低保边缘 threshold, tier)."""
+Share = Annotated[
+    Decimal, Range("比例必须大于 0 且不超过 1", "a share must be above 0 and at most 1", gt=0, le=1)
+]
+"""A part of a whole: 0.3 of the standard, 0.7 of the income."""
+Months = Annotated[int, Range("月数至少为 1", "a number of months must be at least 1", ge=1)]
+"""A period in whole months."""
+MonthsOfStandard = Annotated[
+    Decimal, Range("月数至少为 1", "a number of months must be at least 1", ge=1)
+]
+"""A number of months of the standard (the financial-asset limit)."""
+Age = Annotated[
+    int,
+    Range("年龄（周岁）应在 0 到 150 之间", "an age in years must be from 0 to 150", ge=0, le=150),
+]
+"""An age threshold in completed years."""
+HomeCount = Annotated[int, Range("住房套数至少为 1", "a number of homes must be at least 1", ge=1)]
+FloorArea = Annotated[
+    Decimal, Range("面积（平方米）必须大于 0", "a floor area in m² must be above 0", gt=0)
+]
+DisabilityGrade = Annotated[
+    int, Range("残疾等级应为 1 到 4", "a disability grade must be from 1 to 4", ge=1, le=4)
+]
+SelfCareItems = Annotated[
+    int,
+    Range(
+        "生活自理能力项目数应为 1 到 6",
+        "a number of self-care items must be from 1 to 6",
+        ge=1,
+        le=6,
+    ),
+]
+
+
+def _wage_fraction(text: str) -> str:
+    numerator, denominator = (int(part) for part in text.split("/"))
+    if denominator == 0 or not 0 < Fraction(numerator, denominator) <= 1:
+        raise refusal(
+            RULE_VALUE_OUT_OF_RANGE,
+            f"最低工资的分数必须大于 0 且不超过 1（如 1/3），不能是 {text}",
+            f"a fraction of the minimum wage must be above 0 and at most 1 (e.g. 1/3), not {text}",
+        )
+    return text
+
+
+WageFraction = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]+/[0-9]+$",
+        description="a fraction of the local minimum wage, above 0 and at most 1 (e.g. 1/3)",
+    ),
+    AfterValidator(_wage_fraction),
+]
 
 
 class _Strict(BaseModel):
@@ -49,22 +193,59 @@ class Param(_Strict, Generic[T]):
     @model_validator(mode="after")
     def _provisional_reason(self) -> Param[T]:
         if self.confidence == "P" and not self.provisional:
-            raise ValueError("confidence P needs a 'provisional' reason")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "可信度为 P 时须以 provisional 说明原因",
+                "confidence P needs a 'provisional' reason",
+            )
         if self.confidence != "P" and self.provisional:
-            raise ValueError("'provisional' is only for confidence P")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "provisional 只用于可信度为 P 的参数",
+                "'provisional' is only for confidence P",
+            )
         return self
 
 
-class StandardParam(Param[Decimal]):
-    """A 低保 standard in yuan; an annual standard is divided by 12 exactly."""
+# Named leaf kinds: one per range (readable names in the JSON Schema).
+
+
+class MoneyParam(Param[Money]):
+    """An amount in yuan, 0 or more."""
+
+
+class MultiplierParam(Param[Multiplier]):
+    """× a standard, above 0."""
+
+
+class ShareParam(Param[Share]):
+    """A share in (0, 1]."""
+
+
+class OptionalShareParam(Param[Share | None]):
+    """A share in (0, 1], or null where the rule set has none."""
+
+
+class MonthsParam(Param[Months]):
+    """Whole months, at least 1."""
+
+
+class AgeParam(Param[Age]):
+    """An age in completed years, 0 to 150."""
+
+
+class DisposableIncomeParam(Param[DisposableIncomeFigure]):
+    """Per-capita disposable income in yuan a year, above 0."""
+
+
+class MinimumWageParam(Param[MinimumWage | None]):
+    """The local minimum wage in yuan a month (above 0), or null where no rule uses it."""
+
+
+class StandardParam(Param[StandardAmount]):
+    """A 低保 standard in yuan (above 0); an annual standard is divided by 12 exactly."""
 
     per: Literal["month", "year"] = "month"
-
-    @model_validator(mode="after")
-    def _positive(self) -> StandardParam:
-        if self.value <= 0:
-            raise ValueError("a 低保 standard must be above 0")
-        return self
 
 
 # --- structured parameter values ---------------------------------------------------------
@@ -72,7 +253,7 @@ class StandardParam(Param[Decimal]):
 
 class DisabilityGrades(_Strict):
     categories: list[DisabilityCategory] | Literal["any"]
-    max_grade: int = Field(ge=1, le=4)
+    max_grade: DisabilityGrade
 
 
 class Supplement(_Strict):
@@ -80,27 +261,31 @@ class Supplement(_Strict):
 
     id: str
     when: list[SupplementCondition] = Field(min_length=1)
-    amount: Decimal | None = Field(default=None, ge=0, description="fixed yuan a month")
-    share_of_standard: Decimal | None = Field(default=None, ge=0, le=1)
+    amount: Money | None = Field(default=None, description="fixed yuan a month")
+    share_of_standard: Share | None = None
 
     @model_validator(mode="after")
     def _one_amount(self) -> Supplement:
         if (self.amount is None) == (self.share_of_standard is None):
-            raise ValueError("give exactly one of amount or share_of_standard")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "amount 与 share_of_standard 须给出且只给出其一",
+                "give exactly one of amount or share_of_standard",
+            )
         return self
 
 
 class SupplementCondition(_Strict):
     """All given facts must hold (an AND); a supplement's ``when`` list is an OR of these."""
 
-    age_at_least: int | None = None
-    age_below: int | None = None
+    age_at_least: Age | None = None
+    age_below: Age | None = None
     schooling_in: list[Schooling] | None = None
     severe_disability: bool | None = Field(
         default=None, description="grade 1–2 of any category, or grade 3 intellectual/mental"
     )
-    disability_grade_at_most: int | None = Field(
-        default=None, ge=1, le=4, description="any category, grade 1 up to this grade"
+    disability_grade_at_most: DisabilityGrade | None = Field(
+        default=None, description="any category, grade 1 up to this grade"
     )
     any_disability: bool | None = None
     serious_illness: bool | None = None
@@ -117,15 +302,19 @@ class ClassifiedSupplements(_Strict):
 
 
 class GradualExit(_Strict):
-    max_months: int = Field(ge=0)
-    income_ceiling: Decimal | None = Field(default=None, gt=0, description="× standard; null: none")
+    max_months: Months
+    income_ceiling: Multiplier | None = Field(default=None, description="× standard; null: none")
     amount: Literal["keep", "fraction"]
-    fraction: Decimal | None = Field(default=None, gt=0, le=1)
+    fraction: Share | None = Field(default=None, description="of the current amount")
 
     @model_validator(mode="after")
     def _fraction(self) -> GradualExit:
         if (self.amount == "fraction") != (self.fraction is not None):
-            raise ValueError("fraction is required exactly when amount is 'fraction'")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "amount 为 fraction 时须给出 fraction，否则不得给出",
+                "fraction is required exactly when amount is 'fraction'",
+            )
         return self
 
 
@@ -136,73 +325,91 @@ class SinglePerson(_Strict):
 
 
 class Review(_Strict):
-    months: int = Field(gt=0)
-    able_to_work_months: int = Field(gt=0)
+    months: Months
+    able_to_work_months: Months
 
 
 class FinancialLimit(_Strict):
-    months: Decimal = Field(gt=0, description="limit = months × monthly standard × household size")
+    months: MonthsOfStandard = Field(
+        description="limit = months × monthly standard × household size"
+    )
     equal_passes: bool = Field(description="不超过 / 不高于: true; 低于: false")
 
 
 class HomesLimit(_Strict):
-    fail_from_count: int = Field(
-        ge=1, description="non-dilapidated homes from which the test fails"
+    fail_from_count: HomeCount = Field(
+        description="non-dilapidated homes from which the test fails"
     )
-    per_capita_area_above: Decimal | None = Field(
+    per_capita_area_above: FloorArea | None = Field(
         default=None, description="then fail only when floor area per person is above this (m²)"
     )
-    hard_fail_from_count: int | None = Field(
-        default=None, ge=1, description="fail from this count whatever the area"
+    hard_fail_from_count: HomeCount | None = Field(
+        default=None, description="fail from this count whatever the area"
     )
 
 
 class CapitalLimit(_Strict):
-    limit: Decimal = Field(ge=0)
+    limit: Money
     equal_passes: bool
 
 
 class TekunBasic(_Strict):
     mode: Literal["published", "multiplier"]
-    urban: Decimal | None = Field(default=None, ge=0)
-    rural: Decimal | None = Field(default=None, ge=0)
-    multiplier: Decimal | None = Field(default=None, gt=0)
+    urban: StandardAmount | None = None
+    rural: StandardAmount | None = None
+    multiplier: Multiplier | None = None
     base: Literal["urban", "residence"] | None = None
 
     @model_validator(mode="after")
     def _mode_fields(self) -> TekunBasic:
         if self.mode == "published" and (self.urban is None or self.rural is None):
-            raise ValueError("published mode needs urban and rural amounts")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "published 方式须给出 urban 与 rural 金额",
+                "published mode needs urban and rural amounts",
+            )
         if self.mode == "multiplier" and (self.multiplier is None or self.base is None):
-            raise ValueError("multiplier mode needs multiplier and base")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "multiplier 方式须给出 multiplier 与 base",
+                "multiplier mode needs multiplier and base",
+            )
         return self
 
 
 class TekunFloor(_Strict):
-    multiplier: Decimal = Field(gt=0)
+    multiplier: Multiplier
     base: Literal["urban", "residence"]
-    tolerance: Decimal = Field(ge=0, description="whole-yuan rounding allowance")
+    tolerance: Money = Field(description="whole-yuan rounding allowance")
 
 
 class CareTiers(_Strict):
-    partial_from: int = Field(ge=1, le=6)
-    full_from: int = Field(ge=1, le=6)
+    partial_from: SelfCareItems
+    full_from: SelfCareItems
 
     @model_validator(mode="after")
     def _order(self) -> CareTiers:
         if self.partial_from >= self.full_from:
-            raise ValueError("partial_from must be below full_from")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "partial_from 须小于 full_from",
+                "partial_from must be below full_from",
+            )
         return self
 
 
 class CareAmount(_Strict):
-    fixed: Decimal | None = Field(default=None, ge=0)
-    wage_fraction: str | None = Field(default=None, pattern=r"^[0-9]+/[0-9]+$")
+    fixed: Money | None = None
+    wage_fraction: WageFraction | None = None
 
     @model_validator(mode="after")
     def _one(self) -> CareAmount:
         if (self.fixed is None) == (self.wage_fraction is None):
-            raise ValueError("give exactly one of fixed or wage_fraction")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "fixed 与 wage_fraction 须给出且只给出其一",
+                "give exactly one of fixed or wage_fraction",
+            )
         return self
 
 
@@ -213,22 +420,26 @@ class CareAmounts(_Strict):
 
 
 class Cap(_Strict):
-    fixed: Decimal | None = Field(default=None, ge=0)
-    standard_multiple: Decimal | None = Field(
-        default=None, gt=0, description="× monthly standard × household size"
+    fixed: Money | None = None
+    standard_multiple: Multiplier | None = Field(
+        default=None, description="× monthly standard × household size"
     )
 
     @model_validator(mode="after")
     def _one(self) -> Cap:
         if (self.fixed is None) == (self.standard_multiple is None):
-            raise ValueError("give exactly one of fixed or standard_multiple")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                "fixed 与 standard_multiple 须给出且只给出其一",
+                "give exactly one of fixed or standard_multiple",
+            )
         return self
 
 
 class Tier(_Strict):
-    from_: Decimal = Field(alias="from", ge=0)
-    to: Decimal | None = None
-    multiple: Decimal = Field(gt=0, description="× monthly standard")
+    from_: Money = Field(alias="from")
+    to: Money | None = None
+    multiple: Multiplier = Field(description="× monthly standard")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -237,15 +448,31 @@ def check_tiers(tiers: list[Tier]) -> list[Tier]:
     """Tiers must be contiguous, increasing, and only the last may be open-ended."""
     for index, tier in enumerate(tiers):
         if tier.to is not None and tier.to <= tier.from_:
-            raise ValueError(f"tier {index}: 'to' must be above 'from'")
+            raise refusal(
+                RULE_VALUE_INVALID,
+                f"第 {index} 档的 to 须大于 from",
+                f"tier {index}: 'to' must be above 'from'",
+            )
         if index + 1 < len(tiers):
             following = tiers[index + 1]
             if tier.to is None:
-                raise ValueError(f"tier {index} is open-ended but is not the last")
+                raise refusal(
+                    RULE_VALUE_INVALID,
+                    f"第 {index} 档没有上限，但不是最后一档",
+                    f"tier {index} is open-ended but is not the last",
+                )
             if following.from_ < tier.to:
-                raise ValueError(f"tiers {index} and {index + 1} overlap")
+                raise refusal(
+                    RULE_VALUE_INVALID,
+                    f"第 {index} 档与第 {index + 1} 档重叠",
+                    f"tiers {index} and {index + 1} overlap",
+                )
             if following.from_ > tier.to:
-                raise ValueError(f"gap between tiers {index} and {index + 1}")
+                raise refusal(
+                    RULE_VALUE_INVALID,
+                    f"第 {index} 档与第 {index + 1} 档之间有空档",
+                    f"gap between tiers {index} and {index + 1}",
+                )
     return tiers
 
 
@@ -260,7 +487,7 @@ class SpecialGroups(_Strict):
     programs: list[Literal["dibao", "tekun", "marginal"]] = Field(
         description="a result in this decision, or the current benefit, of one of these"
     )
-    cap_multiple: Decimal = Field(gt=0)
+    cap_multiple: Multiplier
     tiers: Tiers
 
 
@@ -271,7 +498,9 @@ class IncomeRules(_Strict):
     dibao_excluded_types: Param[list[IncomeType]] | None = None
     tekun_excluded_types: Param[list[IncomeType]] | None = None
     deductions_allowed: Param[list[DeductionType]] | None = None
-    employment_cost_share: Param[Decimal | None] | None = None
+    employment_cost_share: OptionalShareParam | None = Field(
+        default=None, description="of the standard, per employed member (驻马店 0.3)"
+    )
 
 
 class Standards(_Strict):
@@ -298,45 +527,47 @@ class AssetRules(_Strict):
 
 
 class MarginalRules(_Strict):
-    multiplier: Param[Decimal] | None = None
+    multiplier: MultiplierParam | None = None
     upper_inclusive: Param[bool] | None = None
     above_standard_required: Param[bool] | None = None
     assets: AssetRules | None = Field(default=None, description="unset limits: as 低保")
 
 
 class TekunRules(_Strict):
-    elderly_age: Param[int] | None = None
-    minor_age: Param[int] | None = None
+    elderly_age: AgeParam | None = None
+    minor_age: AgeParam | None = None
     schooling_beyond_minor: Param[list[Schooling]] | None = None
     disability: Param[list[DisabilityGrades]] | None = None
     basic: Param[TekunBasic] | None = None
     floor: Param[TekunFloor] | None = None
     care_tiers: Param[CareTiers] | None = None
     care_amounts: Param[CareAmounts] | None = None
-    minimum_wage: Param[Decimal | None] | None = None
+    minimum_wage: MinimumWageParam | None = None
 
 
 class TemporaryRules(_Strict):
     urgent_causes: Param[list[EmergencyCause]] | None = None
     urgent_cap: Param[Cap] | None = None
-    advance_cap: Param[Decimal] | None = None
+    advance_cap: MoneyParam | None = None
     expenditure_tiers: Param[Tiers] | None = None
-    expenditure_cap_multiple: Param[Decimal] | None = None
+    expenditure_cap_multiple: MultiplierParam | None = None
     special_groups: Param[SpecialGroups | None] | None = None
 
 
 class DisposableIncome(_Strict):
     """Prior-year local per-capita disposable income, yuan a year."""
 
-    urban: Param[Decimal] | None = None
-    rural: Param[Decimal] | None = None
+    urban: DisposableIncomeParam | None = None
+    rural: DisposableIncomeParam | None = None
 
 
 class RigidExpenditureRules(_Strict):
     in_force: Param[bool] | None = None
-    share_threshold: Param[Decimal] | None = None
+    share_threshold: ShareParam | None = Field(
+        default=None, description="rigid spending of 12 months / countable income of 12 months"
+    )
     threshold_inclusive: Param[bool] | None = None
-    validity_months: Param[int] | None = None
+    validity_months: MonthsParam | None = None
 
 
 class Parameters(_Strict):

@@ -14,7 +14,14 @@ Typical use::
     assert store.verify().ok
 """
 
-from service.store.database import make_engine
+from service.store.database import (
+    create_database,
+    database_exists,
+    describe_database,
+    make_engine,
+    make_private_dir,
+    sqlite_file,
+)
 from service.store.errors import (
     BundleIntegrityError,
     InvalidCursorError,
@@ -42,8 +49,13 @@ __all__ = [
     "VerifyReport",
     "alembic_config",
     "canonical_json",
+    "create_database",
     "current_revision",
+    "database_exists",
+    "describe_database",
     "make_engine",
+    "make_private_dir",
     "sha256_hex",
+    "sqlite_file",
     "upgrade",
 ]

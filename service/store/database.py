@@ -1,15 +1,24 @@
-"""Engine construction for the supported backends (SQLite file, PostgreSQL via psycopg 3)."""
+"""Engine construction for the supported backends (SQLite file, PostgreSQL via psycopg 3).
+
+Also what the commands need to find and make a database: where it is (for people, never with
+its password), whether it exists, and creating it. A SQLite file and the folder made for it are
+owner-only (0600, 0700): they hold pseudonymised personal data.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the database write lock before giving up."""
@@ -33,6 +42,130 @@ def is_sqlite(engine_or_url: Engine | Connection | str | URL) -> bool:
 
 
 PG_LOCK_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
+"""How long a command waits for a PostgreSQL server before it says the server is unreachable."""
+
+MAINTENANCE_DATABASES = ("postgres", "template1")
+"""Databases of a PostgreSQL server to connect to when the target may not exist (as createdb)."""
+
+
+def make_private_dir(path: Path) -> None:
+    """Creates the folder ``path`` owner-only (0700) if it is missing (parents as ``mkdir -p``).
+
+    An existing folder is left as it is: its owner chose its mode.
+    """
+    if path.is_dir():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL (absolute); None for another backend."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database).absolute()
+
+
+def describe_database(url: str | URL) -> str:
+    """Where the database is, for people: a SQLite file's path, or the URL without password."""
+    path = sqlite_file(url)
+    if path is not None:
+        return str(path)
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def database_name(url: str | URL) -> str:
+    return normalise_url(url).database or ""
+
+
+def _maintenance_engines(url: URL) -> list[Engine]:
+    return [
+        create_engine(
+            url.set(database=name),
+            isolation_level="AUTOCOMMIT",  # CREATE DATABASE cannot run in a transaction
+            poolclass=NullPool,
+            hide_parameters=True,
+            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+        )
+        for name in MAINTENANCE_DATABASES
+    ]
+
+
+def _on_maintenance_database(url: URL, work: Any) -> Any:
+    """``work(connection)`` on the first maintenance database that answers; raises the last error."""
+    failure: SQLAlchemyError | None = None
+    for engine in _maintenance_engines(url):
+        try:
+            with engine.connect() as conn:
+                return work(conn)
+        except SQLAlchemyError as error:
+            if isinstance(error, ProgrammingError):
+                raise  # the server answered (e.g. no right to create): no point asking another
+            failure = error
+        finally:
+            engine.dispose()
+    assert failure is not None
+    raise failure
+
+
+def _exists(conn: Connection, name: str) -> bool:
+    found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+    return found.first() is not None
+
+
+def database_exists(url: str | URL) -> bool | None:
+    """Whether the database ``url`` names exists: a SQLite file; on PostgreSQL, asked through
+    the server's maintenance database. None when no server answered (unreachable, refused)."""
+    path = sqlite_file(url)
+    if path is not None:
+        return path.is_file()
+    parsed = normalise_url(url)
+    try:
+        return bool(_on_maintenance_database(parsed, lambda conn: _exists(conn, parsed.database)))
+    except SQLAlchemyError:
+        return None
+
+
+def create_database(url: str | URL) -> bool:
+    """Creates the database ``url`` names unless it exists; True if this call created it.
+
+    SQLite: an empty file (0600) in its folder (made 0700). PostgreSQL: ``CREATE DATABASE``
+    through the maintenance database (``postgres``, else ``template1``), owned by the URL's user.
+    Raises ``SQLAlchemyError`` when the server cannot be reached or refuses.
+    """
+    path = sqlite_file(url)
+    if path is not None:
+        return _create_sqlite_file(path)
+    parsed = normalise_url(url)
+    name = parsed.database
+    if not name:
+        raise ValueError("the PostgreSQL URL names no database")
+
+    def create(conn: Connection) -> bool:
+        if _exists(conn, name):
+            return False
+        quoted = conn.dialect.identifier_preparer.quote(name)
+        try:
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+        except ProgrammingError:
+            if _exists(conn, name):  # made by someone else meanwhile
+                return False
+            raise
+        return True
+
+    return bool(_on_maintenance_database(parsed, create))
+
+
+def _create_sqlite_file(path: Path) -> bool:
+    make_private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
@@ -86,7 +219,9 @@ def _make_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         raise ValueError(
             "the decision store needs a SQLite *file* URL, e.g. sqlite:///decisions.db"
         )
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # Made here rather than by SQLite, which would follow the umask: the WAL and shared-memory
+    # files SQLite adds later take the database file's mode.
+    _create_sqlite_file(Path(database).absolute())
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -7,10 +7,16 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
-from service.store.database import WRITE_OPTION, make_engine, normalise_url
+from service.store.database import (
+    PG_CONNECT_TIMEOUT_S,
+    WRITE_OPTION,
+    is_sqlite,
+    make_engine,
+    normalise_url,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -31,13 +37,20 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return cfg
 
 
+def _command_engine(url: str | URL) -> Engine:
+    """An engine for one command: a server that does not answer is reported, not waited for."""
+    if is_sqlite(url):
+        return make_engine(url)
+    return make_engine(url, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
+
+
 def upgrade(url: str | URL, revision: str = "head") -> None:
     """Apply the migrations up to ``revision`` (idempotent; safe to call concurrently).
 
     Runs in one transaction that first takes a lock (``BEGIN IMMEDIATE`` on SQLite, an
     advisory transaction lock on PostgreSQL), so racing callers upgrade one after another.
     """
-    engine = make_engine(url)
+    engine = _command_engine(url)
     try:
         with engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
@@ -55,7 +68,7 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
 
 def current_revision(url: str | URL) -> str | None:
     """The revision the database is at, or ``None`` if it was never migrated."""
-    engine = make_engine(url)
+    engine = _command_engine(url)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
