@@ -119,7 +119,7 @@ def json_syntax_reason(description: str) -> Reason:
 
 # --- every kind of error ---------------------------------------------------------------------------
 
-_OBJECT: Reason = ("应为 JSON 对象（{…}）", "must be a JSON object ({…})")
+_OBJECT: Reason = ("应为对象（{…}）", "must be an object ({…})")
 _WHOLE: Reason = ("应为整数", "must be a whole number")
 _NUMBER: Reason = ("应为数字", "must be a number")
 _DATE: Reason = ("日期格式应为 YYYY-MM-DD", "date must be written YYYY-MM-DD")
@@ -133,9 +133,9 @@ _FIXED: dict[str, Reason] = {
     "dict_type": _OBJECT,
     "mapping_type": _OBJECT,
     "dataclass_type": _OBJECT,
-    "list_type": ("应为数组（[…]）", "must be a JSON array ([…])"),
-    "tuple_type": ("应为数组（[…]）", "must be a JSON array ([…])"),
-    "set_type": ("应为数组（[…]）", "must be a JSON array ([…])"),
+    "list_type": ("应为数组（[…]）", "must be a list ([…])"),
+    "tuple_type": ("应为数组（[…]）", "must be a list ([…])"),
+    "set_type": ("应为数组（[…]）", "must be a list ([…])"),
     "string_type": ("应为字符串", "must be a string"),
     "string_unicode": ("应为有效的 Unicode 字符串", "must be a valid Unicode string"),
     "int_type": _WHOLE,

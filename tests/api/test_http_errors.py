@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import text
 
 from service.cli import main as cli_main
 from tests.api.conftest import Api
-from tests.helpers import load_example
+from tests.helpers import ROOT, load_example
 
 BASE = load_example("wuhan-dibao-household-eligible.json")
 
@@ -366,3 +367,39 @@ def test_a_writer_that_loses_the_database_answers_503_and_records_nothing(
             conn.execute(text("ALTER TABLE chain_head_away RENAME TO chain_head"))
     report = api.store.verify()
     assert report.ok and report.checked == 1
+
+
+def test_a_misspelt_what_if_parameter_names_the_nearest_in_both_languages(
+    sqlite_api: Api,
+) -> None:
+    request = mutated(_set(["as_of"], "2024-01-01"))
+    response = sqlite_api.client.post(
+        "/v1/caseload/whatif?jurisdiction=wuhan&as_of=2024-01-01&set=dibao.standrad.urban=1200",
+        content=json.dumps(request).encode() + b"\n",
+        headers=sqlite_api.headers("admin"),
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["type"] == "override_invalid"
+    assert error["reason_zh"].startswith("参数覆盖无效：规则包中没有此参数；您是否要找：")
+    assert "dibao.standard.urban" in error["reason_zh"]
+    assert error["reason_en"].startswith("no such parameter in the bundle; did you mean: ")
+    assert "dibao.standard.urban" in error["reason_en"]
+
+
+def test_an_invalid_rule_set_on_reload_is_explained_in_chinese_too(
+    api_factory: Callable[..., Api], tmp_path: Path, sqlite_url: str
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    api = api_factory(sqlite_url, rules_dir=rules)
+    target = rules / "zhumadian" / "2022-01-01.yaml"
+    good = target.read_text(encoding="utf-8")
+    target.write_text(good.replace("      urban: {value:", "      urbn: {value:"), encoding="utf-8")
+    response = api.client.post("/v1/admin/rulesets/reload", headers=api.headers("admin"))
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert errors
+    for error in errors:
+        assert re.search(r"[\u4e00-\u9fff]", error["reason_zh"].removeprefix("规则文件无效："))
+        assert not re.search(r"(Extra inputs|Input should)", error["reason_en"]), error
