@@ -1,26 +1,32 @@
-"""The ``eligibility`` command line.
+"""The eligibility command line (社会救助资格认定规则引擎命令行).
 
     eligibility evaluate FILE|-            one request → the contract's response JSON
     eligibility evaluate --jsonl FILE|-    one request per line → one response (or error) per line
     eligibility evaluate --explain FILE|-  a readable summary for a clerk (Chinese, then English)
-    eligibility rules list | show J [--as-of D] | diff J D1 D2 | validate
+    eligibility rules list | show J [PARAMETER] [--as-of D] | diff J D1 D2 | validate
+    eligibility --version
 
 Exit codes: 0 success; 1 the input was refused (problems printed as JSON on stdout);
-2 the rule files are invalid or the command line is wrong.
+2 the rule files are invalid, a file cannot be read, or the command line is wrong (the reason
+printed on standard error in Chinese, then English).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
+from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
+from service.bilingual import BilingualError, Text
 from service.engine import Engine, RequestRejected, RuleSetError, diff_bundles, load_rules
 from service.engine.bundle import DEFAULT_RULES_DIR, BeforeFirstVersion, UnknownJurisdiction
+from service.engine.version import ENGINE_VERSION
 from service.explain import explain
 
 Command = Callable[[argparse.Namespace], int]
@@ -77,6 +83,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(text: Text, args: argparse.Namespace | None = None, out: TextIO | None = None) -> None:
+    """Print a message for a person, in the language asked for (both by default)."""
+    lang = getattr(args, "lang", None) or "both"
+    print(text.render(lang), file=out or sys.stderr)
+
+
 def cmd_rules_list(args: argparse.Namespace) -> int:
     _dump(load_rules(args.rules).describe(), sys.stdout)
     return 0
@@ -87,11 +99,20 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
     try:
         bundle = base.resolve(args.jurisdiction, args.as_of or date.today())
     except (UnknownJurisdiction, BeforeFirstVersion) as error:
-        print(error, file=sys.stderr)
+        _say(error.text, args)
         return 2
+    parameters = bundle.parameters
+    if args.parameter:
+        try:
+            parameters = bundle.select(args.parameter)
+        except RuleSetError as error:  # no such parameter: the nearest ones are named
+            for item in error.problems:
+                _say(item.text, args)
+            return 2
     data = bundle.canonical()
+    data["parameters"] = {k: dict(v) for k, v in parameters.items()}
     data["sha256"] = bundle.sha256
-    data["origins"] = dict(sorted(bundle.origins.items()))
+    data["origins"] = {k: v for k, v in sorted(bundle.origins.items()) if k in parameters}
     _dump(data, sys.stdout)
     return 0
 
@@ -102,7 +123,7 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
         old = base.resolve(args.jurisdiction, args.date1)
         new = base.resolve(args.jurisdiction, args.date2)
     except (UnknownJurisdiction, BeforeFirstVersion) as error:
-        print(error, file=sys.stderr)
+        _say(error.text, args)
         return 2
     _dump(
         {
@@ -126,54 +147,157 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
 
 def cmd_rules_validate(args: argparse.Namespace) -> int:
     base = load_rules(args.rules)  # raises RuleSetError, reported by main()
-    count = sum(len(base.switch_dates(j)) for j in base.known())
+    jurisdictions = len(base.known())
+    bundles = sum(len(base.switch_dates(j)) for j in base.known())
     files = sum(len(v) for v in base.versions.values())
-    print(
-        f"OK: {len(base.known())} jurisdictions, {files} version files, {count} bundles validated"
+    _say(
+        Text(
+            f"通过：{jurisdictions} 个辖区、{files} 个版本文件、{bundles} 个规则包均已校验",
+            f"OK: {jurisdictions} jurisdictions, {files} version files, {bundles} bundles validated",
+        ),
+        args,
+        sys.stdout,
     )
     return 0
 
 
 def _date(text: str) -> date:
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(
+        f"不是日期，应写作 YYYY-MM-DD：{text!r} / not a date written YYYY-MM-DD: {text!r}"
+    )
+
+
+# --- the parser ------------------------------------------------------------------------------------
+
+# argparse's own error messages (English only) → Chinese, by their wording.
+_ARGPARSE_ZH: tuple[tuple[str, str], ...] = (
+    (r"the following arguments are required: (.+)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.+)", r"无法识别的参数：\1"),
+    (r"one of the arguments (.+) is required", r"以下参数须给出其中一个：\1"),
+    (r"ambiguous option: (\S+) could match (.+)", r"选项 \1 有歧义，可能是：\2"),
+    (r"invalid choice: (.+?) \(choose from (.+)\)", r"无效的选择 \1（可选：\2）"),
+    (r"expected one argument", "需要一个值"),
+    (r"expected at most one argument", "最多只能有一个值"),
+    (r"expected at least one argument", "至少需要一个值"),
+    (r"expected (\d+) arguments?", r"需要 \1 个值"),
+    (r"not allowed with argument (.+)", r"不能与参数 \1 同时使用"),
+    (r"invalid int value: (.+)", r"应为整数：\1"),
+    (r"invalid float value: (.+)", r"应为数字：\1"),
+    (r"invalid \S+ value: (.+)", r"取值无效：\1"),
+    (r"ignored explicit argument (.+)", r"此选项不接受值：\1"),
+)
+
+
+def argparse_text(message: str) -> Text:
+    """One of argparse's error messages in Chinese and English."""
+    argument = re.fullmatch(r"argument (\S+?): (.+)", message, re.DOTALL)
+    if argument:
+        name, rest = argument.groups()
+        inner = argparse_text(rest)
+        return Text(f"参数 {name}：{inner.zh}", f"argument {name}: {inner.en}")
+    zh, sep, en = message.partition(" / ")
+    if sep and re.search(r"[\u4e00-\u9fff]", zh):  # our own bilingual messages
+        return Text(zh, en)
+    for pattern, chinese in _ARGPARSE_ZH:
+        match = re.fullmatch(pattern, message, re.DOTALL)
+        if match:
+            return Text(match.expand(chinese), message)
+    return Text(f"命令行有误（见下行英文说明）：{message}", message)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors in Chinese and English (sub-command parsers inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        text = argparse_text(message)
+        self.exit(2, f"{self.prog}: 错误：{text.zh}\n{self.prog}: error: {text.en}\n")
+
+
+def package_version() -> str:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        return metadata.version("eligibility")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed package's version and the engine's, printed as is."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> NoReturn:
+        package = package_version()
+        text = Text(
+            f"eligibility 软件包版本 {package}，规则引擎版本 {ENGINE_VERSION}",
+            f"eligibility package {package}, engine {ENGINE_VERSION}",
+        )
+        print(text.render())
+        parser.exit(0)
+
+
+def _sub(sub: argparse._SubParsersAction, name: str, text: str) -> argparse.ArgumentParser:
+    """A sub-command whose own --help starts with the same line as its entry in the list."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eligibility", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--rules", type=Path, default=DEFAULT_RULES_DIR, help="rules folder (default: %(default)s)"
+    parser = Parser(
+        prog="eligibility",
+        description="社会救助资格认定规则引擎 / social-assistance eligibility rules engine",
+        epilog="Exit codes: 0 success; 1 the input was refused; 2 invalid rule files, an "
+        "unreadable file or a wrong command line.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action=_Version, help="print the package and engine versions")
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        default=DEFAULT_RULES_DIR,
+        help="rules folder (default: %(default)s)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ev = sub.add_parser("evaluate", help="evaluate a request (JSON) or many (--jsonl)")
+    ev = _sub(sub, "evaluate", "evaluate a request (JSON) or many (--jsonl)")
     ev.add_argument("file", help="request file, or - for standard input")
     mode = ev.add_mutually_exclusive_group()
-    mode.add_argument("--jsonl", action="store_true", help="one request per line")
-    mode.add_argument("--explain", action="store_true", help="readable summary for a clerk")
+    mode.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one request per line; one response or error line each (default: one request)",
+    )
+    mode.add_argument(
+        "--explain",
+        action="store_true",
+        help="a readable summary for a clerk instead of JSON (default: the response JSON)",
+    )
     ev.set_defaults(func=cmd_evaluate)
 
-    rules = sub.add_parser("rules", help="inspect and validate the rule sets")
-    rsub = rules.add_subparsers(dest="rules_command", required=True)
-    rsub.add_parser("list", help="jurisdictions and their versions").set_defaults(
-        func=cmd_rules_list
+    rules = _sub(sub, "rules", "inspect and validate the rule sets")
+    rsub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    _sub(rsub, "list", "jurisdictions and their versions").set_defaults(func=cmd_rules_list)
+    show = _sub(rsub, "show", "the resolved bundle, its hash and provenance")
+    show.add_argument("jurisdiction", help="jurisdiction, e.g. wuhan or chongqing/banan")
+    show.add_argument(
+        "parameter",
+        nargs="?",
+        default=None,
+        help="only this parameter or group, e.g. dibao.standard (default: all parameters)",
     )
-    show = rsub.add_parser("show", help="the resolved bundle, its hash and provenance")
-    show.add_argument("jurisdiction")
-    show.add_argument("--as-of", type=_date, default=None, help="date (default: today)")
+    show.add_argument("--as-of", type=_date, default=None, help="date YYYY-MM-DD (default: today)")
     show.set_defaults(func=cmd_rules_show)
-    diff = rsub.add_parser(
-        "diff", help="parameters changed between the bundles in force on two dates"
-    )
-    diff.add_argument("jurisdiction")
-    diff.add_argument("date1", type=_date)
-    diff.add_argument("date2", type=_date)
+    diff = _sub(rsub, "diff", "parameters changed between the bundles in force on two dates")
+    diff.add_argument("jurisdiction", help="jurisdiction, e.g. wuhan or chongqing/banan")
+    diff.add_argument("date1", type=_date, help="the earlier date, YYYY-MM-DD")
+    diff.add_argument("date2", type=_date, help="the later date, YYYY-MM-DD")
     diff.set_defaults(func=cmd_rules_diff)
-    rsub.add_parser("validate", help="validate every rule set").set_defaults(
-        func=cmd_rules_validate
-    )
+    _sub(rsub, "validate", "validate every rule set").set_defaults(func=cmd_rules_validate)
 
     for extend in EXTENSIONS:
         extend(sub)
@@ -187,12 +311,39 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except RuleSetError as error:
-        print(f"rule files are invalid ({len(error.problems)} problems):", file=sys.stderr)
+        count = len(error.problems)
+        _say(
+            Text(
+                f"规则文件无效（{count} 个问题）：",
+                f"rule files are invalid ({count} problem{'' if count == 1 else 's'}):",
+            ),
+            args,
+        )
         for item in error.problems:
-            print(f"  {item}", file=sys.stderr)
+            _say(Text(f"  {item.text.zh}", f"  {item.text.en}"), args)
         return 2
     except FileNotFoundError as error:
-        print(f"file not found: {error.filename}", file=sys.stderr)
+        _say(Text(f"找不到文件：{error.filename}", f"file not found: {error.filename}"), args)
+        return 2
+    except IsADirectoryError as error:
+        _say(
+            Text(
+                f"这是文件夹，不是文件：{error.filename}", f"a folder, not a file: {error.filename}"
+            ),
+            args,
+        )
+        return 2
+    except PermissionError as error:
+        _say(
+            Text(f"无权读取文件：{error.filename}", f"no permission to read: {error.filename}"),
+            args,
+        )
+        return 2
+    except UnicodeDecodeError:
+        _say(Text("输入不是 UTF-8 编码的文本", "the input is not UTF-8 text"), args)
+        return 2
+    except BilingualError as error:
+        _say(error.text, args)
         return 2
 
 

@@ -738,7 +738,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
                     {
                         **problem(
                             f"{p.file}: {p.path}" if p.path else p.file,
-                            f"规则文件无效：{p.reason}",
+                            f"规则文件无效：{p.reason_zh or p.reason}",
                             p.reason,
                             "rule_set_invalid",
                         ),

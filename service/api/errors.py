@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from service.contract.errors import format_path, problem
+from service.contract.errors import problem, problems_from_errors
 
 JSON = "application/json"
 
@@ -106,35 +106,7 @@ def too_large(limit: int) -> Response:
     )
 
 
-_ZH = {
-    "missing": "缺少必填参数",
-    "date_parsing": "日期格式错误，应为 YYYY-MM-DD",
-    "date_from_datetime_parsing": "日期格式错误，应为 YYYY-MM-DD",
-    "date_type": "日期格式错误，应为 YYYY-MM-DD",
-    "int_parsing": "应为整数",
-    "int_type": "应为整数",
-    "greater_than_equal": "数值过小",
-    "less_than_equal": "数值过大",
-    "literal_error": "取值不在允许范围内",
-    "enum": "取值不在允许范围内",
-    "string_too_long": "字符串过长",
-    "string_too_short": "字符串过短",
-    "json_invalid": "不是有效的 JSON",
-    "model_type": "应为 JSON 对象",
-    "dict_type": "应为 JSON 对象",
-    "extra_forbidden": "不允许的字段",
-}
-
-
 def problems_from_request_validation(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
-    """FastAPI's query/path/body validation errors → contract problems (``query.from``)."""
-    out = []
-    for item in errors:
-        loc = [p for p in item.get("loc", ()) if isinstance(p, str | int)]
-        kind = str(item.get("type", "value_error"))
-        zh = _ZH.get(kind, "取值无效")
-        ctx = item.get("ctx") or {}
-        if kind == "literal_error" and "expected" in ctx:
-            zh = f"{zh}，允许：{ctx['expected']}"
-        out.append(problem(format_path(loc), zh, str(item.get("msg", "invalid value")), kind))
-    return out
+    """FastAPI's query/path/body validation errors → contract problems (``query.from``), in the
+    same words as the contract's own (``service.contract.errors``), never pydantic's English."""
+    return problems_from_errors(errors)

@@ -135,7 +135,12 @@ def caseload_router(
                 return _error(
                     422,
                     [
-                        problem(f"set:{p.path}", "参数覆盖无效", p.reason, "override_invalid")
+                        problem(
+                            f"set:{p.path}",
+                            f"参数覆盖无效：{p.reason_zh or p.reason}",
+                            p.reason,
+                            "override_invalid",
+                        )
                         for p in error.problems
                     ],
                 )

@@ -8,7 +8,7 @@ Facts with a default are listed in the contract; every other fact may be omitted
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -137,6 +137,41 @@ Money = Annotated[
 ]
 """Yuan: a string of decimal digits (\"1200.00\") or a JSON number with at most two decimals."""
 
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _calendar_date(value: Any) -> date:
+    """Only a ``YYYY-MM-DD`` string (or, from Python callers, a ``date``): no times, no numbers."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "date_invalid",
+                "不是日历上存在的日期（没有这个月或这一天） / not a real calendar date (no such month or day)",
+                {},
+            ) from None
+    raise PydanticCustomError(
+        "date_format", "日期格式应为 YYYY-MM-DD / date must be written YYYY-MM-DD", {}
+    )
+
+
+CalendarDate = Annotated[
+    date,
+    BeforeValidator(_calendar_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]
+"""A calendar date written ``YYYY-MM-DD``; data from other systems is never guessed at."""
+
+Flag = Annotated[bool, Field(strict=True)]
+"""Only JSON ``true`` or ``false``: ``"yes"``, ``1`` or ``"true"`` are refused, not guessed."""
+
+WholeNumber = Annotated[int, Field(strict=True)]
+"""Only a JSON integer: ``"2"`` and ``2.0`` are refused."""
+
 Quantity = Annotated[
     Decimal,
     BeforeValidator(_quantity),
@@ -162,23 +197,23 @@ def id_number_check_digit(first17: str) -> str:
 
 class Disability(_Strict):
     category: DisabilityCategory
-    grade: int = Field(ge=1, le=4)
+    grade: WholeNumber = Field(ge=1, le=4)
 
 
 class Member(_Strict):
     id: str = Field(min_length=1, max_length=64)
     relation: Relation
-    birth_date: date
+    birth_date: CalendarDate
     id_number: str | None = Field(
         default=None, description="公民身份号码, GB 11643; never stored in clear"
     )
     name: str | None = Field(default=None, max_length=100, description="never stored in clear")
     disability: Disability | None = None
-    serious_illness: bool = False
-    employed: bool = False
+    serious_illness: Flag = False
+    employed: Flag = False
     schooling: Schooling = "none"
-    self_care_failed_items: int | None = Field(default=None, ge=0, le=6)
-    has_capable_supporter: bool | None = None
+    self_care_failed_items: WholeNumber | None = Field(default=None, ge=0, le=6)
+    has_capable_supporter: Flag | None = None
     excluded: Exclusion | None = None
 
     @field_validator("id_number")
@@ -233,14 +268,14 @@ class Vehicle(_Strict):
 
 class House(_Strict):
     area_m2: Quantity | None = None
-    dilapidated: bool | None = None
+    dilapidated: Flag | None = None
 
 
 class Assets(_Strict):
     financial: Money | None = None
     vehicles: list[Vehicle] | None = None
     houses: list[House] | None = None
-    commercial_property: bool | None = None
+    commercial_property: Flag | None = None
     business_capital: Money | None = None
 
 
@@ -254,9 +289,9 @@ class RigidExpenditure(_Strict):
 class CurrentBenefit(_Strict):
     program: Literal["dibao", "tekun"]
     monthly_amount: Money | None = None
-    since: date | None = None
-    exit_started: date | None = None
-    income_rise_from_employment: bool | None = None
+    since: CalendarDate | None = None
+    exit_started: CalendarDate | None = None
+    income_rise_from_employment: Flag | None = None
 
 
 class Household(_Strict):
@@ -294,16 +329,18 @@ class Household(_Strict):
 class Emergency(_Strict):
     kind: EmergencyKind
     cause: EmergencyCause | None = None
-    occurred_on: date | None = None
+    occurred_on: CalendarDate | None = None
     assessed_need: Money | None = None
-    already_assisted: bool | None = None
+    already_assisted: Flag | None = None
 
 
 class EvaluationRequest(_Strict):
     """One household's economic-verification record and the programs to decide."""
 
     jurisdiction: str = Field(min_length=1, max_length=64, examples=["wuhan", "chongqing/banan"])
-    as_of: date = Field(default_factory=date.today, description="decision date; default today")
+    as_of: CalendarDate = Field(
+        default_factory=date.today, description="decision date; default today"
+    )
     residence: Residence | None = None
     programs: list[ProgramId] | None = Field(default=None, description="default: all programs")
     household: Household

@@ -9,9 +9,11 @@ without the files (``Bundle.from_canonical``).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +25,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from service.contract.errors import format_path
+from service.bilingual import BilingualError, Text
+from service.contract.errors import format_path, reason_for
 from service.engine.ruleset import (
     Jurisdiction,
     Param,
@@ -39,13 +42,30 @@ DEFAULT_RULES_DIR = Path(
 
 @dataclass(frozen=True)
 class RuleProblem:
+    """One thing wrong with the rule files (or a what-if override): where, and why in both
+    languages (``reason`` is the English, ``reason_zh`` the Chinese)."""
+
     file: str
     path: str
     reason: str
+    reason_zh: str = ""
+
+    @property
+    def text(self) -> Text:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        return Text(f"{where}: {self.reason_zh or self.reason}", f"{where}: {self.reason}")
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.path}" if self.path else self.file
-        return f"{where}: {self.reason}"
+        return (
+            f"{where}: {self.reason_zh} / {self.reason}"
+            if self.reason_zh
+            else f"{where}: {self.reason}"
+        )
+
+
+def _problem(file: str, path: str, zh: str, en: str) -> RuleProblem:
+    return RuleProblem(file, path, en, zh)
 
 
 class RuleSetError(Exception):
@@ -56,19 +76,79 @@ class RuleSetError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class UnknownJurisdiction(LookupError):
+class UnknownJurisdiction(BilingualError, LookupError):
+    """No rule set of that name; ``reason`` (without the asked name) lists the known ones."""
+
     def __init__(self, jurisdiction: str, known: list[str]):
         self.jurisdiction = jurisdiction
         self.known = known
-        super().__init__(f"unknown jurisdiction {jurisdiction!r}; known: {', '.join(known)}")
+        listed = ", ".join(known)
+        self.reason = Text(f"未知的辖区，可用：{listed}", f"unknown jurisdiction; known: {listed}")
+        close = difflib.get_close_matches(jurisdiction, known, n=3, cutoff=0.6)
+        hint_zh = f"；您是否要找：{', '.join(close)}" if close else ""
+        hint_en = f"; did you mean: {', '.join(close)}" if close else ""
+        super().__init__(
+            f"未知的辖区 {jurisdiction!r}，可用：{listed}{hint_zh}",
+            f"unknown jurisdiction {jurisdiction!r}; known: {listed}{hint_en}",
+        )
 
 
-class BeforeFirstVersion(LookupError):
+class BeforeFirstVersion(BilingualError, LookupError):
+    """The date is before the first rule version of the jurisdiction."""
+
     def __init__(self, jurisdiction: str, as_of: date, first: date):
         self.jurisdiction = jurisdiction
         self.as_of = as_of
         self.first = first
-        super().__init__(f"{jurisdiction} has no rules before {first.isoformat()} (asked {as_of})")
+        self.reason = Text(
+            f"该日期早于本辖区最早的规则版本（{first.isoformat()}）",
+            f"before the first rule version of this jurisdiction ({first.isoformat()})",
+        )
+        super().__init__(
+            f"{jurisdiction} 在 {first.isoformat()} 之前没有规则（所问日期 {as_of.isoformat()}）",
+            f"{jurisdiction} has no rules before {first.isoformat()} (asked {as_of.isoformat()})",
+        )
+
+
+# The Chinese of the English-only messages of the rule-file format's validators (ruleset.py).
+_RULESET_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), zh)
+    for pattern, zh in (
+        (r"^confidence P needs a 'provisional' reason$", "可信度为 P 时须写明 provisional 理由"),
+        (r"^'provisional' is only for confidence P$", "只有可信度为 P 时才可写 provisional"),
+        (r"^a 低保 standard must be above 0$", "低保标准应大于 0"),
+        (r"^give exactly one of (\w+) or (\w+)$", r"\1 与 \2 须给出且只能给出一个"),
+        (
+            r"^fraction is required exactly when amount is 'fraction'$",
+            "amount 为 'fraction' 时须给出 fraction，否则不得给出",
+        ),
+        (
+            r"^published mode needs urban and rural amounts$",
+            "published 模式须给出 urban 和 rural 金额",
+        ),
+        (
+            r"^multiplier mode needs multiplier and base$",
+            "multiplier 模式须给出 multiplier 和 base",
+        ),
+        (r"^partial_from must be below full_from$", "partial_from 应小于 full_from"),
+        (r"^tier (\d+): 'to' must be above 'from'$", r"档位 \1 的 to 应大于 from"),
+        (r"^tier (\d+) is open-ended but is not the last$", r"档位 \1 没有上限，却不是最后一档"),
+        (r"^tiers (\d+) and (\d+) overlap$", r"档位 \1 与档位 \2 重叠"),
+        (r"^gap between tiers (\d+) and (\d+)$", r"档位 \1 与档位 \2 之间有空缺"),
+    )
+)
+
+
+def _ruleset_zh(english: str) -> str | None:
+    for pattern, zh in _RULESET_ZH:
+        if pattern.match(english):
+            return pattern.sub(zh, english)
+    return None
+
+
+def _pydantic_problem(file: str, loc: list[str | int], item: Mapping[str, Any]) -> RuleProblem:
+    zh, en = reason_for(item, loc, chinese_for=_ruleset_zh)
+    return _problem(file, format_path(loc), zh, en)
 
 
 # --- canonical form --------------------------------------------------------------------------
@@ -199,6 +279,35 @@ class Bundle:
     def value(self, path: str) -> Any:
         return self.parameters[path]["value"]
 
+    def parameter_paths(self) -> list[str]:
+        """Every path a what-if may set: each parameter, and each field inside a structured one
+        (``tekun.basic.urban``)."""
+        out: list[str] = []
+        for path, leaf in self.parameters.items():
+            out.append(path)
+            out.extend(_inner_paths(leaf.get("value"), path))
+        return out
+
+    def select(self, path: str) -> dict[str, Mapping[str, Any]]:
+        """The parameters at or under ``path`` (a parameter inside a structured value gives the
+        parameter holding it); an unknown path raises ``RuleSetError`` with the nearest ones."""
+        chosen = {
+            p: leaf for p, leaf in self.parameters.items() if p == path or p.startswith(path + ".")
+        }
+        if not chosen and path in self.parameter_paths():
+            holder = _find_leaf(self.parameters, path)
+            assert holder is not None
+            chosen = {holder: self.parameters[holder]}
+        if not chosen:
+            raise RuleSetError(
+                [
+                    unknown_parameter(
+                        f"{self.jurisdiction}@{self.version}", path, self.parameter_paths()
+                    )
+                ]
+            )
+        return chosen
+
     @classmethod
     def from_canonical(cls, text: str | Mapping[str, Any]) -> Bundle:
         data = json.loads(text) if isinstance(text, str) else text
@@ -224,10 +333,12 @@ class Bundle:
         for path, new_value in overrides.items():
             leaf_path = _find_leaf(params, path)
             if leaf_path is None:
-                raise RuleSetError([RuleProblem(source, path, "no such parameter in the bundle")])
+                raise RuleSetError([unknown_parameter(source, path, self.parameter_paths())])
             leaf = params[leaf_path]
             rest = path[len(leaf_path) + 1 :].split(".") if path != leaf_path else []
-            leaf["value"] = _set_inside(leaf["value"], rest, canonical_value(new_value), path)
+            leaf["value"] = _set_inside(
+                leaf["value"], rest, canonical_value(new_value), path, source, leaf_path
+            )
             leaf.update(source=source, confidence="P", provisional="what-if override", note=None)
         try:
             # Validated and normalised like a rule file ("1000" and "1000.00" are one amount).
@@ -248,6 +359,42 @@ class Bundle:
         return bundle
 
 
+def _inner_paths(value: Any, prefix: str) -> list[str]:
+    if not isinstance(value, Mapping):
+        return []
+    out: list[str] = []
+    for key, child in value.items():
+        out.append(f"{prefix}.{key}")
+        out.extend(_inner_paths(child, f"{prefix}.{key}"))
+    return out
+
+
+def nearest(path: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """The valid paths closest to a misspelt one (a typo in any part, or a wrong last part)."""
+    candidates = list(candidates)
+    close = difflib.get_close_matches(path, candidates, n=n, cutoff=0.6)
+    if not close and "." in path:  # the right group with a wrong name: its siblings
+        parent = path.rsplit(".", 1)[0]
+        close = [c for c in candidates if c.rsplit(".", 1)[0] == parent][:n]
+    return close
+
+
+def unknown_parameter(file: str, path: str, candidates: Iterable[str]) -> RuleProblem:
+    candidates = list(candidates)
+    close = nearest(path, candidates)
+    if close:
+        hint_zh, hint_en = (
+            f"；您是否要找：{', '.join(close)}",
+            f"; did you mean: {', '.join(close)}",
+        )
+    else:  # nothing alike: say where the parameters are
+        groups = ", ".join(sorted({c.split(".", 1)[0] for c in candidates}))
+        hint_zh, hint_en = f"；参数分组有：{groups}", f"; the parameter groups are: {groups}"
+    return _problem(
+        file, path, f"规则包中没有此参数{hint_zh}", f"no such parameter in the bundle{hint_en}"
+    )
+
+
 def _find_leaf(params: Mapping[str, Any], path: str) -> str | None:
     parts = path.split(".")
     for cut in range(len(parts), 0, -1):
@@ -257,13 +404,26 @@ def _find_leaf(params: Mapping[str, Any], path: str) -> str | None:
     return None
 
 
-def _set_inside(value: Any, rest: list[str], new: Any, path: str) -> Any:
+def _set_inside(value: Any, rest: list[str], new: Any, path: str, source: str, where: str) -> Any:
     if not rest:
         return new
     if not isinstance(value, dict) or rest[0] not in value:
-        raise RuleSetError([RuleProblem("override", path, "no such field in the parameter value")])
+        fields = [f"{where}.{key}" for key in value] if isinstance(value, dict) else []
+        close = nearest(path, fields) if fields else []
+        hint_zh = f"；您是否要找：{', '.join(close)}" if close else "（此参数的值没有下级字段）"
+        hint_en = f"; did you mean: {', '.join(close)}" if close else " (this value has no fields)"
+        raise RuleSetError(
+            [
+                _problem(
+                    source,
+                    path,
+                    f"参数 {where} 的值中没有此字段{hint_zh}",
+                    f"no such field in the value of {where}{hint_en}",
+                )
+            ]
+        )
     copy = dict(value)
-    copy[rest[0]] = _set_inside(copy[rest[0]], rest[1:], new, path)
+    copy[rest[0]] = _set_inside(copy[rest[0]], rest[1:], new, path, source, f"{where}.{rest[0]}")
     return copy
 
 
@@ -273,19 +433,23 @@ def validate_bundle(bundle: Bundle, *, file: str) -> list[RuleProblem]:
     try:
         model = Parameters.model_validate(unflatten(bundle.parameters))
     except ValidationError as error:
-        for item in error.errors(include_url=False, include_input=False):
-            problems.append(RuleProblem(file, format_path(item["loc"]), item["msg"]))
+        problems.extend(_model_problems(error, file))
         return problems
     present = set(bundle.parameters)
     for path in ALL_LEAVES:
         if path not in OPTIONAL_LEAVES and path not in present:
-            problems.append(RuleProblem(file, path, "missing parameter"))
+            problems.append(_problem(file, path, "缺少此参数", "missing parameter"))
     standard = model.dibao.standard if model.dibao else None
     has_split = standard is not None and standard.urban is not None and standard.rural is not None
     has_unified = standard is not None and standard.unified is not None
     if has_split == has_unified:
         problems.append(
-            RuleProblem(file, "dibao.standard", "give either 'unified' or both 'urban' and 'rural'")
+            _problem(
+                file,
+                "dibao.standard",
+                "应给出 unified，或同时给出 urban 和 rural（二者只能选一种）",
+                "give either 'unified' or both 'urban' and 'rural'",
+            )
         )
     if problems:
         return problems
@@ -296,7 +460,12 @@ def validate_bundle(bundle: Bundle, *, file: str) -> list[RuleProblem]:
     )
     if uses_wage and (model.tekun.minimum_wage is None or model.tekun.minimum_wage.value is None):  # type: ignore[union-attr]
         problems.append(
-            RuleProblem(file, "tekun.minimum_wage", "care amounts use the minimum wage; give it")
+            _problem(
+                file,
+                "tekun.minimum_wage",
+                "照料护理标准按最低工资计算，须给出最低工资",
+                "care amounts use the minimum wage; give it",
+            )
         )
     return problems
 
@@ -327,9 +496,11 @@ def _check_tekun_floor(bundle: Bundle, model: Parameters, file: str) -> list[Rul
         if amount < minimum - floor.tolerance:
             where = bundle.origins.get("tekun.basic", file)
             problems.append(
-                RuleProblem(
+                _problem(
                     where,
                     f"tekun.basic.{residence}",
+                    f"特困基本生活标准 {amount} 低于其下限 {floor.multiplier} × {base:.2f} = "
+                    f"{minimum:.2f}（允许误差 {floor.tolerance}）",
                     f"特困 basic amount {amount} is below its floor {floor.multiplier} × "
                     f"{base:.2f} = {minimum:.2f} (tolerance {floor.tolerance})",
                 )
@@ -459,19 +630,39 @@ def diff_bundles(old: Bundle, new: Bundle) -> list[dict[str, Any]]:
     return out
 
 
+_UNREADABLE = object()
+
+
 def _read_yaml(path: Path, rel: str, problems: list[RuleProblem]) -> Any:
+    """The file's data, or ``_UNREADABLE`` (with its problem noted) if it cannot be parsed."""
     try:
         with path.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
     except yaml.YAMLError as error:
-        problems.append(RuleProblem(rel, "", f"not valid YAML: {error}"))
-        return None
+        problems.append(_yaml_problem(rel, error))
+    except UnicodeDecodeError:
+        problems.append(_problem(rel, "", "文件不是 UTF-8 编码", "the file is not UTF-8 text"))
+    return _UNREADABLE
+
+
+def _yaml_problem(rel: str, error: yaml.YAMLError) -> RuleProblem:
+    mark = getattr(error, "problem_mark", None)
+    what = getattr(error, "problem", None) or "syntax error"
+    if mark is None:
+        return _problem(rel, "", "不是有效的 YAML", f"not valid YAML: {what}")
+    line, column = mark.line + 1, mark.column + 1
+    return _problem(
+        rel,
+        "",
+        f"不是有效的 YAML：第 {line} 行第 {column} 列有语法错误",
+        f"not valid YAML: line {line}, column {column}: {what}",
+    )
 
 
 def _model_problems(error: ValidationError, rel: str) -> Iterable[RuleProblem]:
     for item in error.errors(include_url=False, include_input=False):
         loc = [p for p in item["loc"] if not (isinstance(p, str) and p.startswith("Param["))]
-        yield RuleProblem(rel, format_path(loc), item["msg"])
+        yield _pydantic_problem(rel, loc, item)
 
 
 def load_rules(root: Path | str = DEFAULT_RULES_DIR) -> RuleBase:
@@ -481,25 +672,45 @@ def load_rules(root: Path | str = DEFAULT_RULES_DIR) -> RuleBase:
     jurisdictions: dict[str, Jurisdiction] = {}
     versions: dict[str, list[LoadedVersion]] = {}
     if not root.is_dir():
-        raise RuleSetError([RuleProblem(str(root), "", "rules folder not found")])
+        raise RuleSetError(
+            [
+                _problem(
+                    str(root),
+                    "",
+                    "找不到规则文件夹（可用 --rules 或环境变量 ELIGIBILITY_RULES_DIR 指定）",
+                    "rules folder not found (give it with --rules or ELIGIBILITY_RULES_DIR)",
+                )
+            ]
+        )
     for meta_path in sorted(root.rglob("jurisdiction.yaml")):
         folder = meta_path.parent
         jid = folder.relative_to(root).as_posix()
         rel = f"{jid}/jurisdiction.yaml"
         raw = _read_yaml(meta_path, rel, problems)
+        if raw is _UNREADABLE:
+            continue
         try:
             meta = Jurisdiction.model_validate(raw)
         except ValidationError as error:
             problems.extend(_model_problems(error, rel))
             continue
         if meta.id != jid:
-            problems.append(RuleProblem(rel, "id", f"id {meta.id!r} must match its folder {jid!r}"))
+            problems.append(
+                _problem(
+                    rel,
+                    "id",
+                    f"id {meta.id!r} 应与所在文件夹 {jid!r} 一致",
+                    f"id {meta.id!r} must match its folder {jid!r}",
+                )
+            )
             continue
         jurisdictions[jid] = meta
         loaded: list[LoadedVersion] = []
         for version_path in sorted(folder.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].yaml")):
             vrel = f"{jid}/{version_path.name}"
             raw = _read_yaml(version_path, vrel, problems)
+            if raw is _UNREADABLE:
+                continue
             try:
                 version = RuleSetVersion.model_validate(raw)
             except ValidationError as error:
@@ -507,7 +718,12 @@ def load_rules(root: Path | str = DEFAULT_RULES_DIR) -> RuleBase:
                 continue
             if version.effective_from.isoformat() != version_path.stem:
                 problems.append(
-                    RuleProblem(vrel, "effective_from", "must equal the file name's date")
+                    _problem(
+                        vrel,
+                        "effective_from",
+                        "应与文件名中的日期一致",
+                        "must equal the file name's date",
+                    )
                 )
                 continue
             loaded.append(
@@ -520,26 +736,52 @@ def load_rules(root: Path | str = DEFAULT_RULES_DIR) -> RuleBase:
                 )
             )
         if not loaded:
-            problems.append(RuleProblem(rel, "", "jurisdiction has no dated version file"))
+            problems.append(
+                _problem(
+                    rel,
+                    "",
+                    "该辖区没有带日期的版本文件（YYYY-MM-DD.yaml）",
+                    "jurisdiction has no dated version file (YYYY-MM-DD.yaml)",
+                )
+            )
         versions[jid] = loaded
     if problems:
         # Cross-file checks on a partly loaded tree would blame files that are not wrong.
         raise RuleSetError(problems)
     if NATIONAL not in jurisdictions:
-        problems.append(RuleProblem(f"{NATIONAL}/jurisdiction.yaml", "", "national base missing"))
+        problems.append(
+            _problem(
+                f"{NATIONAL}/jurisdiction.yaml", "", "缺少全国基础规则", "national base missing"
+            )
+        )
     for jid, meta in jurisdictions.items():
         rel = f"{jid}/jurisdiction.yaml"
         if (meta.parent is None) != (jid == NATIONAL):
-            problems.append(RuleProblem(rel, "parent", "only the national base has no parent"))
+            problems.append(
+                _problem(
+                    rel,
+                    "parent",
+                    "只有全国基础规则没有上级（parent）",
+                    "only the national base has no parent",
+                )
+            )
         elif meta.parent is not None and meta.parent not in jurisdictions:
-            problems.append(RuleProblem(rel, "parent", f"unknown parent {meta.parent!r}"))
+            problems.append(
+                _problem(
+                    rel,
+                    "parent",
+                    f"未知的上级辖区 {meta.parent!r}",
+                    f"unknown parent {meta.parent!r}",
+                )
+            )
         elif meta.parent is not None and versions.get(jid) and versions.get(meta.parent):
             first, parent_first = versions[jid][0], versions[meta.parent][0]
             if first.effective_from < parent_first.effective_from:
                 problems.append(
-                    RuleProblem(
+                    _problem(
                         first.file,
                         "effective_from",
+                        f"早于上级辖区的第一个版本（{parent_first.file}）",
                         f"dated before its parent's first version ({parent_first.file})",
                     )
                 )

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from service.bilingual import BilingualError
 from service.contract.errors import problem, problems_from_validation
 from service.contract.request import EvaluationRequest
 from service.engine.bundle import (
@@ -25,12 +26,15 @@ from service.engine.bundle import (
 from service.engine.evaluate import evaluate
 
 
-class RequestRejected(Exception):
+class RequestRejected(BilingualError):
     """The request does not fit the contract; ``problems`` name each field, in zh and en."""
 
     def __init__(self, problems: list[dict[str, str]]):
         self.problems = problems
-        super().__init__("; ".join(f"{p['path']}: {p['reason_en']}" for p in problems))
+        super().__init__(
+            "；".join(f"{p['path'] or '请求'}：{p['reason_zh']}" for p in problems),
+            "; ".join(f"{p['path'] or 'request'}: {p['reason_en']}" for p in problems),
+        )
 
 
 class Engine:
@@ -64,7 +68,10 @@ class Engine:
             raise RequestRejected(
                 [
                     problem(
-                        "", "请求应为 JSON 对象", "the request must be a JSON object", "model_type"
+                        "",
+                        "请求应为 JSON 对象（{…}）",
+                        "the request must be a JSON object ({…})",
+                        "model_type",
                     )
                 ]
             )
@@ -78,27 +85,15 @@ class Engine:
         try:
             return base.resolve(request.jurisdiction, request.as_of)
         except UnknownJurisdiction as error:
+            # The reason lists the known jurisdictions; it does not repeat the submitted value.
+            reason = error.reason
             raise RequestRejected(
-                [
-                    problem(
-                        "jurisdiction",
-                        f"未知的辖区，可用：{', '.join(error.known)}",
-                        f"unknown jurisdiction; known: {', '.join(error.known)}",
-                        "unknown_jurisdiction",
-                    )
-                ]
+                [problem("jurisdiction", reason.zh, reason.en, "unknown_jurisdiction")]
             ) from None
         except BeforeFirstVersion as error:
-            first = error.first.isoformat()
+            reason = error.reason
             raise RequestRejected(
-                [
-                    problem(
-                        "as_of",
-                        f"该日期早于本辖区最早的规则版本（{first}）",
-                        f"before the first rule version of this jurisdiction ({first})",
-                        "before_first_version",
-                    )
-                ]
+                [problem("as_of", reason.zh, reason.en, "before_first_version")]
             ) from None
 
     def evaluate(self, data: Any) -> dict[str, Any]:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from service.cli import main as cli_main
 from tests.api.conftest import Api
-from tests.helpers import load_example
+from tests.helpers import ROOT, load_example
 
 BASE = load_example("wuhan-dibao-household-eligible.json")
 
@@ -90,10 +94,34 @@ BAD_BODIES: list[tuple[str, Any, str, str]] = [
     ),
     ("unknown field", mutated(_set(["household", "pets"], 2)), "household.pets", "extra_forbidden"),
     (
-        "malformed date",
+        "date not on the calendar",
         mutated(_set(["as_of"], "2022-13-01")),
         "as_of",
-        "date_from_datetime_parsing",
+        "date_invalid",
+    ),
+    (
+        "date with a time",
+        mutated(_set(["as_of"], "2022-08-01T00:00:00")),
+        "as_of",
+        "date_format",
+    ),
+    (
+        "birth date as a number",
+        mutated(_set(["household", "members", 0, "birth_date"], 19790308)),
+        "household.members[0].birth_date",
+        "date_format",
+    ),
+    (
+        "a boolean as a word",
+        mutated(_set(["household", "members", 0, "employed"], "yes")),
+        "household.members[0].employed",
+        "bool_type",
+    ),
+    (
+        "no members",
+        mutated(_set(["household", "members"], [])),
+        "household.members",
+        "too_short",
     ),
     (
         "bad ID check digit",
@@ -135,11 +163,63 @@ def test_bad_input_is_a_422_naming_the_field_and_records_nothing(
 
 
 def test_malformed_date_type_name(sqlite_api: Api) -> None:
-    """Whatever pydantic calls the date error, it names as_of and says YYYY-MM-DD in Chinese."""
+    """A date that is not YYYY-MM-DD names as_of and says how to write it, in both languages."""
     body = mutated(_set(["as_of"], "yesterday"))
     errors = sqlite_api.post_decision(body).json()["errors"]
-    assert errors[0]["path"] == "as_of"
-    assert "YYYY-MM-DD" in errors[0]["reason_zh"]
+    assert errors == [
+        {
+            "path": "as_of",
+            "reason_zh": "日期格式应为 YYYY-MM-DD",
+            "reason_en": "date must be written YYYY-MM-DD",
+            "type": "date_format",
+        }
+    ]
+
+
+HTTP_AND_CLI: list[tuple[str, bytes]] = [
+    ("broken JSON", b'{\n  "jurisdiction": "wuhan",\n  "as_of": 2022-08-01\n}'),
+    (
+        "several problems",
+        json.dumps(
+            mutated(
+                lambda body: (
+                    _set(["household", "members", 0, "employed"], "yes")(body),
+                    _set(["household", "members", 1, "disability"], {"category": "x", "grade": 9})(
+                        body
+                    ),
+                    _set(["household", "members", 2, "birth_date"], "2010-06-01T00:00:00")(body),
+                )
+            )
+        ).encode(),
+    ),
+    ("unknown jurisdiction", json.dumps(mutated(_set(["jurisdiction"], "wuhna"))).encode()),
+]
+
+
+@pytest.mark.parametrize(("case", "content"), HTTP_AND_CLI, ids=[c[0] for c in HTTP_AND_CLI])
+def test_http_gives_exactly_the_problems_the_command_line_gives(
+    api_factory: Callable[..., Api],
+    sqlite_url: str,
+    fast_path: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    content: bytes,
+) -> None:
+    """One contract, one wording: the 422 body over HTTP is the command line's error list,
+    in our own Chinese and English (no pydantic wording)."""
+    request_file = tmp_path / "request.json"
+    request_file.write_bytes(content)
+    assert cli_main(["evaluate", str(request_file)]) == 1
+    printed = json.loads(capsys.readouterr().out)["errors"]
+    api = api_factory(sqlite_url, fast_path=fast_path)
+    response = api.client.post("/v1/evaluate", content=content, headers=api.headers("intake"))
+    assert response.status_code == 422, (case, response.text)
+    assert response.json()["errors"] == printed
+    for problem in printed:
+        assert re.search(r"[\u4e00-\u9fff]", problem["reason_zh"]), problem
+        assert not re.match(r"(Input should|Invalid JSON|List should)", problem["reason_en"])
+    assert api.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -160,6 +240,15 @@ def test_bad_query_parameters_are_422(sqlite_api: Api, query: str, path: str) ->
     assert response.status_code == 422
     error = response.json()["errors"][0]
     assert error["path"] == path and error["reason_zh"] and error["reason_en"]
+    # our own words in both languages, as for the request body
+    assert re.search(r"[\u4e00-\u9fff]", error["reason_zh"]), error
+    assert not re.match(r"(Input should|Value error|Field required)", error["reason_en"]), error
+
+
+def test_a_query_limit_out_of_range_gives_the_limit(sqlite_api: Api) -> None:
+    response = sqlite_api.client.get("/v1/decisions?limit=0", headers=sqlite_api.headers("auditor"))
+    (error,) = response.json()["errors"]
+    assert (error["reason_zh"], error["reason_en"]) == ("不能小于 1", "must be at least 1")
 
 
 def test_bad_verify_range_and_ruleset_dates(sqlite_api: Api) -> None:
@@ -278,3 +367,39 @@ def test_a_writer_that_loses_the_database_answers_503_and_records_nothing(
             conn.execute(text("ALTER TABLE chain_head_away RENAME TO chain_head"))
     report = api.store.verify()
     assert report.ok and report.checked == 1
+
+
+def test_a_misspelt_what_if_parameter_names_the_nearest_in_both_languages(
+    sqlite_api: Api,
+) -> None:
+    request = mutated(_set(["as_of"], "2024-01-01"))
+    response = sqlite_api.client.post(
+        "/v1/caseload/whatif?jurisdiction=wuhan&as_of=2024-01-01&set=dibao.standrad.urban=1200",
+        content=json.dumps(request).encode() + b"\n",
+        headers=sqlite_api.headers("admin"),
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["type"] == "override_invalid"
+    assert error["reason_zh"].startswith("参数覆盖无效：规则包中没有此参数；您是否要找：")
+    assert "dibao.standard.urban" in error["reason_zh"]
+    assert error["reason_en"].startswith("no such parameter in the bundle; did you mean: ")
+    assert "dibao.standard.urban" in error["reason_en"]
+
+
+def test_an_invalid_rule_set_on_reload_is_explained_in_chinese_too(
+    api_factory: Callable[..., Api], tmp_path: Path, sqlite_url: str
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    api = api_factory(sqlite_url, rules_dir=rules)
+    target = rules / "zhumadian" / "2022-01-01.yaml"
+    good = target.read_text(encoding="utf-8")
+    target.write_text(good.replace("      urban: {value:", "      urbn: {value:"), encoding="utf-8")
+    response = api.client.post("/v1/admin/rulesets/reload", headers=api.headers("admin"))
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert errors
+    for error in errors:
+        assert re.search(r"[\u4e00-\u9fff]", error["reason_zh"].removeprefix("规则文件无效："))
+        assert not re.search(r"(Extra inputs|Input should)", error["reason_en"]), error
