@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -319,7 +320,14 @@ def create_app(
             await runtime.writer.aclose()  # its connection lives on this loop
         await run_in_threadpool(runtime.close)
 
-    app = FastAPI(
+    # Swagger UI's script and style sheet come from the fastapi-offline package, served by the
+    # service itself: government intranets have no internet, and a CDN page is blank there.
+    # ReDoc is left out (its bundle loads its logo from its own CDN); the validator badge, Swagger
+    # UI's one call to another host, is off.
+    app = FastAPIOffline(
+        redoc_url=None,
+        favicon_url=None,
+        swagger_ui_parameters={"validatorUrl": None},
         title="Eligibility service (社会救助资格审核)",
         version=ENGINE_VERSION,
         description=(
