@@ -110,12 +110,15 @@ def _asset_problems(url: str, content_type: str, text: str) -> list[str]:
 
 
 def _get_paths(api: Api) -> list[str]:
-    """Every GET route of the app, path parameters filled with a placeholder."""
-    paths = []
-    for route in api.app.routes:
-        if isinstance(route, Route) and "GET" in (route.methods or ()):
-            paths.append(re.sub(r"\{[^}]+\}", "x", route.path))
-    return sorted(set(paths))
+    """Every GET route of the app (its routes, and the documented ones, which include those of
+    routers), path parameters filled with a placeholder."""
+    paths = [
+        route.path
+        for route in api.app.routes
+        if isinstance(route, Route) and "GET" in (route.methods or ())
+    ]
+    paths += [path for path, item in api.app.openapi()["paths"].items() if "get" in item]
+    return sorted({re.sub(r"\{[^}]+\}", "x", path) for path in paths})
 
 
 def test_no_page_the_service_serves_loads_anything_from_another_host(sqlite_api: Api) -> None:
