@@ -19,12 +19,13 @@ from fastapi import Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from service.api import core, metrics
+from service.api import core, metrics, openapi
 from service.api.auth import (
     CASELOAD,
     EVALUATE,
@@ -49,13 +50,14 @@ from service.api.errors import (
 from service.api.fastpath import fast_routes
 from service.api.logs import configure_logging, get_logger
 from service.api.middleware import ServiceMiddleware
+from service.api.openapi import INVALID, NOT_FOUND, REQUEST_BODY, keyed
 from service.api.replay import diff_documents
 from service.api.runtime import Runtime
 from service.api.settings import Settings
 from service.api.writer import AsyncGroupCommit
 from service.contract.errors import problem
 from service.contract.request import PROGRAM_IDS, EvaluationRequest
-from service.contract.response import ErrorResponse, EvaluationResponse
+from service.contract.response import EvaluationResponse
 from service.engine import (
     ENGINE_VERSION,
     BeforeFirstVersion,
@@ -153,6 +155,11 @@ class VerifyResult(_Doc):
     head_seq: int
 
 
+class ReadyReport(_Doc):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str] = Field(description="database, schema, rules: ok, or what is wrong")
+
+
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["intake", "integrator", "auditor", "admin"]
@@ -173,23 +180,7 @@ class KeyCreated(KeyInfo):
 
 assert set(KeyCreate.model_fields["role"].annotation.__args__) == set(ROLES)  # type: ignore[union-attr]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "missing or invalid API key"},
-    403: {"model": ErrorResponse, "description": "the key's role may not do this"},
-    422: {"model": ErrorResponse, "description": "bad input: field path and reason (zh, en)"},
-    503: {"model": ErrorResponse, "description": "database unavailable (Retry-After)"},
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "unknown id"}
-}
-REQUEST_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/EvaluationRequest"}}
-        },
-    }
-}
+ALTERED = {409: openapi.error("the stored record or its rule bundle was altered or is unreadable")}
 
 # --- authentication ---------------------------------------------------------------------------
 
@@ -319,14 +310,19 @@ def create_app(
             await runtime.writer.aclose()  # its connection lives on this loop
         await run_in_threadpool(runtime.close)
 
-    app = FastAPI(
-        title="Eligibility service (社会救助资格审核)",
+    # Swagger UI's script and style sheet come from the fastapi-offline package, served by the
+    # service itself: government intranets have no internet, and a CDN page is blank there.
+    # ReDoc is left out (its bundle loads its logo from its own CDN); the validator badge, Swagger
+    # UI's one call to another host, is off.
+    app = FastAPIOffline(
+        redoc_url=None,
+        favicon_url=None,
+        swagger_ui_parameters={"validatorUrl": None},
+        title=openapi.TITLE,
         version=ENGINE_VERSION,
-        description=(
-            "Evaluates households against the dated rule sets of each jurisdiction and keeps a"
-            " tamper-evident, replayable log of recorded decisions. Authenticate with"
-            " `Authorization: Bearer <key>` or `X-API-Key: <key>`."
-        ),
+        description=openapi.DESCRIPTION,
+        # Operation ids are the handlers' names (record_decision): a generated client's functions.
+        generate_unique_id_function=lambda route: route.name,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
@@ -341,7 +337,7 @@ def create_app(
     _install_error_handlers(app, settings)
     _install_routes(app)
     _install_caseload(app, runtime)
-    _install_openapi(app)
+    _install_openapi(app, runtime, settings)
     return app
 
 
@@ -355,7 +351,11 @@ def _install_caseload(app: FastAPI, runtime: Runtime) -> None:
     """``POST /v1/caseload/whatif`` (service.caseload), for admin and auditor keys."""
     from service.caseload.http import caseload_router
 
-    app.include_router(caseload_router(runtime.rule_base, require(CASELOAD)))
+    app.include_router(
+        caseload_router(runtime.rule_base, require(CASELOAD)),
+        responses={**keyed(CASELOAD), **INVALID},
+        generate_unique_id_function=lambda route: f"caseload_{route.name}",
+    )
 
 
 def app_from_env() -> FastAPI:
@@ -406,7 +406,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["decisions"],
         summary="Evaluate and record a decision",
         response_model=EvaluationResponse,
-        responses={**ERRORS, 413: {"model": ErrorResponse, "description": "body too large"}},
+        responses={**keyed(RECORD), **INVALID},
         openapi_extra=REQUEST_BODY,
     )
     async def record_decision(
@@ -427,7 +427,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["decisions"],
         summary="Evaluate without recording",
         response_model=EvaluationResponse,
-        responses={**ERRORS, 413: {"model": ErrorResponse, "description": "body too large"}},
+        responses={**keyed(EVALUATE), **INVALID},
         openapi_extra=REQUEST_BODY,
     )
     async def evaluate_only(
@@ -442,7 +442,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["decisions"],
         summary="List decisions (cursor-paginated, newest first)",
         response_model=DecisionPage,
-        responses=ERRORS,
+        responses={**keyed(READ), **INVALID},
     )
     async def list_decisions(
         request: Request,
@@ -498,7 +498,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["decisions"],
         summary="One recorded decision",
         response_model=DecisionRecord,
-        responses={**ERRORS, **NOT_FOUND},
+        responses={**keyed(READ), **INVALID, **NOT_FOUND, **ALTERED},
     )
     async def get_decision(
         request: Request,
@@ -525,11 +525,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["audit"],
         summary="Re-evaluate a stored decision",
         response_model=ReplayReport,
-        responses={
-            **ERRORS,
-            **NOT_FOUND,
-            409: {"model": ErrorResponse, "description": "stored record or bundle altered"},
-        },
+        responses={**keyed(REPLAY), **INVALID, **NOT_FOUND, **ALTERED},
     )
     async def replay_decision(
         request: Request,
@@ -627,7 +623,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["audit"],
         summary="Verify the hash chain",
         response_model=VerifyResult,
-        responses=ERRORS,
+        responses={**keyed(VERIFY), **INVALID},
     )
     async def verify_chain(
         request: Request,
@@ -662,7 +658,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
     # --- rule sets ----------------------------------------------------------------------------
 
     @app.get(
-        "/v1/rulesets", tags=["rules"], summary="Jurisdictions and their versions", responses=ERRORS
+        "/v1/rulesets",
+        tags=["rules"],
+        summary="Jurisdictions and their versions",
+        responses=keyed(RULES),
     )
     async def list_rulesets(
         request: Request, _principal: Annotated[Principal, Depends(require(RULES))]
@@ -674,7 +673,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         "/v1/rulesets/{jurisdiction:path}/diff",
         tags=["rules"],
         summary="Parameters changed between the bundles in force on two dates",
-        responses={**ERRORS, **NOT_FOUND},
+        responses={**keyed(RULES), **INVALID, **NOT_FOUND},
     )
     async def diff_ruleset(
         request: Request,
@@ -699,7 +698,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         "/v1/rulesets/{jurisdiction:path}",
         tags=["rules"],
         summary="The resolved bundle, its hash and the provenance of each parameter",
-        responses={**ERRORS, **NOT_FOUND},
+        responses={**keyed(RULES), **INVALID, **NOT_FOUND},
     )
     async def show_ruleset(
         request: Request,
@@ -722,7 +721,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         "/v1/admin/rulesets/reload",
         tags=["admin"],
         summary="Reload rules/ atomically",
-        responses=ERRORS,
+        responses={**keyed(RELOAD), **INVALID},
     )
     async def reload_rules(
         request: Request, _principal: Annotated[Principal, Depends(require(RELOAD))]
@@ -773,7 +772,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["admin"],
         summary="Create an API key (its secret is shown once)",
         response_model=KeyCreated,
-        responses=ERRORS,
+        responses={**keyed(KEYS), **INVALID},
     )
     async def create_key(
         request: Request,
@@ -790,7 +789,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["admin"],
         summary="List API keys (never their secrets)",
         response_model=list[KeyInfo],
-        responses=ERRORS,
+        responses=keyed(KEYS),
     )
     async def list_keys(
         request: Request, _principal: Annotated[Principal, Depends(require(KEYS))]
@@ -803,7 +802,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         tags=["admin"],
         summary="Revoke an API key",
         response_model=KeyInfo,
-        responses={**ERRORS, **NOT_FOUND},
+        responses={**keyed(KEYS), **INVALID, **NOT_FOUND},
     )
     async def revoke_key(
         request: Request,
@@ -827,7 +826,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         "/readyz",
         tags=["operations"],
         summary="Database reachable and rules loaded",
-        responses={503: {"description": "not ready"}},
+        response_model=ReadyReport,
+        responses={503: {"model": ReadyReport, "description": "not ready (Retry-After)"}},
     )
     async def readyz(request: Request) -> Response:
         runtime = _runtime(request)
@@ -859,26 +859,48 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
         return Response(body, media_type=metrics.CONTENT_TYPE)
 
 
-def _install_openapi(app: FastAPI) -> None:
-    """Adds the request schema (the body is read raw, for speed, so FastAPI cannot see it)."""
+def _install_openapi(app: FastAPI, runtime: Runtime, settings: Settings) -> None:
+    """The document FastAPI builds, completed by :func:`service.api.openapi.complete`."""
 
-    def openapi() -> dict[str, Any]:
+    def evaluate_example(body: bytes) -> dict[str, Any] | None:
+        try:  # the code the endpoints run
+            _, _, response = core.evaluate_body(runtime, body)
+        except ApiError:
+            return None  # the rules loaded do not cover this example
+        return orjson.loads(orjson.dumps(response))  # type: ignore[no-any-return]
+
+    def invalid_request() -> list[dict[str, Any]]:
+        try:  # a member without a birth date, a negative income: what the parser answers
+            runtime.engine.parse(
+                {
+                    "jurisdiction": "wuhan",
+                    "household": {
+                        "members": [{"id": "m1", "relation": "applicant"}],
+                        "income": [{"member": "m1", "type": "wage", "monthly": "-1"}],
+                    },
+                }
+            )
+        except RequestRejected as rejected:
+            return list(rejected.problems)
+        raise AssertionError("the refused example was accepted")
+
+    def openapi_document() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
+            title=app.title, version=app.version, description=app.description, routes=app.routes
         )
-        request_schema = EvaluationRequest.model_json_schema(
-            ref_template="#/components/schemas/{model}"
+        app.openapi_schema = openapi.complete(
+            schema,
+            request_schema=EvaluationRequest.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            ),
+            evaluate=evaluate_example,
+            invalid_request=invalid_request(),
+            body_limit=lambda path: (
+                _caseload_max_bytes() if path == "/v1/caseload/whatif" else settings.max_body_bytes
+            ),
         )
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name, definition in request_schema.pop("$defs", {}).items():
-            components.setdefault(name, definition)
-        components["EvaluationRequest"] = request_schema
-        app.openapi_schema = schema
-        return schema
+        return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi_document  # type: ignore[method-assign]

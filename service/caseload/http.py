@@ -67,6 +67,30 @@ def caseload_router(
         "/v1/caseload/whatif",
         dependencies=[Depends(authorize)],
         summary="What-if of a rule change on a caseload (JSONL body)",
+        description=(
+            "Roles: admin, auditor. Decides every household of the posted caseload under the rules"
+            " in force on `as_of` and again with the overrides (`set=PARAM=VALUE`, repeatable) or"
+            f" the rules of `compare_as_of`; records nothing. At most {max_households:,}"
+            f" households and {max_bytes:,} bytes: larger caseloads go through"
+            " `eligibility caseload whatif`. The answer: households gaining and losing each"
+            " program, the monthly and annual cost change, the summaries before and after, and"
+            " the refused lines (line number and problems)."
+        ),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-ndjson": {
+                        "schema": {
+                            "type": "string",
+                            "description": "one contract request (EvaluationRequest) per line",
+                        }
+                    },
+                    # The same bytes: what client generators know how to post.
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
     )
     async def whatif(
         request: Request,

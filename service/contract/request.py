@@ -122,11 +122,12 @@ def _quantity(value: Any) -> Decimal:
     return _decimal(value, pattern=_QUANTITY_TEXT, places=4, what_zh="数量应为非负十进制数")
 
 
+# The published schemas say what a client should send: a decimal string. (A JSON number with
+# at most two decimals is accepted too, but JSON Schema cannot state "two decimals" exactly.)
 _DECIMAL_JSON_SCHEMA = {
-    "anyOf": [
-        {"type": "string", "pattern": r"^[0-9]{1,13}(\.[0-9]{1,2})?$"},
-        {"type": "number", "minimum": 0},
-    ]
+    "type": "string",
+    "pattern": _MONEY_TEXT.pattern,
+    "description": 'yuan, a decimal string such as "1200.00": at most two decimals, never negative',
 }
 
 Money = Annotated[
@@ -176,7 +177,13 @@ Quantity = Annotated[
     Decimal,
     BeforeValidator(_quantity),
     PlainSerializer(lambda d: format(d, "f"), return_type=str),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number", "minimum": 0}]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _QUANTITY_TEXT.pattern,
+            "description": "a decimal string: at most four decimals, never negative",
+        }
+    ),
 ]
 
 
@@ -205,7 +212,9 @@ class Member(_Strict):
     relation: Relation
     birth_date: CalendarDate
     id_number: str | None = Field(
-        default=None, description="公民身份号码, GB 11643; never stored in clear"
+        default=None,
+        description="公民身份号码, GB 11643; never stored in clear",
+        json_schema_extra={"pattern": "^[0-9]{17}[0-9X]$"},
     )
     name: str | None = Field(default=None, max_length=100, description="never stored in clear")
     disability: Disability | None = None
