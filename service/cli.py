@@ -2,10 +2,12 @@
 
     eligibility evaluate FILE|-            one request → the contract's response JSON
     eligibility evaluate --jsonl FILE|-    one request per line → one response (or error) per line
-    eligibility evaluate --explain FILE|-  a readable summary for a clerk (Chinese, then English)
+    eligibility evaluate --explain [--lang zh|en|both] FILE|-
+                                           a readable summary for a clerk (Chinese, then English)
     eligibility rules list | show J [--as-of D] | diff J D1 D2 | validate
 
-Exit codes: 0 success; 1 the input was refused (problems printed as JSON on stdout);
+Exit codes: 0 success; 1 the input was refused (problems printed as JSON on stdout, as sentences
+with --explain);
 2 the rule files are invalid or the command line is wrong.
 """
 
@@ -19,9 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from service.bilingual import LANGS, Lang, Text
 from service.engine import Engine, RequestRejected, RuleSetError, diff_bundles, load_rules
 from service.engine.bundle import DEFAULT_RULES_DIR, BeforeFirstVersion, UnknownJurisdiction
-from service.explain import explain
+from service.explain import explain, explain_refusal
 
 Command = Callable[[argparse.Namespace], int]
 # Other packages (the HTTP service, the store) add their sub-commands here.
@@ -68,13 +71,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         response = engine.evaluate(text.encode("utf-8"))
     except RequestRejected as error:
-        _dump({"errors": error.problems}, out)
+        if args.explain:
+            out.write(explain_refusal(error.problems, _lang(args)))
+        else:
+            _dump({"errors": error.problems}, out)
         return 1
     if args.explain:
-        out.write(explain(response))
+        place = engine.rule_base.jurisdictions[response["ruleset"]["id"]]
+        out.write(explain(response, Text(place.name_zh, place.name_en), _lang(args)))
     else:
         _dump(response, out)
     return 0
+
+
+def _lang(args: argparse.Namespace) -> Lang:
+    # not set on `evaluate` (its default is suppressed): a --lang given elsewhere, or both
+    lang: Lang = getattr(args, "lang", None) or "both"
+    return lang
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
@@ -152,7 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file", help="request file, or - for standard input")
     mode = ev.add_mutually_exclusive_group()
     mode.add_argument("--jsonl", action="store_true", help="one request per line")
-    mode.add_argument("--explain", action="store_true", help="readable summary for a clerk")
+    mode.add_argument(
+        "--explain",
+        action="store_true",
+        help="readable summary for a clerk (a refused request: its problems, as sentences)",
+    )
+    ev.add_argument(
+        "--lang",
+        choices=LANGS,
+        default=argparse.SUPPRESS,
+        help="language of --explain: zh, en or both, Chinese first (default: both)",
+    )
     ev.set_defaults(func=cmd_evaluate)
 
     rules = sub.add_parser("rules", help="inspect and validate the rule sets")

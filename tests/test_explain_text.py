@@ -14,20 +14,27 @@ parameter path, a jurisdiction id) is a code and must be shown by its name.
 from __future__ import annotations
 
 import copy
+import io
+import itertools
+import json
 import random
 import re
+import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any, Literal, get_args, get_origin
 
 import pytest
 
+from service import cli
+from service.bilingual import Text
 from service.contract import request as request_model
 from service.contract import response as response_model
 from service.engine import Engine, RequestRejected, RuleBase
 from service.engine.messages import NAMES, TEMPLATES, field_name
+from service.explain import explain
 from service.synthetic import population
-from tests.helpers import EXAMPLES, load_example
+from tests.helpers import EXAMPLES, ROOT, load_example
 
 CODE_WORD = re.compile(r"[A-Za-z_]{2,}")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -44,6 +51,11 @@ def _without_member_ids(text: str, request: dict[str, Any]) -> str:
 def _code_words_in_chinese(text: str, request: dict[str, Any]) -> list[str]:
     text = CHECKSUM.sub("", FIELD_PATH.sub("", text))
     return CODE_WORD.findall(_without_member_ids(text, request))
+
+
+def _place(rule_base: RuleBase, response: dict[str, Any]) -> Text:
+    meta = rule_base.jurisdictions[response["ruleset"]["id"]]
+    return Text(meta.name_zh, meta.name_en)
 
 
 # --- the households: every jurisdiction and bundle, every code of the contract -----------------
@@ -266,6 +278,18 @@ def test_no_code_word_in_any_chinese_message(
     assert not found, found
 
 
+def test_no_code_word_in_the_chinese_explanation(
+    decisions: list[tuple[dict[str, Any], dict[str, Any]]], rule_base: RuleBase
+) -> None:
+    found: dict[str, str] = {}
+    for request, response in decisions:
+        text = explain(response, _place(rule_base, response), "zh")
+        for line in text.splitlines():
+            for word in _code_words_in_chinese(line, request):
+                found.setdefault(word, line)
+    assert not found, found
+
+
 def test_every_missing_fact_and_every_message_field_has_a_name(
     decisions: list[tuple[dict[str, Any], dict[str, Any]]],
 ) -> None:
@@ -358,3 +382,130 @@ def test_every_template_has_both_languages_and_no_field_name_in_chinese() -> Non
         assert CJK.search(zh) and en.strip(), key
         literal = re.sub(r"\{\w+\}", "", zh)
         assert not CODE_WORD.search(literal), (key, zh)
+
+
+# --- evaluate --explain ------------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = cli.main(list(argv))
+    return code, capsys.readouterr().out
+
+
+URGENT = str(EXAMPLES / "changsha-temporary-urgent-case-by-case.json")
+ZHUMADIAN = str(EXAMPLES / "zhumadian-single-person-eligible.json")
+
+
+def test_explain_prints_the_temporary_cap_line_once(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "evaluate", "--explain", URGENT)
+    assert code == 0
+    assert out.count("超过救助上限 100000.00 元") == 1
+    assert out.count("exceeds the cap 100000.00") == 1
+    for heading in ("■ 临时救助", "■ Temporary assistance"):
+        section = out[out.index(heading) :].splitlines()[1:]
+        reasons = list(itertools.takewhile(lambda line: line.startswith("    - "), section))
+        assert len(reasons) == len(set(reasons)) == 3, reasons  # repeat, cause, amount
+
+
+def test_explain_names_the_jurisdiction(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "evaluate", "--explain", ZHUMADIAN)
+    assert code == 0
+    assert out.startswith("辖区 驻马店市，认定日期 2022年10月10日")
+    assert "\nJurisdiction Zhumadian, decision date 2022-10-10" in out
+    assert "zhumadian" not in out
+
+
+def test_explain_in_one_language_or_both(capsys: pytest.CaptureFixture[str]) -> None:
+    _, both = run(capsys, "evaluate", "--explain", ZHUMADIAN)
+    code_zh, zh = run(capsys, "evaluate", "--explain", "--lang", "zh", ZHUMADIAN)
+    code_en, en = run(capsys, "evaluate", "--explain", "--lang", "en", ZHUMADIAN)
+    assert code_zh == code_en == 0
+    assert both == zh + "\n" + en  # Chinese first, a blank line, then English
+    assert zh.startswith("辖区 ") and "Jurisdiction" not in zh
+    assert en.startswith("Jurisdiction ") and "辖区" not in en
+    assert "最低生活保障：符合（单人户），每月 630.00 元" in zh
+    assert (
+        "Minimum living guarantee (低保): eligible (single-person inclusion), 630.00 a month" in en
+    )
+    request = load_example("zhumadian-single-person-eligible.json")
+    assert all(not _code_words_in_chinese(line, request) for line in zh.splitlines())
+
+
+BAD = {
+    "jurisdiction": "wuhan",
+    "as_of": "2022-08-01",
+    "residence": "urban",
+    "household": {
+        "members": [{"id": "a", "relation": "applicant", "birth_date": "1980-01-01"}],
+        "income": [{"member": "a", "type": "wage", "monthly": "-5"}],
+    },
+}
+
+
+def _problems(engine: Engine, request: Any) -> list[dict[str, str]]:
+    with pytest.raises(RequestRejected) as refused:
+        engine.evaluate(request)
+    return refused.value.problems
+
+
+@pytest.mark.parametrize("lang", ["zh", "en", "both"])
+def test_explain_prints_a_refused_request_as_sentences(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    lang: str,
+) -> None:
+    bad = copy.deepcopy(BAD)
+    bad["household"]["members"][0]["relation"] = "cousin"
+    problems = _problems(engine, bad)
+    assert len(problems) == 2
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(bad)))
+    code, out = run(capsys, "evaluate", "--explain", "--lang", lang, "-")
+    assert code == 1
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+    zh = ["请求未被受理，共 2 处问题："] + [
+        f"    - {p['path']}：{p['reason_zh']}" for p in problems
+    ]
+    en = ["The request was refused (2 problems):"] + [
+        f"    - {p['path']}: {p['reason_en']}" for p in problems
+    ]
+    expected = {"zh": zh, "en": en, "both": [*zh, "", *en]}[lang]
+    assert out.splitlines() == expected
+
+
+def test_explain_names_the_whole_request_when_the_problem_has_no_field(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    (problem,) = _problems(engine, "[1]")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("[1]"))
+    code, out = run(capsys, "evaluate", "--explain", "-")
+    assert code == 1
+    assert f"    - （整个请求）：{problem['reason_zh']}" in out.splitlines()
+    assert f"    - (the request as a whole): {problem['reason_en']}" in out.splitlines()
+
+
+def test_without_explain_a_refusal_stays_json(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(BAD)))
+    code, out = run(capsys, "evaluate", "-")
+    assert code == 1
+    assert json.loads(out) == {"errors": _problems(engine, BAD)}
+
+
+def test_lang_takes_only_zh_en_or_both(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["evaluate", "--explain", "--lang", "fr", ZHUMADIAN])
+    assert exit_.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_readme_shows_what_explain_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = (
+        "$ eligibility evaluate --explain tests/examples/zhumadian-single-person-eligible.json\n"
+    )
+    shown = readme[readme.index(command) + len(command) :].split("\n...\n```")[0]
+    _, out = run(capsys, "evaluate", "--explain", ZHUMADIAN)
+    assert out.startswith(shown + "\n")

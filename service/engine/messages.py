@@ -407,8 +407,8 @@ def _percent(value: str, lang: int) -> str:
     return format((Decimal(value) * 100).normalize(), "f") + "%"
 
 
-def _date(value: str, lang: int) -> str:
-    """``2025-03-01`` as 2025年3月1日 in Chinese; as it is in English."""
+def date_text(value: str, lang: int) -> str:
+    """An ISO date, ``2025-03-01``, as 2025年3月1日 in Chinese (0); as it is in English (1)."""
     if lang == _EN:
         return value
     year, month, day = value.split("-")
@@ -430,9 +430,9 @@ SHOW: Final[dict[str, Show]] = {
     "tier": _band,
     "share": _percent,
     "share_threshold": _percent,
-    "as_of": _date,
-    "exit_started": _date,
-    "exit_ends": _date,
+    "as_of": date_text,
+    "exit_started": date_text,
+    "exit_ends": date_text,
 }
 
 _ASSET = {
