@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def dump(tree: Path, request_file: Path, out: Path) -> None:
     subprocess.run(
         [sys.executable, "-c", _DUMP, str(request_file), str(out)],
         cwd=tree,
-        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "PYTHONPATH": str(tree)},  # the tree's own ``service`` first
         check=True,
     )
 
