@@ -2,13 +2,14 @@
 
     eligibility evaluate FILE|-            one request → the contract's response JSON
     eligibility evaluate --jsonl FILE|-    one request per line → one response (or error) per line
-    eligibility evaluate --explain FILE|-  a readable summary for a clerk (Chinese, then English)
+    eligibility evaluate --explain [--lang zh|en|both] FILE|-
+                                           a readable summary for a clerk (Chinese, then English)
     eligibility rules list | show J [PARAMETER] [--as-of D] | diff J D1 D2 | validate
     eligibility --version
 
-Exit codes: 0 success; 1 the input was refused (problems printed as JSON on stdout);
-2 the rule files are invalid, a file cannot be read, or the command line is wrong (the reason
-printed on standard error in Chinese, then English).
+Exit codes: 0 success; 1 the input was refused (problems printed as JSON on stdout, as sentences
+with --explain); 2 the rule files are invalid, a file cannot be read, or the command line is
+wrong (the reason printed on standard error in Chinese, then English).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from service.bilingual import BilingualError, Text
+from service.bilingual import LANGS, BilingualError, Lang, Text
 from service.engine import Engine, RequestRejected, RuleSetError, diff_bundles, load_rules
 from service.engine.bundle import DEFAULT_RULES_DIR, BeforeFirstVersion, UnknownJurisdiction
 from service.engine.version import ENGINE_VERSION
-from service.explain import explain
+from service.explain import explain, explain_refusal
 
 Command = Callable[[argparse.Namespace], int]
 # Other packages (the HTTP service, the store) add their sub-commands here.
@@ -74,19 +75,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         response = engine.evaluate(text.encode("utf-8"))
     except RequestRejected as error:
-        _dump({"errors": error.problems}, out)
+        if args.explain:
+            out.write(explain_refusal(error.problems, _lang(args)))
+        else:
+            _dump({"errors": error.problems}, out)
         return 1
     if args.explain:
-        out.write(explain(response))
+        place = engine.rule_base.jurisdictions[response["ruleset"]["id"]]
+        out.write(explain(response, Text(place.name_zh, place.name_en), _lang(args)))
     else:
         _dump(response, out)
     return 0
 
 
+def _lang(args: argparse.Namespace | None) -> Lang:
+    # not set on `evaluate` unless given (its default is suppressed): a --lang given, or both
+    lang: Lang = getattr(args, "lang", None) or "both"
+    return lang
+
+
 def _say(text: Text, args: argparse.Namespace | None = None, out: TextIO | None = None) -> None:
     """Print a message for a person, in the language asked for (both by default)."""
-    lang = getattr(args, "lang", None) or "both"
-    print(text.render(lang), file=out or sys.stderr)
+    print(text.render(_lang(args)), file=out or sys.stderr)
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
@@ -275,7 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--explain",
         action="store_true",
-        help="a readable summary for a clerk instead of JSON (default: the response JSON)",
+        help="a readable summary for a clerk instead of JSON; a refused request: its problems,"
+        " as sentences (default: the response JSON)",
+    )
+    ev.add_argument(
+        "--lang",
+        choices=LANGS,
+        default=argparse.SUPPRESS,
+        help="language of --explain: zh, en or both, Chinese first (default: both)",
     )
     ev.set_defaults(func=cmd_evaluate)
 

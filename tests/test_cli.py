@@ -154,8 +154,8 @@ def test_evaluate_jsonl_all_good_exits_0(
 def test_evaluate_explain_chinese_then_english(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "evaluate", "--explain", str(WUHAN))
     assert code == 0
-    assert out.startswith("辖区 wuhan")
-    en = out.index("\nJurisdiction wuhan")  # the English block follows the Chinese one
+    assert out.startswith("辖区 武汉市")
+    en = out.index("\nJurisdiction Wuhan")  # the English block follows the Chinese one
     chinese, english = out[:en], out[en:]
     assert "Minimum living guarantee" not in chinese and "最低生活保障：" not in english
     # each block states every program's result, and the 低保 amount
@@ -165,7 +165,7 @@ def test_evaluate_explain_chinese_then_english(capsys: pytest.CaptureFixture[str
     assert "eligible" in english and "994.00" in english
     assert "910.00" in chinese and "910.00" in english  # the standard used
     assert "700.00" in english  # the per-capita income
-    assert "2022-08-01" in chinese and "2022-08-01" in english
+    assert "2022年8月1日" in chinese and "2022-08-01" in english
     # the Chinese block is Chinese: its 低保 line carries no English status words
     (dibao_zh,) = [line for line in chinese.splitlines() if line.startswith("■ 最低生活保障")]
     assert "eligible" not in dibao_zh and "994.00" in dibao_zh

@@ -222,7 +222,7 @@ def test_an_invalid_rule_file_is_reported_in_both_languages(
             '(武汉 2021 standard)", confidence: M}\n      rural',
             '(武汉 2021 standard)", confidence: P}\n      rural',
             "parameters.dibao.standard.urban",
-            "可信度为 P 时须写明 provisional 理由",
+            "可信度为 P 时须以 provisional 说明原因",
             "confidence P needs a 'provisional' reason",
         ),
         # the effective date must be the file's

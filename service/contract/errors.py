@@ -231,13 +231,11 @@ def split_bilingual(message: str) -> Reason | None:
 def reason_for(
     item: Mapping[str, Any],
     loc: Sequence[str | int] = (),
-    chinese_for: Callable[[str], str | None] | None = None,
 ) -> Reason:
     """One pydantic error → (Chinese, English) of our own.
 
-    ``chinese_for`` gives the Chinese of an English-only ``ValueError`` raised by a validator of
-    the caller's models (the rule-file format has some); without one, such a message is shown in
-    English after a Chinese lead-in.
+    A validator's ``ValueError`` that is not bilingual (none of ours) is shown in English after a
+    Chinese lead-in.
     """
     kind = str(item.get("type", ""))
     ctx: Mapping[str, Any] = item.get("ctx") or {}
@@ -254,8 +252,7 @@ def reason_for(
         own = split_bilingual(text)
         if own is not None:
             return own
-        zh = chinese_for(text) if chinese_for else None
-        return (zh or f"取值无效：{text}"), text
+        return f"取值无效：{text}", text
     return FALLBACK
 
 

@@ -13,7 +13,6 @@ import difflib
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -110,44 +109,8 @@ class BeforeFirstVersion(BilingualError, LookupError):
         )
 
 
-# The Chinese of the English-only messages of the rule-file format's validators (ruleset.py).
-_RULESET_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), zh)
-    for pattern, zh in (
-        (r"^confidence P needs a 'provisional' reason$", "可信度为 P 时须写明 provisional 理由"),
-        (r"^'provisional' is only for confidence P$", "只有可信度为 P 时才可写 provisional"),
-        (r"^a 低保 standard must be above 0$", "低保标准应大于 0"),
-        (r"^give exactly one of (\w+) or (\w+)$", r"\1 与 \2 须给出且只能给出一个"),
-        (
-            r"^fraction is required exactly when amount is 'fraction'$",
-            "amount 为 'fraction' 时须给出 fraction，否则不得给出",
-        ),
-        (
-            r"^published mode needs urban and rural amounts$",
-            "published 模式须给出 urban 和 rural 金额",
-        ),
-        (
-            r"^multiplier mode needs multiplier and base$",
-            "multiplier 模式须给出 multiplier 和 base",
-        ),
-        (r"^partial_from must be below full_from$", "partial_from 应小于 full_from"),
-        (r"^tier (\d+): 'to' must be above 'from'$", r"档位 \1 的 to 应大于 from"),
-        (r"^tier (\d+) is open-ended but is not the last$", r"档位 \1 没有上限，却不是最后一档"),
-        (r"^tiers (\d+) and (\d+) overlap$", r"档位 \1 与档位 \2 重叠"),
-        (r"^gap between tiers (\d+) and (\d+)$", r"档位 \1 与档位 \2 之间有空缺"),
-    )
-)
-
-
-def _ruleset_zh(english: str) -> str | None:
-    for pattern, zh in _RULESET_ZH:
-        if pattern.match(english):
-            return pattern.sub(zh, english)
-    return None
-
-
 def _pydantic_problem(file: str, loc: list[str | int], item: Mapping[str, Any]) -> RuleProblem:
-    zh, en = reason_for(item, loc, chinese_for=_ruleset_zh)
+    zh, en = reason_for(item, loc)
     return _problem(file, format_path(loc), zh, en)
 
 

@@ -538,19 +538,18 @@ class Evaluation:
                 variant, words = "pass", None
             elif result.outcome == FAIL:
                 variant = "fail"
-                shown = {
-                    k: "、".join(v) if isinstance(v, list) else v for k, v in result.values.items()
-                }
+                shown = result.values
                 words = {
                     "failed_zh": "；".join(
-                        compile_template(ASSET_PHRASES[c][0])(shown) for c in result.failed
+                        compile_template(ASSET_PHRASES[c][0], "zh")(shown) for c in result.failed
                     ),
                     "failed_en": "; ".join(
-                        compile_template(ASSET_PHRASES[c][1])(shown) for c in result.failed
+                        compile_template(ASSET_PHRASES[c][1], "en")(shown) for c in result.failed
                     ),
                 }
             else:
-                variant, words = "insufficient", {"missing_fields": "、".join(result.missing)}
+                # the template names each missing field in its own language
+                variant, words = "insufficient", {"missing_fields": result.missing}
             result.step_args = (variant, limits.paths + self.standard_params, words)
         variant, params, words = result.step_args
         if result.missing and result.outcome == INSUFFICIENT:
@@ -761,16 +760,7 @@ class Evaluation:
         undecided = self.tekun_undecided
         if undecided:
             values["tekun_undecided"] = undecided
-            self.step(
-                "dibao.household",
-                "dibao",
-                PASS,
-                "pass_undecided",
-                values,
-                (),
-                None,
-                {"undecided": "、".join(undecided)},
-            )
+            self.step("dibao.household", "dibao", PASS, "pass_undecided", values)
         else:
             self.step("dibao.household", "dibao", PASS, "pass", values)
         total, per_capita = self.per_capita(remaining)
