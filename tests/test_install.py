@@ -41,6 +41,16 @@ SHIPPED_RULE_FILES = sorted(
 )
 
 
+# The names of the installed package's requirements that need no extra.
+PRINT_REQUIREMENTS = """
+import re
+from importlib.metadata import requires
+for line in requires("eligibility"):
+    if "extra ==" not in line:
+        print(re.split(r"[<>=!~;\\[ ]", line, maxsplit=1)[0].lower())
+"""
+
+
 @dataclass
 class BuildStage:
     workdir: str
@@ -171,6 +181,19 @@ def test_the_package_carries_the_shipped_rule_sets(image_venv: Path) -> None:
     assert not (site / "rules").exists()  # nothing installed at the top of site-packages
 
 
+def test_a_plain_install_brings_what_the_caseload_commands_need(image_venv: Path) -> None:
+    """`pip install eligibility` without an extra installs numpy, pyarrow and matplotlib."""
+    requires = subprocess.run(
+        [str(image_venv / "bin" / "python"), "-c", PRINT_REQUIREMENTS],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for package in ("numpy", "pyarrow", "matplotlib"):
+        assert package in requires, requires
+
+
 def test_a_rules_folder_that_is_set_is_used_and_a_missing_one_is_named(
     image_venv: Path, tmp_path: Path
 ) -> None:
@@ -240,12 +263,13 @@ def served(image_venv: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             time.sleep(0.2)
         yield base, data
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
         log.close()
 
 
