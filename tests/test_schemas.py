@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from pydantic import BaseModel, Field
 
 from service.contract import schemas
 from service.engine import Engine, RequestRejected
@@ -41,6 +43,25 @@ def errors(name: str, document: Any) -> list[str]:
 
 def test_schemas_have_not_drifted_from_the_models(capsys: pytest.CaptureFixture[str]) -> None:
     assert schemas.main(["--check"]) == 0, capsys.readouterr().out
+
+
+def test_a_decimal_string_keeps_our_pattern_whatever_the_pydantic_version() -> None:
+    """A decimal in a rule file may be written as a string: a plain decimal number. The schema
+    says so itself; pydantic's own pattern differs between its releases (2.14 gives none)."""
+
+    class Amount(BaseModel):
+        limit: Decimal = Field(ge=0)
+
+    schema = Amount.model_json_schema(
+        mode="validation", schema_generator=schemas.ContractJsonSchema
+    )
+    branches = schema["properties"]["limit"]["anyOf"]
+    assert {"type": "string", "pattern": schemas.DECIMAL_STRING_PATTERN} in branches
+    plain = re.compile(schemas.DECIMAL_STRING_PATTERN)
+    for text in ("830", "830.00", "0.5", ".5", "-1.5", "+1"):
+        assert plain.match(text), text
+    for text in ("", "-", ".", "1e3", "8 30", "1.2.3", "NaN"):
+        assert not plain.match(text), text
 
 
 def test_check_notices_drift(

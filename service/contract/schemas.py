@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from service.contract.request import EvaluationRequest
 from service.contract.response import ErrorResponse, EvaluationResponse
@@ -30,10 +32,34 @@ MODELS: dict[str, tuple[type[BaseModel], str]] = {
 }
 
 
+# What a decimal written as a string means in our files: an optional sign, digits and at most one
+# decimal point; no exponent, not empty. Pydantic's own pattern changes between minor releases
+# (2.14 gives none), and the published schema must say the same whatever version generated it.
+DECIMAL_STRING_PATTERN = r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$"
+
+
+class ContractJsonSchema(GenerateJsonSchema):
+    """Pydantic's generator with our own meaning of a decimal string."""
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        json_schema = super().decimal_schema(schema)
+        for branch in json_schema.get("anyOf", [json_schema]):
+            if branch.get("type") != "string":
+                continue
+            if self.mode == "validation":
+                branch["pattern"] = DECIMAL_STRING_PATTERN
+            else:  # serialised as str(Decimal), which may use an exponent: no pattern
+                branch.pop("pattern", None)
+        return json_schema
+
+
 def generate() -> dict[str, str]:
     out = {}
     for name, (model, mode) in MODELS.items():
-        schema: dict[str, Any] = model.model_json_schema(mode=mode)  # type: ignore[arg-type]
+        schema: dict[str, Any] = model.model_json_schema(
+            mode=mode,  # type: ignore[arg-type]
+            schema_generator=ContractJsonSchema,
+        )
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": name, **schema}
         out[name] = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     return out

@@ -34,9 +34,34 @@ from service.engine.ruleset import (
 )
 
 NATIONAL = "national"
-DEFAULT_RULES_DIR = Path(
-    os.environ.get("ELIGIBILITY_RULES_DIR", Path(__file__).resolve().parents[2] / "rules")
+
+# --- where the rules folder is -----------------------------------------------------------------
+
+RULES_DIR_SETTING = "ELIGIBILITY_RULES_DIR"
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# Policy officers edit rules/ at the top of the repository; the wheel carries a copy of it inside
+# the package (pyproject.toml, [tool.hatch.build.targets.wheel.sources]).
+CHECKOUT_RULES_DIR = _PACKAGE_DIR.parent / "rules"
+PACKAGED_RULES_DIR = _PACKAGE_DIR / "shipped_rules"
+RULES_FOLDER_NOT_FOUND = Text(
+    f"找不到规则文件夹；请用 {RULES_DIR_SETTING}（或 --rules）指定规则文件夹",
+    f"rules folder not found; set {RULES_DIR_SETTING} (or --rules) to the folder of rule sets",
 )
+
+
+def find_rules_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The rules folder: ``ELIGIBILITY_RULES_DIR`` if set; else ``rules/`` of the source checkout
+    this package runs from (an editable install); else the copy packaged in the wheel."""
+    setting = (os.environ if environ is None else environ).get(RULES_DIR_SETTING)
+    if setting:
+        return Path(setting)
+    # A checkout has pyproject.toml beside service/; an installed package sits in site-packages.
+    if (_PACKAGE_DIR.parent / "pyproject.toml").is_file() and CHECKOUT_RULES_DIR.is_dir():
+        return CHECKOUT_RULES_DIR
+    return PACKAGED_RULES_DIR
+
+
+DEFAULT_RULES_DIR = find_rules_dir()
 
 
 @dataclass(frozen=True)
@@ -636,14 +661,7 @@ def load_rules(root: Path | str = DEFAULT_RULES_DIR) -> RuleBase:
     versions: dict[str, list[LoadedVersion]] = {}
     if not root.is_dir():
         raise RuleSetError(
-            [
-                _problem(
-                    str(root),
-                    "",
-                    "找不到规则文件夹（可用 --rules 或环境变量 ELIGIBILITY_RULES_DIR 指定）",
-                    "rules folder not found (give it with --rules or ELIGIBILITY_RULES_DIR)",
-                )
-            ]
+            [_problem(str(root), "", RULES_FOLDER_NOT_FOUND.zh, RULES_FOLDER_NOT_FOUND.en)]
         )
     for meta_path in sorted(root.rglob("jurisdiction.yaml")):
         folder = meta_path.parent
