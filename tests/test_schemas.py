@@ -50,18 +50,34 @@ def test_a_decimal_string_keeps_our_pattern_whatever_the_pydantic_version() -> N
     says so itself; pydantic's own pattern differs between its releases (2.14 gives none)."""
 
     class Amount(BaseModel):
+        change: Decimal
         limit: Decimal = Field(ge=0)
+        standard: Decimal = Field(gt=0)
 
     schema = Amount.model_json_schema(
         mode="validation", schema_generator=schemas.ContractJsonSchema
     )
-    branches = schema["properties"]["limit"]["anyOf"]
-    assert {"type": "string", "pattern": schemas.DECIMAL_STRING_PATTERN} in branches
+    for name, pattern in (
+        ("change", schemas.DECIMAL_STRING_PATTERN),
+        ("limit", schemas.NON_NEGATIVE_DECIMAL_STRING_PATTERN),
+        ("standard", schemas.POSITIVE_DECIMAL_STRING_PATTERN),
+    ):
+        assert {"type": "string", "pattern": pattern} in schema["properties"][name]["anyOf"]
     plain = re.compile(schemas.DECIMAL_STRING_PATTERN)
     for text in ("830", "830.00", "0.5", ".5", "-1.5", "+1"):
         assert plain.match(text), text
     for text in ("", "-", ".", "1e3", "8 30", "1.2.3", "NaN"):
         assert not plain.match(text), text
+    non_negative = re.compile(schemas.NON_NEGATIVE_DECIMAL_STRING_PATTERN)
+    positive = re.compile(schemas.POSITIVE_DECIMAL_STRING_PATTERN)
+    for text in ("0", "0.00", "+0", "830.00", ".5"):
+        assert non_negative.match(text), text
+    for text in ("-1", "-0", "-0.5", "."):
+        assert not non_negative.match(text), text
+    for text in ("830", "0.01", ".5", "+1"):
+        assert positive.match(text), text
+    for text in ("0", "0.00", "+0", ".0", "-1", "."):
+        assert not positive.match(text), text
 
 
 def test_check_notices_drift(
@@ -163,3 +179,29 @@ def test_rule_files_fit_their_schemas(path: Path) -> None:
     name = "jurisdiction.schema.json" if path.name == "jurisdiction.yaml" else None
     name = name or "ruleset-version.schema.json"
     assert errors(name, data) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "accepted"),
+    [
+        (("disposable_income", "urban"), "-61693", False),  # above 0
+        (("disposable_income", "urban"), "0", False),
+        (("disposable_income", "urban"), "61693", True),
+        (("dibao", "standard", "urban"), "0.00", False),  # a standard: above 0
+        (("temporary", "advance_cap"), "-1", False),  # money: 0 or more
+        (("temporary", "advance_cap"), "0", True),
+    ],
+)
+def test_the_rule_file_schema_gives_each_parameter_its_range(
+    path: tuple[str, ...], value: str, accepted: bool
+) -> None:
+    # A policy officer's editor validates YAML against this schema: a value the loader refuses
+    # must be refused there too, written as text as the rule files write it.
+    text = (ROOT / "rules" / "wuhan" / "2024-01-01.yaml").read_text("utf-8")
+    document = json.loads(json.dumps(yaml.safe_load(text), default=str))
+    leaf = document.setdefault("parameters", {})
+    for key in path:
+        leaf = leaf.setdefault(key, {})
+    leaf.update({"value": value, "source": "test", "confidence": "S"})
+    found = errors("ruleset-version.schema.json", document)
+    assert (not found) is accepted, found

@@ -36,6 +36,19 @@ MODELS: dict[str, tuple[type[BaseModel], str]] = {
 # decimal point; no exponent, not empty. Pydantic's own pattern changes between minor releases
 # (2.14 gives none), and the published schema must say the same whatever version generated it.
 DECIMAL_STRING_PATTERN = r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$"
+# The same without a minus sign (a decimal that may not be negative), and without zero (one that
+# must be above zero): the range is said for text as for numbers.
+NON_NEGATIVE_DECIMAL_STRING_PATTERN = r"^(?!^[+.]*$)\+?0*\d*\.?\d*$"
+POSITIVE_DECIMAL_STRING_PATTERN = r"^(?!^\+?0*\.?0*$)\+?0*\d*\.?\d*$"
+
+
+def _string_pattern(schema: core_schema.DecimalSchema) -> str:
+    lower = schema.get("gt", schema.get("ge"))
+    if lower is None or lower < 0:
+        return DECIMAL_STRING_PATTERN
+    if "gt" in schema or lower > 0:
+        return POSITIVE_DECIMAL_STRING_PATTERN
+    return NON_NEGATIVE_DECIMAL_STRING_PATTERN
 
 
 class ContractJsonSchema(GenerateJsonSchema):
@@ -47,7 +60,7 @@ class ContractJsonSchema(GenerateJsonSchema):
             if branch.get("type") != "string":
                 continue
             if self.mode == "validation":
-                branch["pattern"] = DECIMAL_STRING_PATTERN
+                branch["pattern"] = _string_pattern(schema)
             else:  # serialised as str(Decimal), which may use an exponent: no pattern
                 branch.pop("pattern", None)
         return json_schema
