@@ -51,7 +51,7 @@ from service.api.fastpath import fast_routes
 from service.api.logs import configure_logging, get_logger
 from service.api.middleware import ServiceMiddleware
 from service.api.openapi import INVALID, NOT_FOUND, REQUEST_BODY, keyed
-from service.api.replay import diff_documents
+from service.api.replay import decision_changes, diff_documents
 from service.api.runtime import Runtime
 from service.api.settings import Settings
 from service.api.writer import AsyncGroupCommit
@@ -141,7 +141,11 @@ class ReplayReport(_Doc):
     rules: Literal["stored", "current", "as_of"]
     stored_bundle: BundleRef
     bundle: BundleRef
-    identical: bool
+    identical: bool = Field(description="the replayed response equals the stored one exactly")
+    decision_identical: bool = Field(
+        description="the same statuses, amounts, trace steps and values; any difference is in"
+        " the wording of the explanation or the engine version only"
+    )
     diff: list[DiffEntry]
     rule_changes: list[dict[str, Any]] = Field(
         default_factory=list, description="parameters that differ between the two bundles"
@@ -611,6 +615,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
                 "stored_bundle": _bundle_ref(stored_bundle),
                 "bundle": _bundle_ref(target),
                 "identical": not diff,
+                "decision_identical": not decision_changes(diff),
                 "diff": diff,
                 "rule_changes": diff_bundles(stored_bundle, target) if mode != "stored" else [],
             }

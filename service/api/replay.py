@@ -7,6 +7,9 @@ from typing import Any
 _MISSING = None  # a field present on one side only is reported against null
 
 IGNORED = frozenset({"decision_id"})
+# What a newer engine may say differently about the same decision: the wording of its trace and
+# its own version. A replay that differs only there decided the same (``decision_identical``).
+WORDING = frozenset({"message_zh", "message_en", "engine_version"})
 
 
 def diff_documents(stored: Any, replayed: Any, path: str = "") -> list[dict[str, Any]]:
@@ -14,6 +17,11 @@ def diff_documents(stored: Any, replayed: Any, path: str = "") -> list[dict[str,
     out: list[dict[str, Any]] = []
     _walk(stored, replayed, path, out)
     return out
+
+
+def decision_changes(diff: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries of ``diff`` that are not wording: statuses, amounts, steps, values."""
+    return [entry for entry in diff if entry["path"].rpartition(".")[2] not in WORDING]
 
 
 def _walk(a: Any, b: Any, path: str, out: list[dict[str, Any]]) -> None:

@@ -256,3 +256,55 @@ def test_unknown_ids_are_404(api: Api, kind: str) -> None:
     assert (
         api.client.get("/v1/decisions/not-an-id", headers=api.headers("auditor")).status_code == 404
     )
+
+
+def test_a_decision_worded_by_an_older_engine_replays_as_the_same_decision(api: Api) -> None:
+    """A newer engine may word the trace differently: the replay says the decision is the same
+    (``decision_identical``) and shows the wording in the diff; a changed amount is not wording."""
+    created = api.post_decision(EXAMPLES[0].read_bytes())
+    assert created.status_code == 201
+    stored = api.store.get(created.json()["decision_id"])
+    assert stored is not None
+    bundle = api.store.get_bundle(stored.bundle_sha256)
+    assert bundle is not None
+
+    def record_variant(change: Callable[[dict], None]) -> str:
+        response = json.loads(stored.response_json)
+        change(response)
+        return api.store.record(
+            jurisdiction=stored.jurisdiction,
+            as_of=stored.as_of,
+            bundle_sha256=stored.bundle_sha256,
+            bundle_version=response["ruleset"]["version"],
+            bundle_canonical_json=bundle,
+            engine_version="0.1.0",
+            request_json=stored.request_json,
+            response_json=json.dumps(response, ensure_ascii=False),
+            actor=stored.actor,
+            programs_summary=stored.programs_summary,
+        ).id
+
+    def older_wording(response: dict) -> None:
+        response["engine_version"] = "0.1.0"
+        response["trace"][0]["message_zh"] = "年满 75 周岁，达到 60 周岁"
+
+    def other_amount(response: dict) -> None:
+        older_wording(response)
+        response["programs"]["dibao"]["monthly_amount"] = "1.00"
+
+    auditor = api.headers("auditor")
+    worded = api.client.post(
+        f"/v1/decisions/{record_variant(older_wording)}/replay", headers=auditor
+    )
+    assert worded.status_code == 200, worded.text
+    report = worded.json()
+    assert report["identical"] is False
+    assert report["decision_identical"] is True
+    assert {d["path"] for d in report["diff"]} == {"engine_version", "trace[0].message_zh"}
+
+    changed = api.client.post(
+        f"/v1/decisions/{record_variant(other_amount)}/replay", headers=auditor
+    )
+    report = changed.json()
+    assert (report["identical"], report["decision_identical"]) == (False, False)
+    assert "programs.dibao.monthly_amount" in {d["path"] for d in report["diff"]}
