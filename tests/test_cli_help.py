@@ -23,8 +23,6 @@ REST_MARKUP = re.compile(r"``|`[^`]+`_|:[a-z]+:`|^\.\. [a-z]+::|\*\*[^*]+\*\*", 
 # Sub-commands registered by modules other packages own, whose help texts are being completed
 # there; the mark goes when they are.
 COMPLETED_ELSEWHERE = {
-    "eligibility keys create": "service/api/commands.py",
-    "eligibility keys revoke": "service/api/commands.py",
     "eligibility caseload generate": "service/caseload/commands.py",
     "eligibility caseload evaluate": "service/caseload/commands.py",
     "eligibility caseload whatif": "service/caseload/commands.py",
