@@ -74,12 +74,50 @@ def caseload_router(
     )
     async def whatif(
         request: Request,
-        jurisdiction: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-        as_of: Annotated[date | None, Query()] = None,
-        force_jurisdiction: Annotated[bool, Query()] = False,
-        force_as_of: Annotated[bool, Query()] = False,
-        set_: Annotated[list[str], Query(alias="set")] = [],  # noqa: B006 - FastAPI query list
-        compare_as_of: Annotated[date | None, Query()] = None,
+        jurisdiction: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=64,
+                description="jurisdiction for records without one (default: none; such records "
+                "are refused)",
+            ),
+        ] = None,
+        as_of: Annotated[
+            date | None,
+            Query(
+                description="decision date for records without one (default: none; such "
+                "records are refused)"
+            ),
+        ] = None,
+        force_jurisdiction: Annotated[
+            bool,
+            Query(
+                description="decide every record under `jurisdiction`, replacing its own; the "
+                "answer counts the records overridden (default: false)"
+            ),
+        ] = False,
+        force_as_of: Annotated[
+            bool,
+            Query(
+                description="decide every record as of `as_of`, replacing its own date; the "
+                "answer counts the records overridden (default: false)"
+            ),
+        ] = False,
+        set_: Annotated[
+            list[str],
+            Query(
+                alias="set",
+                description="PARAMETER=VALUE set in each record's changed bundle (repeatable)",
+            ),
+        ] = [],  # noqa: B006 - FastAPI query list
+        compare_as_of: Annotated[
+            date | None,
+            Query(
+                description="compare with the rules in force on this date (default: the "
+                "baseline rules, changed by `set` only)"
+            ),
+        ] = None,
     ) -> Any:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
