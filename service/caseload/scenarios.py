@@ -228,16 +228,25 @@ def _resolve(rule_base: RuleBase, jurisdiction: str, on: date, path: str) -> Bun
 
 
 def override_problems(error: RuleSetError) -> list[dict[str, str]]:
-    # The engine words its reasons in English; a Chinese reason is used where it gives one.
     return [
         problem(
             f"set:{p.path}" if p.path else "set",
-            f"参数覆盖无效：{getattr(p, 'reason_zh', None) or p.path}",
+            f"参数覆盖无效：{_reason_zh(p)}",
             f"the override is not valid: {p.reason}",
             "override_invalid",
         )
         for p in error.problems
     ]
+
+
+def _reason_zh(p: Any) -> str:
+    # The engine words its reasons in English; its Chinese one is used where it gives one.
+    given = getattr(p, "reason_zh", None)
+    if given:
+        return str(given)
+    if p.reason.startswith("no such parameter"):
+        return f"规则包中没有参数 {p.path}"
+    return f"{p.path} 的取值不被接受"
 
 
 def missing_problem(field_name: str) -> dict[str, str]:
