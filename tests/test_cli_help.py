@@ -20,13 +20,6 @@ from service.engine.version import ENGINE_VERSION
 from tests.helpers import ROOT
 
 REST_MARKUP = re.compile(r"``|`[^`]+`_|:[a-z]+:`|^\.\. [a-z]+::|\*\*[^*]+\*\*", re.MULTILINE)
-# Sub-commands registered by modules other packages own, whose help texts are being completed
-# there; the mark goes when they are.
-COMPLETED_ELSEWHERE = {
-    "eligibility caseload generate": "service/caseload/commands.py",
-    "eligibility caseload evaluate": "service/caseload/commands.py",
-    "eligibility caseload whatif": "service/caseload/commands.py",
-}
 
 
 def parsers(
@@ -54,13 +47,7 @@ ALL = _all_parsers()
 
 
 def _case(parser: argparse.ArgumentParser, listed: dict[str, str]) -> object:
-    owner = COMPLETED_ELSEWHERE.get(parser.prog)
-    marks = (
-        [pytest.mark.xfail(strict=False, reason=f"help texts are completed in {owner}")]
-        if owner
-        else []
-    )
-    return pytest.param(parser, listed, id=parser.prog, marks=marks)
+    return pytest.param(parser, listed, id=parser.prog)
 
 
 def test_every_sub_command_is_walked() -> None:

@@ -12,17 +12,27 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from service.bilingual import BilingualError
 from service.caseload import layout
 from service.caseload.canonical import flat_row
 from service.caseload.columns import EPOCH, Batch
 from service.caseload.reference import FIELDS, decision_of
+from service.caseload.scenarios import (
+    RecordCounts,
+    RecordDefaults,
+    RecordRefused,
+    Scenarios,
+    missing_problem,
+)
 from service.caseload.vector import BASIS_LABELS, STATUS_LABELS, NotExact, evaluate_batch
 from service.contract.errors import problem
 from service.engine import Bundle, RequestRejected, evaluate
@@ -42,7 +52,7 @@ FORMATS = {
 }
 
 
-class CaseloadFileError(Exception):
+class CaseloadFileError(BilingualError):
     """The file as a whole cannot be read (unknown format, unknown column, wrong column type)."""
 
 
@@ -50,9 +60,15 @@ def file_format(path: Path | str) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise CaseloadFileError(
-            f"{path}: unknown caseload format {suffix!r} (use .jsonl, .parquet or .csv)"
+            f"{path}：无法识别的个案文件格式 {suffix!r}（请用 .jsonl、.parquet 或 .csv）",
+            f"{path}: unknown caseload format {suffix!r} (use .jsonl, .parquet or .csv)",
         )
     return FORMATS[suffix]
+
+
+def _unknown_columns(where: str, unknown: list[str]) -> CaseloadFileError:
+    names = ", ".join(unknown)
+    return CaseloadFileError(f"{where}未知的列：{names}", f"{where}unknown column(s): {names}")
 
 
 @dataclass
@@ -82,9 +98,9 @@ def conform(table: pa.Table) -> pa.Table:
     schema = layout.arrow_schema()
     unknown = [c for c in table.column_names if c not in schema.names]
     if unknown:
-        raise CaseloadFileError(f"unknown column(s): {', '.join(unknown)}")
+        raise _unknown_columns("", unknown)
     if "members" not in table.column_names:
-        raise CaseloadFileError("the column 'members' is required")
+        raise CaseloadFileError("缺少必需的列 members", "the column 'members' is required")
     columns = []
     for f in schema:
         if f.name in table.column_names:
@@ -94,7 +110,8 @@ def conform(table: pa.Table) -> pa.Table:
                     column = column.cast(f.type)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
                     raise CaseloadFileError(
-                        f"column {f.name!r} has type {column.type}, expected {f.type}: {error}"
+                        f"列 {f.name} 的类型为 {column.type}，应为 {f.type}",
+                        f"column {f.name!r} has type {column.type}, expected {f.type}: {error}",
                     ) from None
             columns.append(column)
         else:
@@ -109,7 +126,7 @@ def _parquet_chunks(path: Path, size: int) -> Iterator[Chunk]:
     names = handle.schema_arrow.names
     unknown = [c for c in names if c not in layout.COLUMNS]
     if unknown:
-        raise CaseloadFileError(f"{path}: unknown column(s): {', '.join(unknown)}")
+        raise _unknown_columns(f"{path}: ", unknown)
     row = 0
     for index, batch in enumerate(handle.iter_batches(batch_size=size)):
         table = pa.Table.from_batches([batch])
@@ -135,11 +152,12 @@ def _jsonl_chunks(path: Path, size: int) -> Iterator[Chunk]:
 
 
 def _csv_chunks(path: Path, size: int) -> Iterator[Chunk]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    # utf-8-sig: a file saved by Excel ("CSV UTF-8") starts with a byte-order mark
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         unknown = [c for c in reader.fieldnames or [] if c not in layout.COLUMNS]
         if unknown:
-            raise CaseloadFileError(f"{path}: unknown column(s): {', '.join(unknown)}")
+            raise _unknown_columns(f"{path}: ", unknown)
         block: list[tuple[int, dict[str, Any]]] = []
         index = 0
         start = reader.line_num + 1
@@ -173,14 +191,23 @@ def _error(line: int, household_id: Any, problems: list[dict[str, str]]) -> dict
     return {"line": line, "id": household_id, "errors": problems}
 
 
+# Parsed in place of a jurisdiction or date a record lacks (the contract requires the one and
+# would put today for the other); never decided: the row keeps its missing value.
+_PLACEHOLDER_JURISDICTION = "-"
+_PLACEHOLDER_AS_OF = date(2000, 1, 1)
+
+
 def _rows_from_text(
     chunk: Chunk,
 ) -> tuple[list[dict[str, Any]], list[int], list[dict[str, Any]]]:
-    """JSONL/CSV → (valid flat rows, their lines, errors). Each request is checked by the contract."""
+    """JSONL/CSV → (valid flat rows, their lines, errors). Each request is checked by the contract.
+
+    A row keeps the record's own jurisdiction and date, or null where the record has none."""
     engine = _parser()
     rows, lines, errors = [], [], []
     for line, item in chunk.payload:
         household_id: Any = None
+        no_jurisdiction = no_as_of = False
         try:
             if chunk.kind == "jsonl":
                 data = _loads(item)
@@ -195,10 +222,23 @@ def _rows_from_text(
                     rows.append(row)
                     lines.append(line)
                     continue
+                if isinstance(data, dict):
+                    no_jurisdiction = "jurisdiction" not in data
+                    no_as_of = "as_of" not in data
+                    if no_jurisdiction:
+                        data["jurisdiction"] = _PLACEHOLDER_JURISDICTION
+                    if no_as_of:
+                        data["as_of"] = _PLACEHOLDER_AS_OF.isoformat()
             else:
                 row = layout.csv_to_row(item)
                 household_id = row.get("id")
-                data = layout.row_to_request(row, jurisdiction="-", as_of=date(2000, 1, 1))
+                no_jurisdiction = row.get("jurisdiction") is None
+                no_as_of = row.get("as_of") is None
+                data = layout.row_to_request(
+                    row,
+                    _PLACEHOLDER_JURISDICTION if no_jurisdiction else None,
+                    _PLACEHOLDER_AS_OF if no_as_of else None,
+                )
             request = engine.parse(data)
         except json.JSONDecodeError as error:
             errors.append(
@@ -207,7 +247,10 @@ def _rows_from_text(
                     None,
                     [
                         problem(
-                            "", "不是有效的 JSON", f"not valid JSON: {error.msg}", "json_invalid"
+                            "",
+                            f"不是有效的 JSON（第 {error.colno} 个字符处）",
+                            f"not valid JSON: {error.msg} (character {error.colno})",
+                            "json_invalid",
                         )
                     ],
                 )
@@ -218,7 +261,7 @@ def _rows_from_text(
                 _error(
                     line,
                     household_id,
-                    [problem(error.column, "单元格格式错误", str(error), "csv_cell")],
+                    [problem(error.column, error.zh, error.en, "csv_cell")],
                 )
             )
             continue
@@ -228,15 +271,61 @@ def _rows_from_text(
         row = layout.request_to_row(
             request.model_dump(mode="json"), None if household_id is None else str(household_id)
         )
+        if no_jurisdiction:
+            row["jurisdiction"] = None
+        if no_as_of:
+            row["as_of"] = None
         rows.append(row)
         lines.append(line)
     return rows, lines, errors
 
 
-def decide_chunk(
-    chunk: Chunk, bundles: list[Bundle], jurisdiction: str, as_of: date
-) -> tuple[list[pa.Table], list[dict[str, Any]]]:
-    """One result table per bundle (rows in input order, refused rows left out) and the errors."""
+def _record_values(
+    table: pa.Table, defaults: RecordDefaults
+) -> tuple[pa.Array, pa.Array, RecordCounts]:
+    """Each row's jurisdiction and date as decided (null: none): its own, or the default where
+    it has none, or the default everywhere if forced; and how many records were overridden or
+    took the default, and how many kept their own value where it differs from the default."""
+    counts = RecordCounts()
+    n = table.num_rows
+    decided = []
+    differs = []
+    for name, default, forced in (
+        ("jurisdiction", defaults.jurisdiction, defaults.force_jurisdiction),
+        ("as_of", defaults.as_of, defaults.force_as_of),
+    ):
+        own = table.column(name).combine_chunks()
+        if default is None:
+            decided.append(own)
+            continue
+        scalar = pa.scalar(default, own.type)
+        other = pc.fill_null(pc.not_equal(own, scalar), False)
+        if forced:
+            setattr(counts, f"overridden_{name}", pc.sum(other).as_py() or 0)
+            differs.append(other.to_numpy(zero_copy_only=False))
+            decided.append(pc.fill_null(pa.nulls(n, own.type), scalar))
+        else:
+            setattr(counts, f"defaulted_{name}", own.null_count)
+            setattr(counts, f"kept_{name}", pc.sum(other).as_py() or 0)
+            decided.append(pc.fill_null(own, scalar))
+    if differs:
+        counts.overridden_records = int(np.logical_or.reduce(differs).sum())
+    return decided[0], decided[1], counts
+
+
+@dataclass
+class ChunkOutcome:
+    tables: list[pa.Table]  # one per scenario, rows in input order, refused rows left out
+    errors: list[dict[str, Any]]  # refused rows, by line
+    counts: RecordCounts  # records whose jurisdiction or date was overridden or defaulted
+
+
+_NO_DAY = -(2**31)
+
+
+def decide_chunk(chunk: Chunk, scenarios: Scenarios) -> ChunkOutcome:
+    """Each row decided under the bundle(s) of its own jurisdiction and date (see
+    ``scenarios``): one result table per scenario, and the errors."""
     errors: list[dict[str, Any]] = []
     if chunk.kind == "table":
         table = conform(chunk.payload)
@@ -245,52 +334,145 @@ def decide_chunk(
         rows, lines, errors = _rows_from_text(chunk)
         table = pa.Table.from_pylist(rows, schema=layout.arrow_schema())
     n = table.num_rows
+    jurisdictions, dates, counts = _record_values(table, scenarios.defaults)
+
+    # Rows sharing their bundles are decided together: a caseload has few distinct pairs of
+    # jurisdiction and date, so the pairs are found on integer keys, then resolved once each.
+    encoded = jurisdictions.dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    days = pc.fill_null(pc.cast(dates, pa.int32()), _NO_DAY).to_numpy(zero_copy_only=False)
+    days = days.astype(np.int64)
+    missing = (codes < 0) | (days == _NO_DAY)
+    keys = (codes << 32) | (days - _NO_DAY)
+    pairs, inverse = np.unique(np.where(missing, -1, keys), return_inverse=True)
+    inverse = inverse.reshape(-1)
+    groups: list[list[Bundle]] = []
+    group_index: dict[tuple[str, ...], int] = {}
+    pair_group = np.full(len(pairs), -1, dtype=np.int32)
+    pair_problems: dict[int, list[dict[str, str]]] = {}
+    for i, key in enumerate(pairs.tolist()):
+        if key < 0:
+            continue
+        jurisdiction = names[key >> 32]
+        on = EPOCH + timedelta(days=(key & 0xFFFFFFFF) + _NO_DAY)
+        try:
+            bundles = scenarios.bundles(jurisdiction, on)
+        except RecordRefused as refused:
+            pair_problems[i] = refused.problems
+            continue
+        shas = tuple(b.sha256 for b in bundles)
+        if shas not in group_index:
+            group_index[shas] = len(groups)
+            groups.append(bundles)
+        pair_group[i] = group_index[shas]
+    group_of = pair_group[inverse]
+    keep = group_of >= 0
+    for position in np.flatnonzero(~keep).tolist():
+        if missing[position]:
+            problems = []
+            if codes[position] < 0:
+                problems.append(missing_problem("jurisdiction"))
+            if days[position] == _NO_DAY:
+                problems.append(missing_problem("as_of"))
+        else:
+            problems = pair_problems[int(inverse[position])]
+        errors.append(_error(lines[position], _id_at(table, position), problems))
+
+    columns = [{f: np.full(n, -1, dtype=np.int64) for f in FIELDS} for _ in range(scenarios.count)]
+    for group, bundles in enumerate(groups):
+        every = len(groups) == 1 and bool(keep.all())
+        positions = np.arange(n) if every else np.flatnonzero(group_of == group)
+        take = pa.array(positions)
+        decided, refused = _decide_group(
+            table if every else table.take(take),
+            bundles,
+            jurisdictions if every else jurisdictions.take(take),
+            dates if every else dates.take(take),
+            days[positions],
+        )
+        for scenario, fields in enumerate(decided):
+            for f, values in fields.items():
+                columns[scenario][f][positions] = values
+        for local, problems in refused.items():
+            keep[positions[local]] = False
+            errors.append(
+                _error(lines[positions[local]], _id_at(table, positions[local]), problems)
+            )
+    ids = table.column("id").combine_chunks()
+    results = [
+        result_table(
+            columns[scenario],
+            ids,
+            lines,
+            keep,
+            jurisdictions,
+            dates,
+            group_of,
+            [g[scenario] for g in groups],
+        )
+        for scenario in range(scenarios.count)
+    ]
+    errors.sort(key=lambda e: e["line"])
+    return ChunkOutcome(results, errors, counts)
+
+
+def _id_at(table: pa.Table, position: int) -> Any:
+    return table.column("id")[int(position)].as_py()
+
+
+def _decide_group(
+    table: pa.Table,
+    bundles: list[Bundle],
+    jurisdictions: pa.Array,
+    dates: pa.Array,
+    days: np.ndarray,
+) -> tuple[list[dict[str, np.ndarray]], dict[int, list[dict[str, str]]]]:
+    """Rows that share their bundles: the decision fields per scenario, and the rows refused
+    (by position in ``table``) with their problems."""
+    n = table.num_rows
     batch = Batch.from_arrow(table)
-    day = (as_of - EPOCH).days
-    results = []
+    refused: dict[int, list[dict[str, str]]] = {}
     slow = np.flatnonzero(batch.slow)
-    keep = np.ones(n, dtype=bool)
     slow_decisions: dict[int, list[tuple[int, ...]]] = {}
+
+    def request_at(position: int, row: dict[str, Any]) -> Any:
+        jurisdiction, on = jurisdictions[position].as_py(), dates[position].as_py()
+        return engine.parse(layout.row_to_request(row, jurisdiction, on))
+
+    engine = _parser()
     if len(slow):
-        engine = _parser()
         subset = table.take(pa.array(slow)).to_pylist()
         for position, row in zip(slow.tolist(), subset, strict=True):
             try:
-                request = engine.parse(layout.row_to_request(row, jurisdiction, as_of))
+                request = request_at(position, row)
             except RequestRejected as error:
-                keep[position] = False
-                errors.append(_error(lines[position], row.get("id"), error.problems))
+                refused[position] = error.problems
                 continue
             try:
                 slow_decisions[position] = [_engine_decision(request, b) for b in bundles]
             except EngineFault as error:
-                keep[position] = False
-                errors.append(
-                    _error(
-                        lines[position],
-                        row.get("id"),
-                        [problem("", "引擎无法评估此户", f"engine error: {error}", "engine_error")],
-                    )
-                )
+                refused[position] = [
+                    problem("", "引擎无法评估此户", f"engine error: {error}", "engine_error")
+                ]
+    results = []
     for scenario, bundle in enumerate(bundles):
         try:
-            decisions = evaluate_batch(batch, bundle, np.full(n, day))
+            decisions = evaluate_batch(batch, bundle, days)
             columns = {f: np.array(getattr(decisions, f), dtype=np.int64) for f in FIELDS}
         except NotExact:
             columns = {f: np.full(n, -1, dtype=np.int64) for f in FIELDS}
-            engine = _parser()
             fast = np.flatnonzero(~batch.slow)
             rows = table.take(pa.array(fast)).to_pylist()
             for position, row in zip(fast.tolist(), rows, strict=True):
-                request = engine.parse(layout.row_to_request(row, jurisdiction, as_of))
+                request = request_at(position, row)
                 for f, value in zip(FIELDS, _engine_decision(request, bundle), strict=True):
                     columns[f][position] = value
         for position, decided in slow_decisions.items():
             for f, value in zip(FIELDS, decided[scenario], strict=True):
                 columns[f][position] = value
-        results.append(result_table(columns, batch.ids, lines, keep))
-    errors.sort(key=lambda e: e["line"])
-    return results, errors
+        results.append(columns)
+    return results, refused
 
 
 def _engine_decision(request: Any, bundle: Bundle) -> tuple[int, ...]:
@@ -330,18 +512,41 @@ def _status_array(codes: np.ndarray) -> pa.Array:
 
 
 def result_table(
-    columns: dict[str, np.ndarray], ids: Any, lines: list[int], keep: np.ndarray
+    columns: dict[str, np.ndarray],
+    ids: Any,
+    lines: list[int],
+    keep: np.ndarray,
+    jurisdictions: pa.Array,
+    dates: pa.Array,
+    group_of: np.ndarray,
+    bundles: list[Bundle],
 ) -> pa.Table:
+    """The result rows of one scenario (the rows ``keep`` marks); ``group_of`` gives each row's
+    bundle in ``bundles``."""
     line_array = np.asarray(lines, dtype=np.int64)
+    if not keep.all():
+        kept = np.flatnonzero(keep)
+        columns = {f: values[kept] for f, values in columns.items()}
+        line_array, group_of = line_array[kept], group_of[kept]
+        taken = pa.array(kept)
+        ids, jurisdictions, dates = ids.take(taken), jurisdictions.take(taken), dates.take(taken)
     id_array = ids
     if id_array.null_count:
         fallback = pa.array([str(x) for x in line_array], pa.string())
         id_array = pa.compute.if_else(id_array.is_null(), fallback, id_array)
     basis = columns["dibao_basis"].astype(np.int8) - 1
     basis_array = pa.DictionaryArray.from_arrays(pa.array(basis, mask=basis < 0), _BASIS_DICTIONARY)
+    unassigned = group_of < 0
+    group_indices = pa.array(np.where(unassigned, 0, group_of), mask=unassigned)
     arrays = {
         "line": pa.array(line_array),
         "id": id_array,
+        "jurisdiction": jurisdictions.dictionary_encode(),
+        "as_of": dates,
+        "bundle_version": pa.array([b.version for b in bundles], pa.date32()).take(group_indices),
+        "bundle_sha256": pa.DictionaryArray.from_arrays(
+            group_indices, pa.array([b.sha256 for b in bundles], pa.string())
+        ),
         "tekun_status": _status_array(columns["tekun_status"]),
         "tekun_members": pa.array(columns["tekun_members"].astype(np.int16)),
         "tekun_amount": _money_array(columns["tekun_amount"]),
@@ -356,17 +561,31 @@ def result_table(
         "per_capita_income": _money_array(columns["per_capita_income"]),
         "standard": _money_array(columns["standard"]),
     }
-    table = pa.Table.from_pydict(arrays, schema=layout.result_schema())
-    if not keep.all():
-        table = table.filter(pa.array(keep))
-    return table
+    return pa.Table.from_pydict(arrays, schema=layout.result_schema())
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def table_to_jsonl(table: pa.Table) -> bytes:
     out = io.StringIO()
     for row in table.to_pylist():
-        for key in layout.RESULT_MONEY_COLUMNS:
-            if row[key] is not None:
-                row[key] = format(row[key], "f")
+        row = {k: _plain(v) for k, v in row.items()}
         out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
     return out.getvalue().encode("utf-8")
+
+
+def table_to_csv(table: pa.Table) -> bytes:
+    """CSV for a spreadsheet: UTF-8 with a byte-order mark (so Excel reads Chinese text),
+    a header row, money as decimal text, dates as YYYY-MM-DD, an empty cell for null."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow(["" if v is None else _plain(v) for v in row.values()])
+    return out.getvalue().encode("utf-8-sig")

@@ -5,13 +5,16 @@ Mounted by the HTTP service::
     app.include_router(caseload_router(lambda: runtime.engine.rule_base, require(CASELOAD)))
 
 with ``CASELOAD`` a permission granted to the ``admin`` and ``auditor`` roles. Query parameters:
-``jurisdiction``, ``as_of``, ``set`` (repeatable ``PARAM=VALUE``), ``compare_as_of``. The body is
-one contract request per line (``application/x-ndjson``), at most ``max_households`` households
-(default 5,000) and ``max_bytes`` (default 8 MiB): larger caseloads go through
+``jurisdiction`` and ``as_of`` (defaults for records that lack their own; with
+``force_jurisdiction=true`` / ``force_as_of=true`` they replace the records' own values, and the
+answer counts the records overridden), ``set`` (repeatable ``PARAM=VALUE``), ``compare_as_of``.
+The body is one contract request per line (``application/x-ndjson``), at most ``max_households``
+households (default 5,000) and ``max_bytes`` (default 8 MiB): larger caseloads go through
 ``eligibility caseload whatif``. The answer is the what-if report (gains and losses per program,
-monthly and annual cost change), the summaries before and after, and the refused lines (line
-number and problems). Errors use the contract's ``{"errors": [...]}`` body: 413 too large, 422 a
-bad override, jurisdiction or date.
+monthly and annual cost change, the bundles used per jurisdiction), the summaries before and
+after, the records overridden or defaulted, and the refused lines (line number and problems).
+Errors use the contract's ``{"errors": [...]}`` body: 413 too large, 422 a bad override,
+jurisdiction or date.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from service.caseload.scenarios import RecordDefaults, Scenarios
 from service.contract.errors import problem
-from service.engine import BeforeFirstVersion, RuleBase, RuleSetError, UnknownJurisdiction
+from service.engine import RuleBase
 
 MAX_HOUSEHOLDS = 5_000
 MAX_BYTES = 8 * 1024 * 1024
@@ -94,10 +98,50 @@ def caseload_router(
     )
     async def whatif(
         request: Request,
-        jurisdiction: Annotated[str, Query(min_length=1, max_length=64)],
-        as_of: Annotated[date, Query()],
-        set_: Annotated[list[str], Query(alias="set")] = [],  # noqa: B006 - FastAPI query list
-        compare_as_of: Annotated[date | None, Query()] = None,
+        jurisdiction: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=64,
+                description="jurisdiction for records without one (default: none; such records "
+                "are refused)",
+            ),
+        ] = None,
+        as_of: Annotated[
+            date | None,
+            Query(
+                description="decision date for records without one (default: none; such "
+                "records are refused)"
+            ),
+        ] = None,
+        force_jurisdiction: Annotated[
+            bool,
+            Query(
+                description="decide every record under `jurisdiction`, replacing its own; the "
+                "answer counts the records overridden (default: false)"
+            ),
+        ] = False,
+        force_as_of: Annotated[
+            bool,
+            Query(
+                description="decide every record as of `as_of`, replacing its own date; the "
+                "answer counts the records overridden (default: false)"
+            ),
+        ] = False,
+        set_: Annotated[
+            list[str],
+            Query(
+                alias="set",
+                description="PARAMETER=VALUE set in each record's changed bundle (repeatable)",
+            ),
+        ] = [],  # noqa: B006 - FastAPI query list
+        compare_as_of: Annotated[
+            date | None,
+            Query(
+                description="compare with the rules in force on this date (default: the "
+                "baseline rules, changed by `set` only)"
+            ),
+        ] = None,
     ) -> Any:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
@@ -114,35 +158,22 @@ def caseload_router(
         ]
         if len(lines) > max_households:
             return _too_large(max_households, max_bytes)
-        base = current()
-        try:
-            baseline = base.resolve(jurisdiction, as_of)
-            changed = base.resolve(jurisdiction, compare_as_of) if compare_as_of else baseline
-        except UnknownJurisdiction as error:
-            return _error(
-                422,
-                [
-                    problem(
-                        "jurisdiction",
-                        f"未知的辖区，可用：{', '.join(error.known)}",
-                        f"unknown jurisdiction; known: {', '.join(error.known)}",
-                        "unknown_jurisdiction",
-                    )
-                ],
-            )
-        except BeforeFirstVersion as error:
-            first = error.first.isoformat()
-            return _error(
-                422,
-                [
-                    problem(
-                        "as_of",
-                        f"该日期早于本辖区最早的规则版本（{first}）",
-                        f"before the first rule version of this jurisdiction ({first})",
-                        "before_first_version",
-                    )
-                ],
-            )
+        for forced, value, name in (
+            (force_jurisdiction, jurisdiction, "jurisdiction"),
+            (force_as_of, as_of, "as_of"),
+        ):
+            if forced and value is None:
+                return _error(
+                    422,
+                    [
+                        problem(
+                            f"force_{name}",
+                            f"force_{name}=true 需要同时给出 {name}",
+                            f"force_{name}=true needs {name}",
+                            "missing",
+                        )
+                    ],
+                )
         settings: dict[str, Any] = {}
         for text in set_:
             path, sep, value = text.partition("=")
@@ -152,34 +183,19 @@ def caseload_router(
                     [problem("set", "应为 参数=值", "expected PARAMETER=VALUE", "override_format")],
                 )
             settings[path.strip()] = _value(value)
-        if settings:
-            try:
-                changed = changed.with_overrides(settings, source="http whatif")
-            except RuleSetError as error:
-                return _error(
-                    422,
-                    [
-                        problem(
-                            f"set:{p.path}",
-                            f"参数覆盖无效：{p.reason_zh or p.reason}",
-                            p.reason,
-                            "override_invalid",
-                        )
-                        for p in error.problems
-                    ],
-                )
-        report = await run_in_threadpool(_whatif, lines, baseline, changed, jurisdiction, as_of)
-        report.update(
-            jurisdiction=jurisdiction,
-            as_of=as_of.isoformat(),
-            baseline={"version": baseline.version.isoformat(), "sha256": baseline.sha256},
-            changed={
-                "version": changed.version.isoformat(),
-                "sha256": changed.sha256,
-                "compare_as_of": compare_as_of.isoformat() if compare_as_of else None,
-                "overrides": settings,
-            },
+        base = current()
+        scenarios = Scenarios(
+            base,
+            RecordDefaults(jurisdiction, as_of, force_jurisdiction, force_as_of),
+            whatif=True,
+            compare_as_of=compare_as_of,
+            overrides=tuple(settings.items()),
+            override_source="http whatif",
         )
+        problems = scenarios.check()
+        if problems:
+            return _error(422, problems)
+        report = await run_in_threadpool(_whatif, lines, scenarios)
         return JSONResponse(report)
 
     return router
@@ -193,19 +209,19 @@ def _value(text: str) -> Any:
     return parsed if isinstance(parsed, list | dict | bool) or parsed is None else text
 
 
-def _whatif(
-    lines: list[tuple[int, bytes]], baseline: Any, changed: Any, jurisdiction: str, as_of: date
-) -> dict[str, Any]:
+def _whatif(lines: list[tuple[int, bytes]], scenarios: Scenarios) -> dict[str, Any]:
     from service.caseload.chunks import Chunk, decide_chunk
-    from service.caseload.run import compare, summarize
+    from service.caseload.run import compare, describe_whatif, summarize
 
     chunk = Chunk(0, "jsonl", lines, [n for n, _ in lines])
-    (before, after), errors = decide_chunk(chunk, [baseline, changed], jurisdiction, as_of)
+    outcome = decide_chunk(chunk, scenarios)
+    before, after = outcome.tables
     report, _ = compare(before, after)
+    describe_whatif(report, scenarios, outcome.counts)
     report.update(
         before=summarize(before),
         after=summarize(after),
-        refused=len(errors),
-        errors=errors[:MAX_LISTED_ERRORS],
+        refused=len(outcome.errors),
+        errors=outcome.errors[:MAX_LISTED_ERRORS],
     )
     return report

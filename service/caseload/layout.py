@@ -7,9 +7,9 @@ One row per household. The household's facts are the contract request's (``share
 column                                  Parquet type                      contract field
 ======================================  ================================  ========================
 ``id``                                  string                            (caseload) household id
-``jurisdiction``, ``as_of``             string, date32                    informative; the run's
-                                                                          ``--jurisdiction`` and
-                                                                          ``--as-of`` apply
+``jurisdiction``, ``as_of``             string, date32                    ``jurisdiction``,
+                                                                          ``as_of`` (null: the
+                                                                          run's default applies)
 ``residence``                           string                            ``residence``
 ``programs``                            list<string>                      ``programs``
 ``members``                             list<struct>  (see below)         ``household.members``
@@ -154,9 +154,11 @@ RESULT_STATUS_COLUMNS = (
     "rigid_expenditure_status",
     "temporary_status",
 )
-RESULT_COLUMNS = (
-    "line",
-    "id",
+# Which household, and under which rules it was decided: the jurisdiction and date actually used
+# (the record's own, or the run's default or forced value) and the bundle resolved for them.
+RESULT_KEY_COLUMNS = ("line", "id", "jurisdiction", "as_of", "bundle_version", "bundle_sha256")
+# The decision fields, in the order the vectorised path and the reference path code them.
+RESULT_DECISION_COLUMNS = (
     "tekun_status",
     "tekun_members",
     "tekun_amount",
@@ -171,6 +173,7 @@ RESULT_COLUMNS = (
     "per_capita_income",
     "standard",
 )
+RESULT_COLUMNS = (*RESULT_KEY_COLUMNS, *RESULT_DECISION_COLUMNS)
 """One result row per household. Amounts are yuan a month (``temporary_amount``: one-off), null
 when the program gives none; ``*_members`` counts the members a program covers;
 ``per_capita_income`` and ``standard`` are those of the 低保 test (the household after 特困
@@ -247,6 +250,10 @@ def result_schema() -> Any:
         [
             ("line", pa.int64()),
             ("id", pa.string()),
+            ("jurisdiction", pa.dictionary(pa.int32(), pa.string())),
+            ("as_of", pa.date32()),
+            ("bundle_version", pa.date32()),
+            ("bundle_sha256", pa.dictionary(pa.int32(), pa.string())),
             ("tekun_status", status),
             ("tekun_members", pa.int16()),
             ("tekun_amount", money),
@@ -422,9 +429,13 @@ def row_to_request(
 
 
 class CellError(ValueError):
-    def __init__(self, column: str, message: str):
+    """A malformed CSV cell: the column, and what is wrong in Chinese and English."""
+
+    def __init__(self, column: str, zh: str, en: str):
         self.column = column
-        super().__init__(f"{column}: {message}")
+        self.zh = zh
+        self.en = en
+        super().__init__(f"{column}: {en}")
 
 
 def row_to_csv(row: dict[str, Any]) -> dict[str, str]:
@@ -455,32 +466,38 @@ def csv_to_row(record: dict[str, str | None]) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     for column, text in record.items():
         if column not in row:
-            raise CellError(column, "unknown column")
+            raise CellError(column, "未知的列", "unknown column")
         if text is None or text == "":
             continue
         if column in LIST_COLUMNS:
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as error:
-                raise CellError(column, f"not valid JSON ({error.msg})") from None
+                raise CellError(
+                    column,
+                    f"不是有效的 JSON（第 {error.colno} 个字符处）",
+                    f"not valid JSON ({error.msg} at character {error.colno})",
+                ) from None
             if not isinstance(value, list):
-                raise CellError(column, "must be a JSON list")
+                raise CellError(column, "应为 JSON 列表", "must be a JSON list")
             row[column] = value
         elif column in BOOL_COLUMNS:
             lowered = text.strip().lower()
             if lowered not in ("true", "false"):
-                raise CellError(column, "must be true or false")
+                raise CellError(column, "应为 true 或 false", "must be true or false")
             row[column] = lowered == "true"
         elif column in MONEY_COLUMNS:
             try:
                 row[column] = Decimal(text.strip())
             except InvalidOperation:
-                raise CellError(column, "must be a decimal amount") from None
+                raise CellError(column, "应为十进制金额", "must be a decimal amount") from None
         elif column in DATE_COLUMNS:
             try:
                 row[column] = date.fromisoformat(text.strip())
             except ValueError:
-                raise CellError(column, "must be a date YYYY-MM-DD") from None
+                raise CellError(
+                    column, "应为日期 YYYY-MM-DD", "must be a date YYYY-MM-DD"
+                ) from None
         else:
             row[column] = text
     return row

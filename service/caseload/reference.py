@@ -9,11 +9,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from service.caseload.layout import RESULT_COLUMNS
+from service.caseload.layout import RESULT_DECISION_COLUMNS
 from service.caseload.vector import BASIS_CODE, STATUS_CODE
 
-# The decision fields of a result row, in the layout's order (after its line and id).
-FIELDS = RESULT_COLUMNS[2:]
+# The decision fields of a result row, in the layout's order.
+FIELDS = RESULT_DECISION_COLUMNS
 
 
 def fen(text: str | None) -> int:

@@ -2,22 +2,31 @@
 
 Work is cut into chunks (``--chunk-size`` households). Each chunk's results are written to a part
 file in ``<out>.parts/`` under a manifest that names the input (path, size, modification time),
-jurisdiction, date and bundle hashes. A run that stops (Ctrl-C, a crash, a reboot) and is started
-again with the same arguments keeps the parts already written and does only the rest; the final
-results file is written once, at the end, by an atomic rename, so it never holds a row twice.
+the rules (a digest of every bundle), the defaults, the what-if change and the chunk size. A run
+that stops (Ctrl-C, SIGTERM, a crash, a reboot) and is started again with the same arguments keeps
+the parts already written and does only the rest; the final results file is written once, at the
+end, by an atomic rename, so it never holds a row twice.
+
+The worker processes stop with the run: when it ends by an exception (Ctrl-C, SIGTERM turned into
+``Stopped`` by the command line) they are terminated before it returns, they ignore Ctrl-C
+themselves (the main process handles it), and on Linux the kernel ends them if the main process
+is killed outright.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,19 +38,50 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from service.caseload import layout
-from service.caseload.chunks import Chunk, decide_chunk, file_format, iter_chunks, table_to_jsonl
-from service.engine import Bundle
+from service.caseload.chunks import (
+    Chunk,
+    decide_chunk,
+    file_format,
+    iter_chunks,
+    table_to_csv,
+    table_to_jsonl,
+)
+from service.caseload.scenarios import RecordCounts, Scenarios
+from service.caseload.text import table as text_table
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 DEFAULT_CHUNK = 25_000
 
 
 @dataclass
 class RunResult:
-    tables: list[pa.Table]  # one per bundle, one row per evaluated household, input order
+    tables: list[pa.Table]  # one per scenario, one row per evaluated household, input order
     errors: list[dict[str, Any]]
     seconds: float
     resumed_chunks: int
+    counts: RecordCounts = field(default_factory=RecordCounts)
+
+
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by SIGTERM; the parts written so far are kept for a resume."""
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``Stopped`` in the main thread (so the run can end its
+    workers and say how to resume) instead of ending the process on the spot."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Stopped(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # --- progress ------------------------------------------------------------------------------------
@@ -50,7 +90,7 @@ class RunResult:
 class Progress:
     """A one-line progress bar with rate and time left, on a terminal only."""
 
-    def __init__(self, total: int | None, stream: TextIO | None, label: str = "households"):
+    def __init__(self, total: int | None, stream: TextIO | None, label: str = "户 households"):
         self.total = total
         self.stream = stream
         self.label = label
@@ -75,10 +115,10 @@ class Progress:
             line = (
                 f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} "
                 f"{self.done:,}/{self.total:,} {self.label}  {rate:,.0f}/s  "
-                f"{_clock(elapsed)} elapsed, {_clock(left)} left "
+                f"已用 elapsed {_clock(elapsed)}，剩余 left {_clock(left)} "
             )
         else:
-            line = f"\r{self.done:,} {self.label}  {rate:,.0f}/s  {_clock(elapsed)} elapsed "
+            line = f"\r{self.done:,} {self.label}  {rate:,.0f}/s  已用 elapsed {_clock(elapsed)} "
         self.stream.write(line)
         self.stream.flush()
 
@@ -110,24 +150,48 @@ def count_households(path: Path) -> int | None:
 _STATE: dict[str, Any] = {}
 
 
-def _init(bundles: list[Bundle], jurisdiction: str, as_of: date, parts: str) -> None:
-    _STATE.update(bundles=bundles, jurisdiction=jurisdiction, as_of=as_of, parts=Path(parts))
+def _set_state(scenarios: Scenarios, parts: str) -> None:
+    _STATE.update(scenarios=scenarios, parts=Path(parts))
+
+
+def _init(scenarios: Scenarios, parts: str, parent: int) -> None:
+    """A worker's start: it stops when the run does (see the module docstring)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(parent)
+    _set_state(scenarios, parts)
+
+
+def _end_with_parent(parent: int) -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG: SIGTERM when the parent dies
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _work(chunk: Chunk) -> tuple[int, int, int]:
-    tables, errors = decide_chunk(chunk, _STATE["bundles"], _STATE["jurisdiction"], _STATE["as_of"])
+    outcome = decide_chunk(chunk, _STATE["scenarios"])
     parts: Path = _STATE["parts"]
     stem = f"part-{chunk.index:06d}"
-    for scenario, table in enumerate(tables):
+    for scenario, table in enumerate(outcome.tables):
         _atomic(parts / f"{stem}.{scenario}.parquet", lambda p, t=table: pq.write_table(t, p))
     _atomic(
         parts / f"{stem}.errors.jsonl",
         lambda p: p.write_text(
-            "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors), encoding="utf-8"
+            "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in outcome.errors),
+            encoding="utf-8",
         ),
     )
-    (parts / f"{stem}.done").write_text(str(len(chunk.lines)))
-    return chunk.index, len(chunk.lines), len(errors)
+    done = {"rows": len(chunk.lines), "counts": outcome.counts.as_dict()}
+    _atomic(parts / f"{stem}.done", lambda p: p.write_text(json.dumps(done), encoding="utf-8"))
+    return chunk.index, len(chunk.lines), len(outcome.errors)
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
@@ -136,30 +200,37 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
     os.replace(tmp, path)
 
 
+def _stop_workers(pool: ProcessPoolExecutor, before: set[Any]) -> None:
+    """End the pool's processes now (not after the chunks they hold): the run is stopping."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    workers = [p for p in multiprocessing.active_children() if p not in before]
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
-def _manifest(
-    path: Path, jurisdiction: str, as_of: date, bundles: list[Bundle], chunk_size: int
-) -> dict[str, Any]:
+def _manifest(path: Path, scenarios: Scenarios, chunk_size: int) -> dict[str, Any]:
     stat = path.stat()
     return {
         "version": MANIFEST_VERSION,
         "input": str(path.resolve()),
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
-        "jurisdiction": jurisdiction,
-        "as_of": as_of.isoformat(),
-        "bundles": [b.sha256 for b in bundles],
+        "scenarios": scenarios.fingerprint(),
         "chunk_size": chunk_size,
     }
 
 
 def run(
     path: Path,
-    bundles: list[Bundle],
-    jurisdiction: str,
-    as_of: date,
+    scenarios: Scenarios,
     parts: Path,
     *,
     workers: int | None = None,
@@ -167,13 +238,13 @@ def run(
     progress: TextIO | None = None,
     stop_after: int | None = None,
 ) -> RunResult:
-    """Decide every household of ``path`` under each bundle; see the module docstring.
+    """Decide every household of ``path`` under its bundle(s); see the module docstring.
 
     ``stop_after`` (tests) stops after that many new chunks, as an interrupted run would.
     """
     started = time.perf_counter()
     workers = workers or os.cpu_count() or 1
-    manifest = _manifest(path, jurisdiction, as_of, bundles, chunk_size)
+    manifest = _manifest(path, scenarios, chunk_size)
     manifest_file = parts / "manifest.json"
     if parts.exists():
         try:
@@ -200,7 +271,7 @@ def run(
             yield chunk
 
     if workers <= 1:
-        _init(bundles, jurisdiction, as_of, str(parts))
+        _set_state(scenarios, str(parts))
         for chunk in pending():
             if stop_after is not None and new >= stop_after:
                 raise KeyboardInterrupt("stopped (test)")
@@ -209,10 +280,12 @@ def run(
             bar.advance(count)
     else:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(
+        before = set(multiprocessing.active_children())
+        pool = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init,
-            initargs=(bundles, jurisdiction, as_of, str(parts)),
-        ) as pool:  # fmt: skip
+            initargs=(scenarios, str(parts), os.getpid()),
+        )  # fmt: skip
+        try:
             running: set[Future[tuple[int, int, int]]] = set()
             source = pending()
             exhausted = False
@@ -235,33 +308,58 @@ def run(
                     bar.advance(count)
             if stop_after is not None and next(source, None) is not None:
                 raise KeyboardInterrupt("stopped (test)")
+        except BaseException:
+            _stop_workers(pool, before)
+            raise
+        pool.shutdown()
     bar.close()
-    tables, errors = collect(parts, len(bundles))
-    return RunResult(tables, errors, time.perf_counter() - started, resumed)
+    tables, errors, counts = collect(parts, scenarios.count)
+    return RunResult(tables, errors, time.perf_counter() - started, resumed, counts)
 
 
-def collect(parts: Path, scenarios: int) -> tuple[list[pa.Table], list[dict[str, Any]]]:
+def collect(
+    parts: Path, scenarios: int
+) -> tuple[list[pa.Table], list[dict[str, Any]], RecordCounts]:
     indexes = sorted(int(p.name[5:11]) for p in parts.glob("part-*.done"))
     tables = []
     for scenario in range(scenarios):
         pieces = [pq.read_table(parts / f"part-{i:06d}.{scenario}.parquet") for i in indexes]
-        tables.append(pa.concat_tables(pieces) if pieces else layout.result_schema().empty_table())
+        tables.append(
+            pa.concat_tables(pieces).unify_dictionaries()
+            if pieces
+            else layout.result_schema().empty_table()
+        )
     errors: list[dict[str, Any]] = []
+    counts = RecordCounts()
     for i in indexes:
         text = (parts / f"part-{i:06d}.errors.jsonl").read_text(encoding="utf-8")
         errors.extend(json.loads(line) for line in text.splitlines() if line)
-    return tables, errors
+        done = json.loads((parts / f"part-{i:06d}.done").read_text(encoding="utf-8"))
+        counts.add(RecordCounts.from_dict(done["counts"]))
+    return tables, errors, counts
 
 
-def write_results(table: pa.Table, out: Path) -> None:
-    """Parquet or JSONL by the file's extension, written whole then renamed into place."""
-    kind = out.suffix.lower()
-    if kind in (".parquet", ".pq"):
+RESULT_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+}
+
+
+def write_results(table: pa.Table, out: Path, kind: str | None = None) -> None:
+    """Parquet, JSONL or CSV (UTF-8 with a byte-order mark, for Excel) by ``kind`` or else the
+    file's extension; written whole, then renamed into place."""
+    kind = kind or RESULT_FORMATS.get(out.suffix.lower())
+    if kind == "parquet":
         _atomic(out, lambda p: pq.write_table(table, p))
-    elif kind in (".jsonl", ".ndjson"):
+    elif kind == "jsonl":
         _atomic(out, lambda p: p.write_bytes(table_to_jsonl(table)))
+    elif kind == "csv":
+        _atomic(out, lambda p: p.write_bytes(table_to_csv(table)))
     else:
-        raise ValueError(f"{out}: results are written as .parquet or .jsonl")
+        raise ValueError(f"{out}: results are written as .parquet, .jsonl or .csv")
 
 
 def write_errors(errors: list[dict[str, Any]], out: Path) -> None:
@@ -274,28 +372,55 @@ def write_errors(errors: list[dict[str, Any]], out: Path) -> None:
 
 
 def read_results(path: Path) -> pa.Table:
-    """A results file (Parquet or JSONL) back as a table of the results layout."""
-    if path.suffix.lower() in (".parquet", ".pq"):
+    """A results file (Parquet, JSONL or CSV) back as a table of the results layout."""
+    kind = RESULT_FORMATS.get(path.suffix.lower())
+    if kind == "parquet":
         return pq.read_table(path)
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if kind == "csv":
+        import csv
+
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows: list[dict[str, Any]] = [
+                {k: (v if v != "" else None) for k, v in record.items()}
+                for record in csv.DictReader(handle)
+            ]
+    else:
+        text = path.read_text(encoding="utf-8")
+        rows = [json.loads(line) for line in text.splitlines() if line]
     for row in rows:
         for key in layout.RESULT_MONEY_COLUMNS:
             if row[key] is not None:
                 row[key] = Decimal(row[key])
-    schema = layout.result_schema()
-    return pa.Table.from_pylist(rows, schema=schema)
+        for key in ("as_of", "bundle_version"):
+            if row[key] is not None:
+                row[key] = date.fromisoformat(row[key])
+        if kind == "csv":
+            for key in ("line", "tekun_members", "dibao_members"):
+                if row[key] is not None:
+                    row[key] = int(row[key])
+    return pa.Table.from_pylist(rows, schema=layout.result_schema())
 
 
 # --- summaries -----------------------------------------------------------------------------------
 
 PROGRAM_NAMES = {
-    "tekun": "特困 tekun",
-    "dibao": "低保 dibao",
-    "marginal": "低保边缘 marginal",
-    "rigid_expenditure": "刚性支出 rigid_expenditure",
-    "temporary": "临时救助 temporary",
+    "tekun": ("特困", "tekun"),
+    "dibao": ("低保", "dibao"),
+    "marginal": ("低保边缘", "marginal"),
+    "rigid_expenditure": ("刚性支出", "rigid_expenditure"),
+    "temporary": ("临时救助", "temporary"),
+}
+BASIS_NAMES = {
+    "household": ("按家庭", "household"),
+    "gradual_exit": ("渐退期", "gradual exit"),
+    "single_person": ("单人户", "single person"),
 }
 MONTHLY = ("tekun", "dibao")
+
+
+def program_name(program: str) -> str:
+    zh, en = PROGRAM_NAMES[program]
+    return f"{zh} {en}"
 
 
 def _money_sum(column: pa.ChunkedArray) -> Decimal:
@@ -310,8 +435,36 @@ def _status_counts(column: pa.ChunkedArray) -> dict[str, int]:
     return counts
 
 
+def string_columns(table: pa.Table, names: list[str]) -> pa.Table:
+    """``names`` of ``table``, dictionary columns as plain strings (for grouping)."""
+    columns = []
+    for name in names:
+        column = table.column(name)
+        if pa.types.is_dictionary(column.type):
+            column = pc.cast(column, pa.string())
+        columns.append(column)
+    return pa.table(columns, names=names)
+
+
+def bundles_used(table: pa.Table) -> list[dict[str, Any]]:
+    """Each jurisdiction and bundle the households were decided under, with their count."""
+    keys = ["jurisdiction", "bundle_version", "bundle_sha256"]
+    grouped = string_columns(table, [*keys, "line"]).group_by(keys).aggregate([("line", "count")])
+    out = [
+        {
+            "jurisdiction": row["jurisdiction"],
+            "version": row["bundle_version"].isoformat(),
+            "sha256": row["bundle_sha256"],
+            "households": row["line_count"],
+        }
+        for row in grouped.to_pylist()
+    ]
+    return sorted(out, key=lambda b: (b["jurisdiction"], b["version"], b["sha256"]))
+
+
 def summarize(table: pa.Table) -> dict[str, Any]:
-    """Counts by program and status, members covered, and cost (yuan; temporary: one-off)."""
+    """Counts by program and status, members covered, cost (yuan; temporary: one-off), and the
+    bundles the households were decided under."""
     programs: dict[str, Any] = {}
     for program in layout.PROGRAMS:
         entry: dict[str, Any] = {"status": _status_counts(table.column(f"{program}_status"))}
@@ -327,45 +480,70 @@ def summarize(table: pa.Table) -> dict[str, Any]:
     monthly = sum((Decimal(programs[p]["monthly_cost"]) for p in MONTHLY), Decimal(0))
     return {
         "households": table.num_rows,
+        "bundles": bundles_used(table),
         "programs": programs,
         "monthly_cost": str(monthly),
         "annual_cost": str(monthly * 12),
     }
 
 
-def format_summary(summary: dict[str, Any], heading: str) -> str:
-    lines = [heading, ""]
-    header = (
-        f"{'program':30} {'eligible':>10} {'ineligible':>11} {'insufficient':>13} "
-        f"{'not applic.':>12} {'monthly cost (元)':>18}"
-    )
-    lines += [header, "-" * len(header)]
+def yuan(text: str) -> str:
+    """``"1234567.5"`` → ``"1,234,567.50"``; empty stays empty."""
+    return f"{Decimal(text):,.2f}" if text else ""
+
+
+def signed_yuan(text: str) -> str:
+    if not text:
+        return ""
+    number = Decimal(text)
+    return f"{number:+,.2f}" if number else "0.00"
+
+
+def format_summary(summary: dict[str, Any], heading: list[str]) -> str:
+    """The evaluation summary as a table, Chinese header above English, columns aligned by
+    display width."""
+    rows = []
     for program, entry in summary["programs"].items():
         s = entry["status"]
-        cost = entry.get("monthly_cost") or (
-            f"{entry['one_off_cost']} one-off" if "one_off_cost" in entry else ""
+        if "monthly_cost" in entry:
+            cost = yuan(entry["monthly_cost"])
+        elif "one_off_cost" in entry:
+            cost = f"{yuan(entry['one_off_cost'])} 一次性 one-off"
+        else:
+            cost = ""
+        rows.append(
+            [
+                program_name(program),
+                f"{s['eligible']:,}",
+                f"{s['ineligible']:,}",
+                f"{s['insufficient_data']:,}",
+                f"{s['not_applicable']:,}",
+                cost,
+            ]
         )
-        lines.append(
-            f"{PROGRAM_NAMES[program]:30} {s['eligible']:>10,} {s['ineligible']:>11,} "
-            f"{s['insufficient_data']:>13,} {s['not_applicable']:>12,} {_yuan(cost):>18}"
-        )
-    lines.append("-" * len(header))
-    lines.append(
-        f"{'total monthly (特困 + 低保)':30} {'':>10} {'':>11} {'':>13} {'':>12} "
-        f"{_yuan(summary['monthly_cost']):>18}"
+    lines = [*heading, ""]
+    lines += text_table(
+        [
+            ["项目", "符合", "不符合", "资料不足", "不适用", "每月支出（元）"],
+            ["program", "eligible", "ineligible", "insufficient", "not applic.", "monthly (yuan)"],
+        ],
+        rows,
+        "<>>>>>",
+        footer=[
+            ["合计每月（特困 + 低保）", "", "", "", "", yuan(summary["monthly_cost"])],
+            ["total a month (tekun + dibao)", "", "", "", "", ""],
+        ],
     )
     basis = summary["programs"]["dibao"].get("basis") or {}
     if basis:
-        lines.append("低保 basis: " + ", ".join(f"{k} {v:,}" for k, v in sorted(basis.items())))
+        lines.append(
+            "低保依据 dibao basis: "
+            + ", ".join(
+                f"{BASIS_NAMES.get(k, (k, k))[0]} {BASIS_NAMES.get(k, (k, k))[1]} {v:,}"
+                for k, v in sorted(basis.items())
+            )
+        )
     return "\n".join(lines) + "\n"
-
-
-def _yuan(text: str) -> str:
-    if not text:
-        return ""
-    value, _, rest = text.partition(" ")
-    number = f"{Decimal(value):,.2f}"
-    return f"{number} {rest}".strip()
 
 
 # --- what-if -------------------------------------------------------------------------------------
@@ -373,15 +551,46 @@ def _yuan(text: str) -> str:
 # A household's decision changed if one of these did (its per-capita income and standard may
 # change with the rules without changing any decision; the diff file still shows them).
 DECISION_COLUMNS = tuple(
-    c for c in layout.RESULT_COLUMNS[2:] if c not in ("per_capita_income", "standard")
+    c for c in layout.RESULT_DECISION_COLUMNS if c not in ("per_capita_income", "standard")
 )
+
+
+def _bundle_pairs(before: pa.Table, after: pa.Table) -> list[dict[str, Any]]:
+    """Each jurisdiction with its baseline and changed bundle, and how many households."""
+    keys = ["jurisdiction", "bundle_version", "bundle_sha256"]
+    both = string_columns(before, [*keys, "line"])
+    changed = string_columns(after, keys[1:])
+    both = both.append_column("changed_version", changed.column("bundle_version"))
+    both = both.append_column("changed_sha256", changed.column("bundle_sha256"))
+    group = [*keys, "changed_version", "changed_sha256"]
+    grouped = both.group_by(group).aggregate([("line", "count")])
+    out = [
+        {
+            "jurisdiction": row["jurisdiction"],
+            "households": row["line_count"],
+            "baseline": {
+                "version": row["bundle_version"].isoformat(),
+                "sha256": row["bundle_sha256"],
+            },
+            "changed": {
+                "version": row["changed_version"].isoformat(),
+                "sha256": row["changed_sha256"],
+            },
+        }
+        for row in grouped.to_pylist()
+    ]
+    return sorted(out, key=lambda b: (b["jurisdiction"], b["baseline"]["version"]))
 
 
 def compare(before: pa.Table, after: pa.Table) -> tuple[dict[str, Any], pa.Table]:
     """(the what-if report, the per-household diff: households whose decision changed)."""
     assert before.num_rows == after.num_rows
     changed = np.zeros(before.num_rows, dtype=bool)
-    report: dict[str, Any] = {"households": before.num_rows, "programs": {}}
+    report: dict[str, Any] = {
+        "households": before.num_rows,
+        "bundles": _bundle_pairs(before, after),
+        "programs": {},
+    }
     for name in DECISION_COLUMNS:
         a, b = before.column(name), after.column(name)
         if pa.types.is_dictionary(a.type):
@@ -424,47 +633,87 @@ def compare(before: pa.Table, after: pa.Table) -> tuple[dict[str, Any], pa.Table
     )
     mask = pa.array(changed)
     diff_columns: dict[str, Any] = {
-        "line": before.column("line").filter(mask),
-        "id": before.column("id").filter(mask),
+        name: before.column(name).filter(mask) for name in ("line", "id", "jurisdiction", "as_of")
     }
-    for name in layout.RESULT_COLUMNS[2:]:
+    for name in ("bundle_version", "bundle_sha256", *layout.RESULT_DECISION_COLUMNS):
         diff_columns[f"{name}_before"] = before.column(name).filter(mask)
         diff_columns[f"{name}_after"] = after.column(name).filter(mask)
     return report, pa.table(diff_columns)
 
 
-def format_whatif(report: dict[str, Any], heading: str) -> str:
-    lines = [heading, ""]
-    header = (
-        f"{'program':30} {'eligible before':>15} {'after':>9} {'gained':>8} {'lost':>8} "
-        f"{'monthly cost change (元)':>24}"
+def single_bundle(bundles: list[dict[str, Any]], key: str | None) -> dict[str, Any] | None:
+    """The one bundle every household was decided under (None if there were several)."""
+    chosen = {
+        json.dumps(b[key] if key else {k: b[k] for k in ("version", "sha256")}) for b in bundles
+    }
+    if len(chosen) != 1:
+        return None
+    return json.loads(chosen.pop())
+
+
+def describe_whatif(report: dict[str, Any], scenarios: Scenarios, counts: RecordCounts) -> None:
+    """What a what-if report says about its rules and records (the CLI's and the HTTP's): the
+    defaults, the change, the bundles (``baseline``/``changed`` name them when every household
+    had the same), and the records overridden or defaulted."""
+    baseline = single_bundle(report["bundles"], "baseline")
+    changed = single_bundle(report["bundles"], "changed")
+    report.update(
+        jurisdiction=scenarios.defaults.jurisdiction,
+        as_of=scenarios.defaults.as_of.isoformat() if scenarios.defaults.as_of else None,
+        defaults=scenarios.defaults.describe(),
+        baseline=baseline or {"version": None, "sha256": None},
+        changed={
+            **(changed or {"version": None, "sha256": None}),
+            "compare_as_of": (
+                scenarios.compare_as_of.isoformat() if scenarios.compare_as_of else None
+            ),
+            "overrides": dict(scenarios.overrides),
+        },
+        **counts.summary(),
     )
-    lines += [header, "-" * len(header)]
+
+
+def format_whatif(report: dict[str, Any], heading: list[str]) -> str:
+    """The what-if report as a table, Chinese header above English, aligned by display width."""
+    rows = []
     for program, e in report["programs"].items():
-        change = e.get("monthly_cost_change") or (
-            f"{e['one_off_cost_change']} one-off" if "one_off_cost_change" in e else ""
+        if "monthly_cost_change" in e:
+            change = signed_yuan(e["monthly_cost_change"])
+        elif "one_off_cost_change" in e:
+            change = f"{signed_yuan(e['one_off_cost_change'])} 一次性 one-off"
+        else:
+            change = ""
+        rows.append(
+            [
+                program_name(program),
+                f"{e['eligible_before']:,}",
+                f"{e['eligible_after']:,}",
+                f"{e['gained']:,}",
+                f"{e['lost']:,}",
+                change,
+            ]
         )
-        lines.append(
-            f"{PROGRAM_NAMES[program]:30} {e['eligible_before']:>15,} {e['eligible_after']:>9,} "
-            f"{e['gained']:>8,} {e['lost']:>8,} {_signed(change):>24}"
-        )
-    lines.append("-" * len(header))
-    lines.append(
-        f"monthly cost (特困 + 低保): {_yuan(report['monthly_cost_before'])} → "
-        f"{_yuan(report['monthly_cost_after'])} ({_signed(report['monthly_cost_change'])} a month, "
-        f"{_signed(report['annual_cost_change'])} a year)"
+    lines = [*heading, ""]
+    lines += text_table(
+        [
+            ["项目", "原符合", "现符合", "新增", "失去", "每月支出变化（元）"],
+            ["program", "eligible before", "after", "gained", "lost", "monthly change (yuan)"],
+        ],
+        rows,
+        "<>>>>>",
     )
-    lines.append(f"households whose decision changed: {report['households_changed']:,}")
+    before, after = yuan(report["monthly_cost_before"]), yuan(report["monthly_cost_after"])
+    month, year = (
+        signed_yuan(report["monthly_cost_change"]),
+        signed_yuan(report["annual_cost_change"]),
+    )
+    lines.append(f"每月支出（特困 + 低保）：{before} → {after} 元（每月 {month}，每年 {year}）")
+    lines.append(
+        f"monthly cost (tekun + dibao): {before} → {after} yuan ({month} a month, {year} a year)"
+    )
+    changed = f"{report['households_changed']:,}"
+    lines.append(f"决定有变化的家庭：{changed} 户 · households whose decision changed: {changed}")
     return "\n".join(lines) + "\n"
-
-
-def _signed(text: str) -> str:
-    if not text:
-        return ""
-    value, _, rest = text.partition(" ")
-    number = Decimal(value)
-    shown = f"{number:+,.2f}" if number else "0.00"
-    return f"{shown} {rest}".strip()
 
 
 def stderr_if_terminal(enabled: bool = True) -> TextIO | None:

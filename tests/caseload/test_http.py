@@ -99,3 +99,52 @@ def test_bad_override_and_jurisdiction(client, body):
     assert response.status_code == 200
     assert response.json()["changed"]["version"] == "2023-04-01"
     assert response.json()["baseline"]["version"] == date(2025, 1, 1).isoformat()
+
+
+def test_records_keep_their_own_jurisdiction_unless_forced(client, body, rule_base):
+    wuhan = rule_base.resolve("wuhan", date(2025, 7, 1)).sha256
+    changsha = rule_base.resolve("changsha", date(2025, 7, 1)).sha256
+    kept = client.post(
+        "/v1/caseload/whatif?jurisdiction=changsha&as_of=2025-07-01",
+        content=body,
+        headers={"X-Role": "admin"},
+    )
+    assert kept.status_code == 200, kept.text
+    report = kept.json()
+    assert report["baseline"]["sha256"] == report["changed"]["sha256"] == wuhan
+    assert [(b["jurisdiction"], b["households"]) for b in report["bundles"]] == [("wuhan", 400)]
+    assert report["overridden"] == {"records": 0, "jurisdiction": 0, "as_of": 0}
+    assert report["kept_own"] == {"jurisdiction": 400, "as_of": 0}
+
+    forced = client.post(
+        "/v1/caseload/whatif?jurisdiction=changsha&as_of=2025-07-01&force_jurisdiction=true",
+        content=body,
+        headers={"X-Role": "admin"},
+    )
+    assert forced.status_code == 200, forced.text
+    report = forced.json()
+    assert report["baseline"]["sha256"] == changsha
+    assert report["overridden"] == {"records": 400, "jurisdiction": 400, "as_of": 0}
+    assert report["defaults"] == {
+        "jurisdiction": "changsha",
+        "as_of": "2025-07-01",
+        "force_jurisdiction": True,
+        "force_as_of": False,
+    }
+
+
+def test_forcing_a_value_that_is_not_given_is_refused(client, body):
+    response = client.post(
+        "/v1/caseload/whatif?force_as_of=true", content=body, headers={"X-Role": "admin"}
+    )
+    assert response.status_code == 422
+    problem = response.json()["errors"][0]
+    assert problem["path"] == "force_as_of" and problem["reason_zh"] and problem["reason_en"]
+
+
+def test_without_defaults_each_record_uses_its_own(client, body, rule_base):
+    response = client.post("/v1/caseload/whatif", content=body, headers={"X-Role": "admin"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["refused"] == 0 and report["households"] == 400
+    assert report["baseline"]["sha256"] == rule_base.resolve("wuhan", date(2025, 7, 1)).sha256

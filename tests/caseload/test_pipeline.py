@@ -17,6 +17,7 @@ import pytest
 from service.caseload import layout
 from service.caseload.commands import register
 from service.caseload.run import Progress, read_results, run
+from service.caseload.scenarios import RecordDefaults, Scenarios
 from service.contract.request import EvaluationRequest
 from service.engine import evaluate
 from service.engine.bundle import DEFAULT_RULES_DIR
@@ -81,22 +82,33 @@ def test_generation_is_deterministic_whatever_the_workers(tmp_path):
 
 
 def test_summary_equals_the_sum_of_engine_decisions(caseload, tmp_path, capsys, rule_base):
+    # no --jurisdiction or --as-of: every record is decided on its own (wuhan, 2025-06-01)
     out = tmp_path / "results.parquet"
     code = cli(
-        "caseload", "evaluate", caseload["jsonl"], "--jurisdiction", "wuhan", "--as-of", AS_OF,
-        "--out", out, "--workers", "2", "--chunk-size", "250", "--json", "--no-progress",
+        "caseload", "evaluate", caseload["jsonl"], "--out", out, "--workers", "2",
+        "--chunk-size", "250", "--json", "--no-progress",
     )  # fmt: skip
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["households"] == 1200 and summary["refused"] == 0
     rows = pq.read_table(out).to_pylist()
     assert [r["line"] for r in rows] == list(range(1, 1201))
-    bundle = rule_base.resolve("wuhan", AS_OF)
+    bundle = rule_base.resolve("wuhan", date(2025, 6, 1))
+    assert summary["bundles"] == [
+        {
+            "jurisdiction": "wuhan",
+            "version": bundle.version.isoformat(),
+            "sha256": bundle.sha256,
+            "households": 1200,
+        }
+    ]
+    assert summary["overridden"] == {"records": 0, "jurisdiction": 0, "as_of": 0}
     counts: Counter = Counter()
     cost = {"tekun": Decimal(0), "dibao": Decimal(0), "temporary": Decimal(0)}
     for row, request in zip(rows, _requests(caseload["jsonl"]), strict=True):
         request.pop("id")
-        request.update(jurisdiction="wuhan", as_of=AS_OF.isoformat())
+        assert (row["jurisdiction"], row["as_of"]) == ("wuhan", date(2025, 6, 1))
+        assert row["bundle_sha256"] == bundle.sha256
         response = evaluate(EvaluationRequest.model_validate(request), bundle)
         for program, result in response["programs"].items():
             counts[(program, result["status"])] += 1
@@ -135,16 +147,16 @@ def test_the_three_input_formats_give_the_same_results(caseload, tmp_path):
     assert tables[0].equals(tables[1]) and tables[0].equals(tables[2])
 
 
-def test_results_round_trip_through_parquet_and_jsonl(caseload, tmp_path):
-    a, b = tmp_path / "r.parquet", tmp_path / "r.jsonl"
-    for out in (a, b):
+def test_results_round_trip_through_parquet_jsonl_and_csv(caseload, tmp_path):
+    a, b, c = tmp_path / "r.parquet", tmp_path / "r.jsonl", tmp_path / "r.csv"
+    for out in (a, b, c):
         assert cli(
             "caseload", "evaluate", caseload["parquet"], "--jurisdiction", "wuhan",
             "--as-of", AS_OF, "--out", out, "--workers", "1", "--no-progress",
         ) == 0  # fmt: skip
-    first, second = read_results(a), read_results(b)
+    first, second, third = read_results(a), read_results(b), read_results(c)
     assert first.num_rows == 1200
-    assert first.to_pylist() == second.to_pylist()
+    assert first.to_pylist() == second.to_pylist() == third.to_pylist()
     line = json.loads(b.read_text(encoding="utf-8").splitlines()[0])
     assert set(line) == set(layout.RESULT_COLUMNS)
 
@@ -186,7 +198,8 @@ def test_bad_rows_are_reported_with_their_line_numbers(caseload, tmp_path, capsy
     results = pq.read_table(out).to_pylist()
     assert [r["line"] for r in results] == [1, 3, 6, 8, 10, 11]
     assert [r["id"] for r in results] == [f"H000000{i}" for i in range(1, 7)]
-    assert "6 households evaluated, 4 refused" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "已评估 6 户，拒绝 4 户" in out and "6 households evaluated, 4 refused" in out
 
 
 def test_bad_parquet_and_csv_rows_are_reported(caseload, tmp_path):
@@ -240,35 +253,28 @@ def test_unknown_column_refuses_the_file(caseload, tmp_path, capsys):
         "--out", tmp_path / "x.parquet", "--workers", "1",
     )  # fmt: skip
     assert code == 2
-    assert "unknown column(s): name" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "未知的列：name" in err and "unknown column(s): name" in err
 
 
 def test_an_interrupted_run_resumes_without_duplicating_rows(caseload, tmp_path, rule_base):
-    bundle = rule_base.resolve("wuhan", AS_OF)
+    scenarios = Scenarios(rule_base, RecordDefaults("wuhan", AS_OF))
     parts = tmp_path / "out.parts"
-    args = (caseload["parquet"], [bundle], "wuhan", AS_OF, parts)
     with pytest.raises(KeyboardInterrupt):
-        run(*args, workers=1, chunk_size=100, stop_after=3)
+        run(caseload["parquet"], scenarios, parts, workers=1, chunk_size=100, stop_after=3)
     assert len(list(parts.glob("part-*.done"))) == 3
-    resumed = run(*args, workers=2, chunk_size=100)
+    resumed = run(caseload["parquet"], scenarios, parts, workers=2, chunk_size=100)
     assert resumed.resumed_chunks == 3
-    clean = run(
-        caseload["parquet"],
-        [bundle],
-        "wuhan",
-        AS_OF,
-        tmp_path / "clean.parts",
-        workers=1,
-        chunk_size=100,
-    )
+    clean = run(caseload["parquet"], scenarios, tmp_path / "clean.parts", workers=1, chunk_size=100)
     assert clean.resumed_chunks == 0
     assert resumed.tables[0].equals(clean.tables[0])
     lines = resumed.tables[0].column("line").to_pylist()
     assert lines == list(range(1, 1201))
-    # changed arguments (another date) start afresh instead of mixing results
-    other = run(caseload["parquet"], [rule_base.resolve("wuhan", date(2024, 1, 1))], "wuhan",
-                date(2024, 1, 1), parts, workers=1, chunk_size=100)  # fmt: skip
+    # changed arguments (another date, forced on every record) start afresh instead of mixing
+    forced = Scenarios(rule_base, RecordDefaults("wuhan", date(2024, 1, 1), force_as_of=True))
+    other = run(caseload["parquet"], forced, parts, workers=1, chunk_size=100)
     assert other.resumed_chunks == 0
+    assert set(other.tables[0].column("as_of").to_pylist()) == {date(2024, 1, 1)}
 
 
 def test_progress_bar_shows_rate_and_time_left():
@@ -276,6 +282,7 @@ def test_progress_bar_shows_rate_and_time_left():
     bar = Progress(1000, stream)
     bar.advance(250, force=True)
     text = stream.getvalue()
-    assert "250/1,000" in text and "/s" in text and "left" in text and "25%" in text
+    assert "250/1,000" in text and "/s" in text and "25%" in text
+    assert "剩余 left" in text and "已用 elapsed" in text
     bar.close()
     assert stream.getvalue().endswith("\n")

@@ -20,6 +20,7 @@ from service.caseload import generate, layout
 from service.caseload.chunks import Chunk, decide_chunk
 from service.caseload.columns import EPOCH, Batch
 from service.caseload.reference import FIELDS, decision_of
+from service.caseload.scenarios import RecordDefaults, Scenarios
 from service.caseload.vector import NotExact, evaluate_batch, params_for
 from service.contract.request import EvaluationRequest
 from service.engine import evaluate
@@ -119,10 +120,18 @@ def test_chunk_with_engine_rows_and_annual_standard(rule_base):
     chunk = Chunk(0, "table", table, list(range(1, len(rows) + 1)))
     with pytest.raises(NotExact):
         params_for(odd)
-    tables, errors = decide_chunk(chunk, [bundle, odd], "zhumadian", on)
-    assert errors == []
-    for result, b in zip(tables, [bundle, odd], strict=True):
+    scenarios = Scenarios(
+        rule_base,
+        RecordDefaults("zhumadian", on),
+        whatif=True,
+        overrides=(("dibao.standard.rural", "440.005"),),
+        override_source="test",
+    )
+    outcome = decide_chunk(chunk, scenarios)
+    assert outcome.errors == []
+    for result, b in zip(outcome.tables, [bundle, odd], strict=True):
         assert result.num_rows == 300
+        assert set(result.column("bundle_sha256").to_pylist()) == {b.sha256}
         for row, request in zip(result.to_pylist(), requests, strict=True):
             response = evaluate(EvaluationRequest.model_validate(request), b)
             assert row["tekun_status"] == response["programs"]["tekun"]["status"]

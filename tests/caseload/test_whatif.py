@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from service.caseload import layout
 from tests.caseload.test_pipeline import AS_OF, cli
 
 
@@ -96,7 +97,9 @@ def test_whatif_equals_the_difference_of_two_full_evaluations(caseload, tmp_path
     assert Decimal(report["annual_cost_change"]) == (total_new - total_old) * 12
     assert report["programs"]["dibao"]["gained"] > 50  # a higher standard brings households in
     assert Decimal(report["monthly_cost_change"]) > 0
-    decision = [c for c in before[0] if c not in ("line", "id", "per_capita_income", "standard")]
+    decision = [
+        c for c in layout.RESULT_DECISION_COLUMNS if c not in ("per_capita_income", "standard")
+    ]
     changed = sum(
         1 for a, b in zip(before, after, strict=True) if any(a[c] != b[c] for c in decision)
     )
@@ -112,17 +115,20 @@ def test_whatif_equals_the_difference_of_two_full_evaluations(caseload, tmp_path
 
 
 def test_compare_with_the_bundle_in_force_on_another_date(caseload, tmp_path, capsys):
+    # the records say 2025-06-01: --force-as-of decides them all as of 2022-06-01 instead
     code = cli(
-        "caseload", "whatif", caseload, "--jurisdiction", "wuhan", "--as-of", "2022-06-01",
+        "caseload", "whatif", caseload, "--as-of", "2022-06-01", "--force-as-of",
         "--compare-as-of", "2023-06-01", "--out-dir", tmp_path, "--workers", "1", "--no-progress",
     )  # fmt: skip
     assert code == 0
     report = json.loads((tmp_path / "summary.json").read_text())
     assert report["baseline"]["version"] == "2022-04-01"
     assert report["changed"]["version"] == "2023-04-01"
+    assert report["overridden"] == {"records": 3000, "jurisdiction": 0, "as_of": 3000}
     assert report["programs"]["dibao"]["gained"] > 0  # 910 → 940 urban, 780 → 820 rural
     out = capsys.readouterr().out
-    assert "gained" in out and "a year" in out
+    assert "新增" in out and "gained" in out and "每年" in out and "a year" in out
+    assert "记录自带的辖区或日期被覆盖：3,000 户" in out
 
 
 def test_invalid_override_is_refused(caseload, tmp_path, capsys):
@@ -140,4 +146,6 @@ def test_invalid_override_is_refused(caseload, tmp_path, capsys):
     assert cli(*base, "--set", "dibao.standard.urban=abc") == 2
     assert cli(*base, "--set", "dibao.no_such_thing=1") == 2
     err = capsys.readouterr().err
-    assert "dibao.no_such_thing" in err and "override is not valid" in err
+    assert "dibao.no_such_thing" in err
+    assert "参数覆盖无效" in err and "override is not valid" in err
+    assert "规则包中没有参数 dibao.no_such_thing" in err
