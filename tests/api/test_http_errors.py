@@ -383,7 +383,9 @@ def test_a_misspelt_what_if_parameter_names_the_nearest_in_both_languages(
     assert error["type"] == "override_invalid"
     assert error["reason_zh"].startswith("参数覆盖无效：规则包中没有此参数；您是否要找：")
     assert "dibao.standard.urban" in error["reason_zh"]
-    assert error["reason_en"].startswith("no such parameter in the bundle; did you mean: ")
+    assert error["reason_en"].startswith(
+        "the override is not valid: no such parameter in the bundle; did you mean: "
+    )
     assert "dibao.standard.urban" in error["reason_en"]
 
 

@@ -148,4 +148,4 @@ def test_invalid_override_is_refused(caseload, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "dibao.no_such_thing" in err
     assert "参数覆盖无效" in err and "override is not valid" in err
-    assert "规则包中没有参数 dibao.no_such_thing" in err
+    assert "set:dibao.no_such_thing: 参数覆盖无效：规则包中没有此参数" in err
