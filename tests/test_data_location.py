@@ -29,6 +29,7 @@ from service.api.settings import Settings
 from service.cli import _load_extensions, build_parser, main
 from service.store import DecisionStore, current_revision
 from tests.api.conftest import EXAMPLES, ROOT, free_port
+from tests.helpers import wait_ready
 from tests.store.conftest import require_postgres
 from tests.store.test_migrations import HEAD_REVISION
 
@@ -211,16 +212,7 @@ def test_serve_and_keys_in_different_directories_share_one_database(
     folder = data_folder(home)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, "serve exited"
-            assert time.monotonic() < deadline, "serve never became ready"
-            time.sleep(0.2)
+        wait_ready(server, base)
         key = run(["keys", "create", "--role", "intake", "--name", "desk"], tmp_path / "desk", env)
         assert key.returncode == 0, key.stderr
         response = httpx.post(

@@ -21,7 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,7 +30,7 @@ import httpx
 import pytest
 
 from service.engine.bundle import find_rules_dir
-from tests.helpers import EXAMPLES, ROOT, load_example
+from tests.helpers import EXAMPLES, ROOT, load_example, wait_ready
 
 IMAGE_VENV = "/opt/eligibility"
 SHIPPED_RULE_FILES = sorted(
@@ -250,17 +249,7 @@ def served(image_venv: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            output = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
-            assert server.poll() is None, f"serve exited:\n{output}"
-            assert time.monotonic() < deadline, f"serve never became ready:\n{output}"
-            time.sleep(0.2)
+        wait_ready(server, base, tmp_path / "serve.log")
         yield base, data
     finally:
         if server.poll() is None:

@@ -17,6 +17,7 @@ import pytest
 from service.cli import main
 from service.store import DecisionStore, current_revision
 from tests.api.conftest import EXAMPLES, ROOT, free_port
+from tests.helpers import wait_ready
 from tests.store.test_migrations import HEAD_REVISION
 
 CLI = [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
@@ -44,19 +45,6 @@ def start_serve(data: Path, port: int, output: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def wait_ready(server: subprocess.Popen[bytes], base: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert server.poll() is None, "serve exited"
-        assert time.monotonic() < deadline, "serve never became ready"
-        time.sleep(0.2)
 
 
 def test_db_upgrade_and_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
