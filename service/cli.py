@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from service.bilingual import LANGS, BilingualError, Lang, Text
-from service.engine import Engine, RequestRejected, RuleSetError, diff_bundles, load_rules
+from service.engine import Decider, RequestRejected, RuleSetError, diff_bundles, load_rules
 from service.engine.bundle import DEFAULT_RULES_DIR, BeforeFirstVersion, UnknownJurisdiction
 from service.engine.version import ENGINE_VERSION
 from service.explain import explain, explain_refusal
@@ -46,8 +46,8 @@ def _open(path: str) -> TextIO:
     return sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
 
 
-def _engine(args: argparse.Namespace) -> Engine:
-    return Engine(args.rules)
+def _decider(args: argparse.Namespace) -> Decider:
+    return Decider(args.rules)
 
 
 def _lines(handle: TextIO) -> Iterator[tuple[int, str]]:
@@ -57,14 +57,14 @@ def _lines(handle: TextIO) -> Iterator[tuple[int, str]]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    decider = _decider(args)
     out = sys.stdout
     if args.jsonl:
         refused = 0
         with _open(args.file) as handle:
             for number, line in _lines(handle):
                 try:
-                    response = engine.evaluate(line.encode("utf-8"))
+                    response = decider.evaluate(line.encode("utf-8"))
                 except RequestRejected as error:
                     refused += 1
                     response = {"line": number, "errors": error.problems}
@@ -73,7 +73,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     with _open(args.file) as handle:
         text = handle.read()
     try:
-        response = engine.evaluate(text.encode("utf-8"))
+        response = decider.evaluate(text.encode("utf-8"))
     except RequestRejected as error:
         if args.explain:
             out.write(explain_refusal(error.problems, _lang(args)))
@@ -81,7 +81,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             _dump({"errors": error.problems}, out)
         return 1
     if args.explain:
-        place = engine.rule_base.jurisdictions[response["ruleset"]["id"]]
+        place = decider.rule_base.jurisdictions[response["ruleset"]["id"]]
         out.write(explain(response, Text(place.name_zh, place.name_en), _lang(args)))
     else:
         _dump(response, out)

@@ -581,7 +581,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 -- one place lists ever
             )
         try:
             stored_bundle = Bundle.from_canonical(bundle_text)
-            parsed = runtime.engine.parse(stored_request["request"])
+            parsed = runtime.decider.parse(stored_request["request"])
         except (RuleSetError, RequestRejected, ValueError, KeyError):
             raise ApiError(
                 409,
@@ -876,7 +876,7 @@ def _install_openapi(app: FastAPI, runtime: Runtime, settings: Settings) -> None
 
     def invalid_request() -> list[dict[str, Any]]:
         try:  # a member without a birth date, a negative income: what the parser answers
-            runtime.engine.parse(
+            runtime.decider.parse(
                 {
                     "jurisdiction": "wuhan",
                     "household": {

@@ -61,8 +61,8 @@ def evaluate_body(
     """Parse once (pydantic from bytes), resolve, evaluate; 422 with the contract's problems."""
     base = runtime.rule_base()  # one rule base for the whole request, even during a reload
     try:
-        parsed = runtime.engine.parse(body)
-        bundle = runtime.engine.bundle_for(parsed, base)
+        parsed = runtime.decider.parse(body)
+        bundle = runtime.decider.bundle_for(parsed, base)
     except RequestRejected as rejected:
         raise ApiError(422, rejected.problems) from None
     return parsed, bundle, evaluate(parsed, bundle)

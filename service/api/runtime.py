@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine as DbEngine
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +19,7 @@ from service.api.logs import get_logger
 from service.api.privacy import Pseudonymizer, load_or_create_secret
 from service.api.settings import Settings
 from service.api.writer import AsyncGroupCommit, GroupCommitWriter, InlineGroupCommit
-from service.engine import Engine, RuleBase, RuleSetError
+from service.engine import Decider, RuleBase, RuleSetError
 from service.store import DecisionStore, alembic_config, make_engine, make_private_dir, upgrade
 from service.store.async_pg import AsyncAppender
 from service.store.database import is_sqlite
@@ -32,7 +31,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def database_engine(settings: Settings) -> DbEngine:
+def database_engine(settings: Settings) -> Engine:
     url = settings.database_url
     kwargs: dict[str, Any] = {
         # SQL parameters (stored requests) never appear in exception messages or logs.
@@ -71,14 +70,14 @@ class WalCheckpointer:
     blocks a writer, and SQLite releases the GIL while it works).
     """
 
-    def __init__(self, db: DbEngine, interval: float = 0.5):
+    def __init__(self, db: Engine, interval: float = 0.5):
         self._db = db
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
 
     @staticmethod
-    def install(db: DbEngine) -> None:
+    def install(db: Engine) -> None:
         @event.listens_for(db, "connect")
         def _no_auto_checkpoint(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
@@ -109,7 +108,7 @@ class Runtime:
 
     def __init__(self, settings: Settings, rule_base: RuleBase | None = None):
         self.settings = settings
-        self.engine = Engine(settings.rules_dir, rule_base=rule_base)
+        self.decider = Decider(settings.rules_dir, rule_base=rule_base)
         self.db = database_engine(settings)
         self.checkpointer: WalCheckpointer | None = None
         if is_sqlite(settings.database_url):
@@ -196,14 +195,14 @@ class Runtime:
                 if stamp != self._seen_signal:
                     self._seen_signal = stamp
                     try:
-                        self.engine.reload()
+                        self.decider.reload()
                         log.info("rules reloaded (signalled by another worker)")
                     except RuleSetError as error:
                         log.error(
                             "rules reload failed; previous rules keep serving",
                             extra={"problems": len(error.problems)},
                         )
-        return self.engine.rule_base
+        return self.decider.rule_base
 
     def reload_rules(self) -> RuleBase:
         """Load and validate ``rules/``; swap them in and tell the other workers.
@@ -211,7 +210,7 @@ class Runtime:
         Raises ``RuleSetError`` (and changes nothing) if the files are invalid.
         """
         with self._reload_lock:
-            fresh = self.engine.reload()
+            fresh = self.decider.reload()
             signal = self.settings.reload_signal_file
             signal.parent.mkdir(parents=True, exist_ok=True)
             temp = signal.with_name(f".{signal.name}.{os.getpid()}")

@@ -2,7 +2,7 @@
 
 Mounted by the HTTP service::
 
-    app.include_router(caseload_router(lambda: runtime.engine.rule_base, require(CASELOAD)))
+    app.include_router(caseload_router(lambda: runtime.decider.rule_base, require(CASELOAD)))
 
 with ``CASELOAD`` a permission granted to the ``admin`` and ``auditor`` roles. Query parameters:
 ``jurisdiction`` and ``as_of`` (defaults for records that lack their own; with
