@@ -16,7 +16,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, Field
 
-from service.contract import schemas
+from service import schemas
 from service.engine import Decider, RequestRejected
 from service.synthetic import household
 from tests.helpers import EXAMPLES, ROOT, load_example
