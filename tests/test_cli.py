@@ -284,3 +284,46 @@ def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["rules", "diff", "wuhan", "not-a-date", "2022-06-01"])
     assert caught.value.code == 2
     capsys.readouterr()
+
+
+def test_the_parser_has_every_sub_command_without_anything_imported_first() -> None:
+    # A fresh process builds the parser from service.cli alone: the packages below do not have
+    # to be imported (and register themselves) first.
+    code = (
+        "from service.cli import build_parser;"
+        "p = build_parser();"
+        "s = [a for a in p._actions if a.__class__.__name__ == '_SubParsersAction'][0];"
+        "print(' '.join(s.choices))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert done.stdout.decode().split() == [
+        "evaluate",
+        "rules",
+        "serve",
+        "db",
+        "keys",
+        "caseload",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "usage"),
+    [
+        ("service.cli", ["keys", "list", "--help"], "usage: eligibility keys list"),
+        ("service.cli", ["caseload", "whatif", "--help"], "usage: eligibility caseload whatif"),
+        ("service.caseload", ["generate", "--help"], "usage: eligibility caseload generate"),
+    ],
+)
+def test_python_dash_m_runs_every_sub_command(module: str, args: list[str], usage: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert done.stdout.decode("utf-8").startswith(usage)
