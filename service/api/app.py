@@ -54,7 +54,6 @@ from service.api.openapi import INVALID, NOT_FOUND, REQUEST_BODY, keyed
 from service.api.replay import decision_changes, diff_documents
 from service.api.runtime import Runtime
 from service.api.settings import Settings
-from service.api.writer import AsyncGroupCommit
 from service.contract.errors import problem
 from service.contract.request import PROGRAM_IDS, EvaluationRequest
 from service.contract.response import EvaluationResponse
@@ -310,8 +309,7 @@ def create_app(
         gc.collect()
         gc.freeze()
         yield
-        if isinstance(runtime.writer, AsyncGroupCommit):
-            await runtime.writer.aclose()  # its connection lives on this loop
+        await runtime.writer.close()  # on the loop: the PostgreSQL writer's connection lives here
         await run_in_threadpool(runtime.close)
 
     # Swagger UI's script and style sheet come from the fastapi-offline package, served by the

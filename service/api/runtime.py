@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,21 @@ from service.api.auth import Authenticator
 from service.api.logs import get_logger
 from service.api.privacy import Pseudonymizer, load_or_create_secret
 from service.api.settings import Settings
-from service.api.writer import AsyncGroupCommit, GroupCommitWriter, InlineGroupCommit
+from service.api.writer import (
+    AsyncGroupCommit,
+    DecisionWriter,
+    InlineGroupCommit,
+    ThreadGroupCommit,
+)
 from service.engine import Decider, RuleBase, RuleSetError
-from service.store import DecisionStore, alembic_config, make_engine, make_private_dir, upgrade
+from service.store import (
+    DecisionStore,
+    StoredDecision,
+    alembic_config,
+    make_engine,
+    make_private_dir,
+    upgrade,
+)
 from service.store.async_pg import AsyncAppender
 from service.store.database import is_sqlite
 
@@ -103,6 +116,26 @@ class WalCheckpointer:
             self._thread.join(5)
 
 
+def _count_batch(decisions: Sequence[StoredDecision]) -> None:
+    metrics.BATCH_SIZE.observe(len(decisions))
+
+
+def decision_writer(settings: Settings, store: DecisionStore) -> DecisionWriter:
+    """The group commit of ``ELIGIBILITY_WRITER`` for the database of ``settings``."""
+    hooks = (_count_batch,)
+    if settings.writer == "inline" and not is_sqlite(settings.database_url):
+        # PostgreSQL: the transaction's waits for the server do not hold up the loop.
+        appender = AsyncAppender(store, settings.database_url)
+        return AsyncGroupCommit(store, appender, max_batch=settings.batch_max, after_commit=hooks)
+    writer = InlineGroupCommit if settings.writer == "inline" else ThreadGroupCommit
+    return writer(
+        store,
+        max_batch=settings.batch_max,
+        lock_file=writer_lock_file(settings),
+        after_commit=hooks,
+    )
+
+
 class Runtime:
     """Per-process state of the service (``app.state.runtime``)."""
 
@@ -120,23 +153,7 @@ class Runtime:
         key = load_or_create_secret(settings.secret, settings.secret_file)
         self.pseudonymizer = Pseudonymizer(key)
         self.auth = Authenticator(self.store, settings.key_cache_seconds)
-        self.writer: InlineGroupCommit | GroupCommitWriter | AsyncGroupCommit
-        if settings.writer == "inline" and not is_sqlite(settings.database_url):
-            # PostgreSQL: the transaction's waits for the server do not hold up the loop.
-            self.writer = AsyncGroupCommit(
-                self.store,
-                AsyncAppender(self.store, settings.database_url),
-                max_batch=settings.batch_max,
-                on_batch=metrics.BATCH_SIZE.observe,
-            )
-        else:
-            writer_class = InlineGroupCommit if settings.writer == "inline" else GroupCommitWriter
-            self.writer = writer_class(
-                self.store,
-                max_batch=settings.batch_max,
-                lock_file=writer_lock_file(settings),
-                on_batch=metrics.BATCH_SIZE.observe,
-            )
+        self.writer = decision_writer(settings, self.store)
         self.schema_ok = False
         self.schema_problem: str | None = "not checked yet"
         self._schema_lock = threading.Lock()
@@ -224,8 +241,8 @@ class Runtime:
             self.checkpointer.start()
 
     def close(self) -> None:
+        """Off the event loop, after ``writer.close()`` on it."""
         if self.checkpointer is not None:
             self.checkpointer.stop()
-        self.writer.close()
         self.store.close()
         self.db.dispose()
