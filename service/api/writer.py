@@ -81,8 +81,8 @@ def record_batch(
     """Appends one batch in one transaction and settles each waiting future (the inline and
     the thread writers'); ``committed`` is the writer's :meth:`DecisionWriter._committed`.
 
-    The items' JSON texts were serialised by :func:`service.api.core.record` (orjson), so the
-    store does not parse them again. If the batch is refused for a malformed
+    The items' JSON texts were serialised by :func:`service.api.actions.decisions.record`
+    (orjson), so the store does not parse them again. If the batch is refused for a malformed
     item, the items are written one by one so that one bad record does not sink the others; any
     other failure goes to every waiting request.
     """
