@@ -45,21 +45,7 @@ def create_app(
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, log_stream)
     runtime = Runtime(settings, rule_base=rule_base)
-    # Swagger UI's script and style sheet come from the fastapi-offline package, served by the
-    # service itself: government intranets have no internet, and a CDN page is blank there.
-    # ReDoc is left out (its bundle loads its logo from its own CDN); the validator badge, Swagger
-    # UI's one call to another host, is off.
-    app = FastAPIOffline(
-        redoc_url=None,
-        favicon_url=None,
-        swagger_ui_parameters={"validatorUrl": None},
-        title=openapi.TITLE,
-        version=ENGINE_VERSION,
-        description=openapi.DESCRIPTION,
-        # Operation ids are the handlers' names (record_decision): a generated client's functions.
-        generate_unique_id_function=lambda route: route.name,
-        lifespan=lifespan,
-    )
+    app = _application()
     app.state.runtime = runtime
     # A caseload is many requests in one body: its own, larger limit (its router answers 413
     # itself, with its own message, above MAX_BYTES).
@@ -81,6 +67,24 @@ def create_app(
     )
     openapi.install(app, runtime, body_limits)
     return app
+
+
+def _application() -> FastAPI:
+    # Swagger UI's script and style sheet come from the fastapi-offline package, served by the
+    # service itself: government intranets have no internet, and a CDN page is blank there.
+    # ReDoc is left out (its bundle loads its logo from its own CDN); the validator badge, Swagger
+    # UI's one call to another host, is off.
+    return FastAPIOffline(
+        redoc_url=None,
+        favicon_url=None,
+        swagger_ui_parameters={"validatorUrl": None},
+        title=openapi.TITLE,
+        version=ENGINE_VERSION,
+        description=openapi.DESCRIPTION,
+        # Operation ids are the handlers' names (record_decision): a generated client's functions.
+        generate_unique_id_function=lambda route: route.name,
+        lifespan=lifespan,
+    )
 
 
 @asynccontextmanager
