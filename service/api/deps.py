@@ -31,7 +31,8 @@ BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <API ke
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI would run a plain function in its thread pool, a hand-off per request
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
@@ -43,11 +44,10 @@ def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
     async def dependency(
         request: Request,
-        runtime: RuntimeDep,
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
         _api_key: Annotated[str | None, Security(API_KEY)],
     ) -> Principal:
-        principal = await access.authenticate(runtime, request.scope["headers"])
+        principal = await access.authenticate(await get_runtime(request), request.scope["headers"])
         request.state.principal = principal  # the access log names the key, even when refused
         access.check_role(principal, permission)
         return principal
