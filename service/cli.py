@@ -7,6 +7,10 @@
     eligibility rules list | show J [PARAMETER] [--as-of D] | diff J D1 D2 | validate
     eligibility --version
 
+and the sub-commands of the packages below, which this module imports and adds:
+``serve``, ``db`` and ``keys`` (:mod:`service.api.commands`), ``caseload``
+(:mod:`service.caseload.commands`).
+
 Exit codes: 0 success; 1 the input was refused (problems printed as JSON on stdout, as sentences
 with --explain); 2 the rule files are invalid, a file cannot be read, or the command line is
 wrong (the reason printed on standard error in Chinese, then English).
@@ -24,15 +28,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from service.api import commands as service_commands
 from service.bilingual import LANGS, BilingualError, Lang, Text
-from service.engine import Engine, RequestRejected, RuleSetError, diff_bundles, load_rules
+from service.caseload import commands as caseload_commands
+from service.engine import Decider, RequestRejected, RuleSetError, diff_bundles, load_rules
 from service.engine.bundle import DEFAULT_RULES_DIR, BeforeFirstVersion, UnknownJurisdiction
 from service.engine.version import ENGINE_VERSION
 from service.explain import explain, explain_refusal
 
 Command = Callable[[argparse.Namespace], int]
-# Other packages (the HTTP service, the store) add their sub-commands here.
-EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def _dump(data: Any, out: TextIO, *, pretty: bool = True) -> None:
@@ -46,8 +50,8 @@ def _open(path: str) -> TextIO:
     return sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
 
 
-def _engine(args: argparse.Namespace) -> Engine:
-    return Engine(args.rules)
+def _decider(args: argparse.Namespace) -> Decider:
+    return Decider(args.rules)
 
 
 def _lines(handle: TextIO) -> Iterator[tuple[int, str]]:
@@ -57,14 +61,14 @@ def _lines(handle: TextIO) -> Iterator[tuple[int, str]]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    decider = _decider(args)
     out = sys.stdout
     if args.jsonl:
         refused = 0
         with _open(args.file) as handle:
             for number, line in _lines(handle):
                 try:
-                    response = engine.evaluate(line.encode("utf-8"))
+                    response = decider.evaluate(line.encode("utf-8"))
                 except RequestRejected as error:
                     refused += 1
                     response = {"line": number, "errors": error.problems}
@@ -73,7 +77,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     with _open(args.file) as handle:
         text = handle.read()
     try:
-        response = engine.evaluate(text.encode("utf-8"))
+        response = decider.evaluate(text.encode("utf-8"))
     except RequestRejected as error:
         if args.explain:
             out.write(explain_refusal(error.problems, _lang(args)))
@@ -81,7 +85,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             _dump({"errors": error.problems}, out)
         return 1
     if args.explain:
-        place = engine.rule_base.jurisdictions[response["ruleset"]["id"]]
+        place = decider.rule_base.jurisdictions[response["ruleset"]["id"]]
         out.write(explain(response, Text(place.name_zh, place.name_en), _lang(args)))
     else:
         _dump(response, out)
@@ -316,13 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(func=cmd_rules_diff)
     _sub(rsub, "validate", "validate every rule set").set_defaults(func=cmd_rules_validate)
 
-    for extend in EXTENSIONS:
-        extend(sub)
+    service_commands.register(sub)
+    caseload_commands.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    _load_extensions()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -364,19 +367,5 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _load_extensions() -> None:
-    # The HTTP service registers serve/db/keys if it is present; the engine CLI works without it.
-    try:
-        import service.api.commands  # noqa: F401
-    except ModuleNotFoundError as error:
-        if error.name and not error.name.startswith("service.api"):
-            raise
-    import service.caseload.commands  # noqa: F401  (registers `eligibility caseload …`)
-
-
 if __name__ == "__main__":
-    # `python -m service.cli` runs this file as __main__, a second copy of the module; the
-    # packages that add sub-commands register them on `service.cli`, so run that copy's main.
-    from service.cli import main as registered_main
-
-    sys.exit(registered_main())
+    sys.exit(main())

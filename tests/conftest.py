@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.engine import Engine, RuleBase, load_rules
+from service.engine import Decider, RuleBase, load_rules
 from tests.helpers import ROOT
 
 
@@ -12,5 +12,5 @@ def rule_base() -> RuleBase:
 
 
 @pytest.fixture(scope="session")
-def engine(rule_base: RuleBase) -> Engine:
-    return Engine(ROOT / "rules", rule_base=rule_base)
+def engine(rule_base: RuleBase) -> Decider:
+    return Decider(ROOT / "rules", rule_base=rule_base)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.engine import Engine, RequestRejected, RuleBase
+from service.engine import Decider, RequestRejected, RuleBase
 
 # --- request builders (the contract JSON, as plain dicts) --------------------------------------
 
@@ -95,7 +95,7 @@ def tekun_member(response: dict[str, Any], pid: str) -> dict[str, Any]:
 # --- 低保 income test (§3.2 "低于"; §0.1 per-capita rounded to 0.01 half-up first) -----------
 
 
-def test_income_exactly_at_standard_fails(engine: Engine) -> None:
+def test_income_exactly_at_standard_fails(engine: Decider) -> None:
     r = engine.evaluate(request("wuhan", "2022-06-01", income={"a": "910.00"}))
     s = step(r, "dibao.income_test")
     assert s["outcome"] == "fail"
@@ -104,14 +104,14 @@ def test_income_exactly_at_standard_fails(engine: Engine) -> None:
     assert "dibao.income_test" in r["programs"]["dibao"]["reasons"]
 
 
-def test_income_one_cent_below_standard_passes(engine: Engine) -> None:
+def test_income_one_cent_below_standard_passes(engine: Decider) -> None:
     r = engine.evaluate(request("wuhan", "2022-06-01", income={"a": "909.99"}))
     assert step(r, "dibao.income_test")["outcome"] == "pass"
     d = r["programs"]["dibao"]
     assert (d["status"], d["basis"], d["monthly_amount"]) == ("eligible", "household", "0.01")
 
 
-def test_per_capita_half_cent_rounds_up_to_the_standard(engine: Engine) -> None:
+def test_per_capita_half_cent_rounds_up_to_the_standard(engine: Decider) -> None:
     # 1819.99 / 2 = 909.995 → 910.00 (half up): equal to the standard, so it fails even
     # though the unrounded figure is below it.
     r = engine.evaluate(
@@ -122,7 +122,7 @@ def test_per_capita_half_cent_rounds_up_to_the_standard(engine: Engine) -> None:
     assert s["outcome"] == "fail"
 
 
-def test_per_capita_rounding_is_half_up_not_half_even(engine: Engine) -> None:
+def test_per_capita_rounding_is_half_up_not_half_even(engine: Decider) -> None:
     # 1819.97 / 2 = 909.985 → 909.99 (half even would give 909.98); amount (910 − 909.99) × 2
     r = engine.evaluate(
         request("wuhan", "2022-06-01", person("a"), person("b"), income={"a": "1819.97"})
@@ -132,7 +132,7 @@ def test_per_capita_rounding_is_half_up_not_half_even(engine: Engine) -> None:
     assert d["monthly_amount"] == "0.02"
 
 
-def test_per_capita_three_members_rounds_before_comparison(engine: Engine) -> None:
+def test_per_capita_three_members_rounds_before_comparison(engine: Decider) -> None:
     # 2729.99 / 3 = 909.99666… → 910.00: fails; 2729.98 / 3 = 909.99333… → 909.99: passes.
     members = (person("a"), person("b"), person("c"))
     high = engine.evaluate(request("wuhan", "2022-06-01", *members, income={"a": "2729.99"}))
@@ -152,7 +152,7 @@ def test_per_capita_three_members_rounds_before_comparison(engine: Engine) -> No
     [("1365.00", "fail", "ineligible"), ("1364.99", "pass", "eligible")],
 )
 def test_marginal_national_strictly_below_one_and_a_half(
-    engine: Engine, wage: str, outcome: str, status: str
+    engine: Decider, wage: str, outcome: str, status: str
 ) -> None:
     r = engine.evaluate(request("wuhan", "2022-06-01", income={"a": wage}))
     m = r["programs"]["marginal"]
@@ -171,7 +171,9 @@ def test_marginal_national_strictly_below_one_and_a_half(
         ("700.00", "pass", "eligible"),
     ],
 )
-def test_marginal_zhumadian_from_2022(engine: Engine, wage: str, outcome: str, status: str) -> None:
+def test_marginal_zhumadian_from_2022(
+    engine: Decider, wage: str, outcome: str, status: str
+) -> None:
     r = engine.evaluate(request("zhumadian", "2022-06-01", income={"a": wage}))
     m = r["programs"]["marginal"]
     assert m["threshold"] == "945.00"
@@ -188,7 +190,7 @@ def test_marginal_zhumadian_from_2022(engine: Engine, wage: str, outcome: str, s
     [("2022-06-01", "pass", True), ("2022-05-31", "fail", False)],
 )
 def test_tekun_elderly_on_the_sixtieth_birthday(
-    engine: Engine, as_of: str, outcome: str, variant_pass: bool
+    engine: Decider, as_of: str, outcome: str, variant_pass: bool
 ) -> None:
     r = engine.evaluate(request("wuhan", as_of, elder("e", "1962-06-01")))
     s = step(r, "tekun.no_work_capacity", "e")
@@ -197,7 +199,7 @@ def test_tekun_elderly_on_the_sixtieth_birthday(
     assert tekun_member(r, "e")["status"] == ("eligible" if variant_pass else "ineligible")
 
 
-def test_tekun_minor_day_before_eighteenth_birthday(engine: Engine) -> None:
+def test_tekun_minor_day_before_eighteenth_birthday(engine: Decider) -> None:
     r = engine.evaluate(request("wuhan", "2022-05-31", elder("k", "2004-06-01")))
     s = step(r, "tekun.no_work_capacity", "k")
     assert (s["outcome"], s["values"]["age"]) == ("pass", "17")
@@ -214,7 +216,7 @@ def test_tekun_minor_day_before_eighteenth_birthday(engine: Engine) -> None:
         ("vocational", "pass"),
     ],
 )
-def test_tekun_minor_on_eighteenth_birthday(engine: Engine, schooling: str, outcome: str) -> None:
+def test_tekun_minor_on_eighteenth_birthday(engine: Decider, schooling: str, outcome: str) -> None:
     r = engine.evaluate(
         request("wuhan", "2022-06-01", elder("k", "2004-06-01", schooling=schooling))
     )
@@ -235,7 +237,7 @@ def test_tekun_minor_on_eighteenth_birthday(engine: Engine, schooling: str, outc
     ],
 )
 def test_tekun_age_of_a_29_february_birthday(
-    engine: Engine, born: str, as_of: str, age: str, outcome: str
+    engine: Decider, born: str, as_of: str, age: str, outcome: str
 ) -> None:
     r = engine.evaluate(request("chongqing", as_of, elder("x", born)))
     s = step(r, "tekun.no_work_capacity", "x")
@@ -256,7 +258,7 @@ def test_tekun_age_of_a_29_february_birthday(
     ],
 )
 def test_care_tiers_chongqing_2024(
-    engine: Engine, failed: int, tier: str, care: str, total: str
+    engine: Decider, failed: int, tier: str, care: str, total: str
 ) -> None:
     r = engine.evaluate(
         request("chongqing", "2024-10-01", elder(self_care_failed_items=failed), income={})
@@ -283,7 +285,7 @@ def test_care_tiers_chongqing_2024(
     ],
 )
 def test_care_amounts_changsha(
-    engine: Engine, as_of: str, failed: int, tier: str, care: str, total: str
+    engine: Decider, as_of: str, failed: int, tier: str, care: str, total: str
 ) -> None:
     r = engine.evaluate(request("changsha", as_of, elder(self_care_failed_items=failed)))
     e = tekun_member(r, "e")
@@ -305,7 +307,7 @@ def test_care_amounts_changsha(
     ],
 )
 def test_care_amounts_zhumadian(
-    engine: Engine, as_of: str, failed: int, tier: str, care: str | None, total: str
+    engine: Decider, as_of: str, failed: int, tier: str, care: str | None, total: str
 ) -> None:
     r = engine.evaluate(request("zhumadian", as_of, elder(self_care_failed_items=failed)))
     e = tekun_member(r, "e")
@@ -318,7 +320,7 @@ def test_care_amounts_zhumadian(
 
 
 @pytest.mark.parametrize(("failed", "tier"), [(0, "self_care"), (3, "partial"), (4, "full")])
-def test_care_amount_wuhan_not_published(engine: Engine, failed: int, tier: str) -> None:
+def test_care_amount_wuhan_not_published(engine: Decider, failed: int, tier: str) -> None:
     r = engine.evaluate(
         request("wuhan", "2022-06-01", elder(self_care_failed_items=failed), residence="rural")
     )
@@ -353,7 +355,7 @@ def exit_request(as_of: str, exit_started: str | None) -> dict[str, Any]:
     )
 
 
-def test_gradual_exit_exactly_six_months_is_over(engine: Engine) -> None:
+def test_gradual_exit_exactly_six_months_is_over(engine: Decider) -> None:
     r = engine.evaluate(exit_request("2025-03-01", "2024-09-01"))
     s = step(r, "dibao.gradual_exit.period")
     assert s["outcome"] == "fail"
@@ -365,7 +367,7 @@ def test_gradual_exit_exactly_six_months_is_over(engine: Engine) -> None:
     assert d["monthly_amount"] is None
 
 
-def test_gradual_exit_five_months_and_some_days_still_runs(engine: Engine) -> None:
+def test_gradual_exit_five_months_and_some_days_still_runs(engine: Decider) -> None:
     r = engine.evaluate(exit_request("2025-03-01", "2024-09-05"))
     s = step(r, "dibao.gradual_exit.period")
     assert (s["outcome"], s["values"]["months_elapsed"]) == ("pass", "5")
@@ -374,7 +376,7 @@ def test_gradual_exit_five_months_and_some_days_still_runs(engine: Engine) -> No
     assert d["exit_ends"] == "2025-03-05"  # start + 6 months
 
 
-def test_gradual_exit_not_started_starts_on_as_of(engine: Engine) -> None:
+def test_gradual_exit_not_started_starts_on_as_of(engine: Decider) -> None:
     r = engine.evaluate(exit_request("2025-03-10", None))
     s = step(r, "dibao.gradual_exit.period")
     assert (s["outcome"], s["values"]["months_elapsed"]) == ("pass", "0")
@@ -386,7 +388,7 @@ def test_gradual_exit_not_started_starts_on_as_of(engine: Engine) -> None:
     [("2025-02-27", "5", "pass"), ("2025-02-28", "6", "fail")],
 )
 def test_gradual_exit_month_end_clamping(
-    engine: Engine, as_of: str, months: str, outcome: str
+    engine: Decider, as_of: str, months: str, outcome: str
 ) -> None:
     # started 31 August: six months later is 28 February 2025 (clamped)
     r = engine.evaluate(exit_request(as_of, "2024-08-31"))
@@ -413,7 +415,7 @@ def test_gradual_exit_month_end_clamping(
     ],
 )
 def test_financial_limit_equality_passes(
-    engine: Engine, jurisdiction: str, as_of: str, size: int, financial: str, outcome: str
+    engine: Decider, jurisdiction: str, as_of: str, size: int, financial: str, outcome: str
 ) -> None:
     members = [person(f"m{i}") for i in range(size)]
     r = engine.evaluate(request(jurisdiction, as_of, *members, assets={"financial": financial}))
@@ -430,7 +432,7 @@ def test_financial_limit_equality_passes(
     [("45360.00", "fail"), ("45359.99", "pass")],  # 36 × 630 × 2 = 45360, 低于
 )
 def test_zhumadian_marginal_financial_limit_equality_fails(
-    engine: Engine, financial: str, outcome: str
+    engine: Decider, financial: str, outcome: str
 ) -> None:
     r = engine.evaluate(
         request(
@@ -451,7 +453,7 @@ def test_zhumadian_marginal_financial_limit_equality_fails(
 
 
 @pytest.mark.parametrize(("capital", "outcome"), [("200000.00", "fail"), ("199999.99", "pass")])
-def test_zhumadian_marginal_business_capital(engine: Engine, capital: str, outcome: str) -> None:
+def test_zhumadian_marginal_business_capital(engine: Decider, capital: str, outcome: str) -> None:
     r = engine.evaluate(
         request(
             "zhumadian",
@@ -477,7 +479,7 @@ def test_zhumadian_marginal_business_capital(engine: Engine, capital: str, outco
         (["disability_vehicle", "motorcycle"], "pass", []),
     ],
 )
-def test_vehicles(engine: Engine, kinds: list[str], outcome: str, bad: list[str]) -> None:
+def test_vehicles(engine: Decider, kinds: list[str], outcome: str, bad: list[str]) -> None:
     r = engine.evaluate(
         request(
             "wuhan",
@@ -499,7 +501,7 @@ def test_vehicles(engine: Engine, kinds: list[str], outcome: str, bad: list[str]
         ([False], "1", "pass"),
     ],
 )
-def test_homes_national(engine: Engine, houses: list[bool], counted: str, outcome: str) -> None:
+def test_homes_national(engine: Decider, houses: list[bool], counted: str, outcome: str) -> None:
     r = engine.evaluate(
         request(
             "wuhan",
@@ -520,7 +522,7 @@ def test_homes_national(engine: Engine, houses: list[bool], counted: str, outcom
     ],
 )
 def test_homes_chongqing_area_rule(
-    engine: Engine, areas: list[str], per_capita: str, outcome: str
+    engine: Decider, areas: list[str], per_capita: str, outcome: str
 ) -> None:
     r = engine.evaluate(
         request(
@@ -546,7 +548,7 @@ def test_homes_chongqing_area_rule(
     [("urban", "910.00", "210.00"), ("rural", "780.00", "80.00")],
 )
 def test_wuhan_urban_and_rural_standards(
-    engine: Engine, residence: str, standard: str, amount: str
+    engine: Decider, residence: str, standard: str, amount: str
 ) -> None:
     r = engine.evaluate(request("wuhan", "2022-06-01", residence=residence, income={"a": "700.00"}))
     d = r["programs"]["dibao"]
@@ -555,7 +557,7 @@ def test_wuhan_urban_and_rural_standards(
 
 
 @pytest.mark.parametrize("residence", ["urban", "rural"])
-def test_changsha_unified_standard(engine: Engine, residence: str) -> None:
+def test_changsha_unified_standard(engine: Decider, residence: str) -> None:
     r = engine.evaluate(
         request("changsha", "2022-06-01", residence=residence, income={"a": "700.00"})
     )
@@ -567,7 +569,7 @@ def test_changsha_unified_standard(engine: Engine, residence: str) -> None:
     ("wage", "outcome", "amount"), [("355.00", "fail", None), ("354.99", "pass", "0.01")]
 )
 def test_zhumadian_annual_rural_standard_2020(
-    engine: Engine, wage: str, outcome: str, amount: str | None
+    engine: Decider, wage: str, outcome: str, amount: str | None
 ) -> None:
     # 4260 a year / 12 = 355.00 a month
     r = engine.evaluate(request("zhumadian", "2020-06-01", residence="rural", income={"a": wage}))
@@ -623,7 +625,7 @@ def test_documented_dates_are_switch_dates(rule_base: RuleBase, jurisdiction: st
 
 @pytest.mark.parametrize("jurisdiction", JURISDICTIONS)
 def test_every_switch_changes_the_bundle(
-    engine: Engine, rule_base: RuleBase, jurisdiction: str
+    engine: Decider, rule_base: RuleBase, jurisdiction: str
 ) -> None:
     dates = rule_base.switch_dates(jurisdiction)
     assert dates[0] == rule_base.first_date(jurisdiction)
@@ -668,7 +670,7 @@ STANDARD_SWITCHES = [
     ids=[f"{j}-{d}" for j, d, _, _ in STANDARD_SWITCHES],
 )
 def test_standard_changes_on_the_switch_date(
-    engine: Engine,
+    engine: Decider,
     jurisdiction: str,
     switch: str,
     old: tuple[str, str],
@@ -700,7 +702,7 @@ def rigid_request(jurisdiction: str, as_of: str, spending: str) -> dict[str, Any
     ],
 )
 def test_chongqing_rigid_share_exactly_seventy_percent(
-    engine: Engine, jurisdiction: str, as_of: str, outcome: str, status: str
+    engine: Decider, jurisdiction: str, as_of: str, outcome: str, status: str
 ) -> None:
     r = engine.evaluate(rigid_request(jurisdiction, as_of, "12600.00"))  # 0.70 × 18000
     s = step(r, "rigid_expenditure.share_test")
@@ -711,7 +713,7 @@ def test_chongqing_rigid_share_exactly_seventy_percent(
 
 
 def test_chongqing_rigid_share_just_above_seventy_percent_passes_before_04_14(
-    engine: Engine,
+    engine: Decider,
 ) -> None:
     r = engine.evaluate(rigid_request("chongqing", "2025-04-13", "12600.01"))
     assert step(r, "rigid_expenditure.share_test")["outcome"] == "pass"
@@ -719,7 +721,7 @@ def test_chongqing_rigid_share_just_above_seventy_percent_passes_before_04_14(
 
 
 @pytest.mark.parametrize("jurisdiction", ["changsha", "zhumadian", *JURISDICTIONS[3:]])
-def test_rigid_expenditure_in_force_from_2025(engine: Engine, jurisdiction: str) -> None:
+def test_rigid_expenditure_in_force_from_2025(engine: Decider, jurisdiction: str) -> None:
     before = engine.evaluate(rigid_request(jurisdiction, "2024-12-31", "20000.00"))
     assert before["programs"]["rigid_expenditure"]["status"] == "not_applicable"
     assert step(before, "rigid_expenditure.in_force")["outcome"] == "not_applicable"
@@ -730,7 +732,7 @@ def test_rigid_expenditure_in_force_from_2025(engine: Engine, jurisdiction: str)
     assert on["ruleset"]["version"] == "2025-01-01"
 
 
-def test_wuhan_rigid_predecessor_from_first_version(engine: Engine) -> None:
+def test_wuhan_rigid_predecessor_from_first_version(engine: Decider) -> None:
     r = engine.evaluate(rigid_request("wuhan", "2020-04-01", "20000.00"))
     x = r["programs"]["rigid_expenditure"]
     assert (x["status"], x["valid_until"]) == ("eligible", "2021-04-01")
@@ -753,7 +755,7 @@ def test_wuhan_rigid_predecessor_from_first_version(engine: Engine) -> None:
     ],
 )
 def test_date_before_first_version_is_refused(
-    engine: Engine, jurisdiction: str, first: str
+    engine: Decider, jurisdiction: str, first: str
 ) -> None:
     with pytest.raises(RequestRejected) as refused:
         engine.evaluate(request(jurisdiction, day_before(date.fromisoformat(first))))
@@ -763,7 +765,7 @@ def test_date_before_first_version_is_refused(
 
 
 @pytest.mark.parametrize("jurisdiction", ["shanghai", "national", "chongqing/jiangbei"])
-def test_unknown_jurisdiction_is_refused(engine: Engine, jurisdiction: str) -> None:
+def test_unknown_jurisdiction_is_refused(engine: Decider, jurisdiction: str) -> None:
     with pytest.raises(RequestRejected) as refused:
         engine.evaluate(request(jurisdiction, "2022-06-01"))
     assert [p["path"] for p in refused.value.problems] == ["jurisdiction"]
@@ -799,7 +801,7 @@ def expenditure(cause: str = "medical") -> dict[str, Any]:
         ("800.00", "800.00", False),
     ],
 )
-def test_urgent_cap(engine: Engine, need: str, amount: str, case_by_case: bool) -> None:
+def test_urgent_cap(engine: Decider, need: str, amount: str, case_by_case: bool) -> None:
     r = engine.evaluate(
         request(
             "wuhan",
@@ -816,7 +818,7 @@ def test_urgent_cap(engine: Engine, need: str, amount: str, case_by_case: bool) 
     assert step(r, "temporary.urgent.amount")["values"]["urgent_cap"] == "5460.00"
 
 
-def test_urgent_cause_medical_is_not_urgent(engine: Engine) -> None:
+def test_urgent_cause_medical_is_not_urgent(engine: Decider) -> None:
     r = engine.evaluate(
         request("wuhan", "2022-06-01", income={"a": "3000.00"}, emergency=urgent("800", "medical"))
     )
@@ -827,7 +829,7 @@ def test_urgent_cause_medical_is_not_urgent(engine: Engine) -> None:
     assert step(r, "temporary.urgent.cause")["outcome"] == "fail"
 
 
-def test_urgent_repeat_event_is_refused(engine: Engine) -> None:
+def test_urgent_repeat_event_is_refused(engine: Decider) -> None:
     em = {**urgent("800.00"), "already_assisted": True}
     r = engine.evaluate(request("wuhan", "2022-06-01", income={"a": "3000.00"}, emergency=em))
     t = r["programs"]["temporary"]
@@ -846,7 +848,7 @@ def test_urgent_repeat_event_is_refused(engine: Engine) -> None:
     ],
 )
 def test_expenditure_tiers(
-    engine: Engine, spending: str, status: str, multiple: str | None, amount: str | None
+    engine: Decider, spending: str, status: str, multiple: str | None, amount: str | None
 ) -> None:
     r = engine.evaluate(
         request(
@@ -867,7 +869,7 @@ def test_expenditure_tiers(
         assert t["reasons"] == ["temporary.expenditure.tier"]
 
 
-def test_expenditure_income_test_at_disposable_income(engine: Engine) -> None:
+def test_expenditure_income_test_at_disposable_income(engine: Decider) -> None:
     # 61693 / 12 = 5141.0833… → 5141.08; income equal to it fails (低于)
     r = engine.evaluate(
         request(
@@ -896,7 +898,7 @@ def test_expenditure_income_test_at_disposable_income(engine: Engine) -> None:
     ],
 )
 def test_changsha_special_group_cap(
-    engine: Engine,
+    engine: Decider,
     residence: str,
     current: bool,
     spending: str,
@@ -938,7 +940,7 @@ def test_changsha_special_group_cap(
     ],
 )
 def test_changsha_special_group_membership(
-    engine: Engine, wage: str, current_program: str | None, group: str
+    engine: Decider, wage: str, current_program: str | None, group: str
 ) -> None:
     current = None
     if current_program is not None:
@@ -958,7 +960,7 @@ def test_changsha_special_group_membership(
     assert t["amount"] == ("6750.00" if group == "true" else "4500.00")
 
 
-def test_urgent_cap_counts_only_counted_members(engine: Engine) -> None:
+def test_urgent_cap_counts_only_counted_members(engine: Decider) -> None:
     # a member in prison does not count (第七条): cap 3 × 910 × 2, not × 3
     r = engine.evaluate(
         request(
@@ -975,7 +977,7 @@ def test_urgent_cap_counts_only_counted_members(engine: Engine) -> None:
     assert (t["cap"], t["amount"], t["case_by_case"]) == ("5460.00", "5460.00", True)
 
 
-def test_changsha_urgent_cap_is_fixed(engine: Engine) -> None:
+def test_changsha_urgent_cap_is_fixed(engine: Decider) -> None:
     r = engine.evaluate(
         request("changsha", "2022-06-01", income={"a": "3000.00"}, emergency=urgent("100000.00"))
     )
@@ -1010,7 +1012,7 @@ def supplement_of(response: dict[str, Any], pid: str) -> str | None:
     ],
 )
 def test_wuhan_supplement_categories(
-    engine: Engine, born: str, facts: dict[str, Any], supplement: str | None
+    engine: Decider, born: str, facts: dict[str, Any], supplement: str | None
 ) -> None:
     # 2022-06-01 urban 910: 20 % = 182.00; a alone, no income → 910 + supplement
     r = engine.evaluate(request("wuhan", "2022-06-01", person("a", born, **facts), income={}))
@@ -1040,7 +1042,7 @@ def test_wuhan_supplement_categories(
     ],
 )
 def test_chongqing_supplement_categories(
-    engine: Engine, born: str, facts: dict[str, Any], supplement: str | None
+    engine: Decider, born: str, facts: dict[str, Any], supplement: str | None
 ) -> None:
     r = engine.evaluate(request("chongqing", "2024-10-01", person("a", born, **facts), income={}))
     assert supplement_of(r, "a") == supplement
@@ -1051,7 +1053,7 @@ def test_chongqing_supplement_categories(
 # --- income details (§2 countable income) ------------------------------------------------------
 
 
-def test_deductions_never_below_zero_per_member(engine: Engine) -> None:
+def test_deductions_never_below_zero_per_member(engine: Decider) -> None:
     # a: 100 − 300 → 0 (not −200); b: 1000. Per capita 1000 / 2 = 500.00 → (910 − 500) × 2
     r = engine.evaluate(
         request(
@@ -1067,7 +1069,7 @@ def test_deductions_never_below_zero_per_member(engine: Engine) -> None:
     assert (d["per_capita_income"], d["monthly_amount"]) == ("500.00", "820.00")
 
 
-def test_declared_employment_cost_is_deducted_outside_zhumadian(engine: Engine) -> None:
+def test_declared_employment_cost_is_deducted_outside_zhumadian(engine: Decider) -> None:
     r = engine.evaluate(
         request(
             "wuhan",
@@ -1092,7 +1094,7 @@ def test_declared_employment_cost_is_deducted_outside_zhumadian(engine: Engine) 
         (["20", "20", "20"], "fail"),  # 3 homes
     ],
 )
-def test_zhumadian_marginal_homes(engine: Engine, areas: list[str], outcome: str) -> None:
+def test_zhumadian_marginal_homes(engine: Decider, areas: list[str], outcome: str) -> None:
     r = engine.evaluate(
         request(
             "zhumadian",
@@ -1107,7 +1109,7 @@ def test_zhumadian_marginal_homes(engine: Engine, areas: list[str], outcome: str
     assert step(r, "marginal.asset_test")["outcome"] == outcome
 
 
-def test_rigid_expenditure_without_income_passes_the_share(engine: Engine) -> None:
+def test_rigid_expenditure_without_income_passes_the_share(engine: Decider) -> None:
     # Zhumadian 2025: no income; deposits 20000 fail 低保 (12 × 630 = 7560) but pass the
     # 低保边缘 rules (36 × 630 = 22680); not 低保边缘 (income not above the standard).
     # 刚性支出: income 0 < 2697.00, marginal assets pass, no income + spending → eligible.
@@ -1127,7 +1129,7 @@ def test_rigid_expenditure_without_income_passes_the_share(engine: Engine) -> No
     assert (x["status"], x["valid_until"]) == ("eligible", "2026-03-01")
 
 
-def test_expenditure_income_test_after_tekun_members_leave(engine: Engine) -> None:
+def test_expenditure_income_test_after_tekun_members_leave(engine: Decider) -> None:
     # e is 特困 and leaves; a alone: 6000 ≥ 5141.08 fails (with e counted it would be 3000)
     r = engine.evaluate(
         request(
@@ -1146,7 +1148,7 @@ def test_expenditure_income_test_after_tekun_members_leave(engine: Engine) -> No
     assert r["programs"]["temporary"]["status"] == "ineligible"
 
 
-def test_gradual_exit_needs_the_rise_to_come_from_a_job(engine: Engine) -> None:
+def test_gradual_exit_needs_the_rise_to_come_from_a_job(engine: Decider) -> None:
     req = exit_request("2025-03-01", "2025-01-01")
     req["household"]["current_benefit"]["income_rise_from_employment"] = False
     r = engine.evaluate(req)

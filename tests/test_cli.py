@@ -16,7 +16,7 @@ import pytest
 
 from service.cli import main
 from service.contract.response import EvaluationResponse
-from service.engine import Engine
+from service.engine import Decider
 from tests.helpers import EXAMPLES, ROOT, load_example
 
 WUHAN = EXAMPLES / "wuhan-dibao-household-eligible.json"
@@ -40,7 +40,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_evaluate_file_prints_the_response(
-    capsys: pytest.CaptureFixture[str], engine: Engine
+    capsys: pytest.CaptureFixture[str], engine: Decider
 ) -> None:
     code, out, _ = run(capsys, "evaluate", str(WUHAN))
     assert code == 0
@@ -56,7 +56,7 @@ def test_evaluate_file_prints_the_response(
 
 
 def test_evaluate_reads_standard_input(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Engine
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Decider
 ) -> None:
     text = (EXAMPLES / "changsha-tekun-eligible.json").read_text(encoding="utf-8")
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
@@ -101,7 +101,7 @@ def _jsonl_input() -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(lines) + "\n", good
 
 
-def _check_jsonl(out: str, good: list[dict[str, Any]], engine: Engine) -> None:
+def _check_jsonl(out: str, good: list[dict[str, Any]], engine: Decider) -> None:
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 4  # one output line per input line, in order
     assert rows[0] == engine.evaluate(good[0])
@@ -120,7 +120,7 @@ def _check_jsonl(out: str, good: list[dict[str, Any]], engine: Engine) -> None:
 
 
 def test_evaluate_jsonl_file(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, engine: Engine
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, engine: Decider
 ) -> None:
     text, good = _jsonl_input()
     path = tmp_path / "batch.jsonl"
@@ -131,7 +131,7 @@ def test_evaluate_jsonl_file(
 
 
 def test_evaluate_jsonl_stdin(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Engine
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Decider
 ) -> None:
     text, good = _jsonl_input()
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
@@ -185,7 +185,7 @@ def test_evaluate_explain_of_an_ineligible_case_gives_the_reason(
     assert "not eligible" in dibao_en
 
 
-def test_subprocess_evaluate(engine: Engine) -> None:
+def test_subprocess_evaluate(engine: Decider) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "evaluate", str(WUHAN)],
         cwd=ROOT,
@@ -216,7 +216,7 @@ def test_rules_list(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_rules_show_gives_the_hash_an_evaluation_reports(
-    capsys: pytest.CaptureFixture[str], engine: Engine
+    capsys: pytest.CaptureFixture[str], engine: Decider
 ) -> None:
     code, out, _ = run(capsys, "rules", "show", "wuhan", "--as-of", "2022-08-01")
     assert code == 0
@@ -284,3 +284,46 @@ def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["rules", "diff", "wuhan", "not-a-date", "2022-06-01"])
     assert caught.value.code == 2
     capsys.readouterr()
+
+
+def test_the_parser_has_every_sub_command_without_anything_imported_first() -> None:
+    # A fresh process builds the parser from service.cli alone: the packages below do not have
+    # to be imported (and register themselves) first.
+    code = (
+        "from service.cli import build_parser;"
+        "p = build_parser();"
+        "s = [a for a in p._actions if a.__class__.__name__ == '_SubParsersAction'][0];"
+        "print(' '.join(s.choices))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert done.stdout.decode().split() == [
+        "evaluate",
+        "rules",
+        "serve",
+        "db",
+        "keys",
+        "caseload",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "usage"),
+    [
+        ("service.cli", ["keys", "list", "--help"], "usage: eligibility keys list"),
+        ("service.cli", ["caseload", "whatif", "--help"], "usage: eligibility caseload whatif"),
+        ("service.caseload", ["generate", "--help"], "usage: eligibility caseload generate"),
+    ],
+)
+def test_python_dash_m_runs_every_sub_command(module: str, args: list[str], usage: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert done.stdout.decode("utf-8").startswith(usage)

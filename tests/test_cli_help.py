@@ -39,7 +39,6 @@ def parsers(
 
 
 def _all_parsers() -> list[tuple[argparse.ArgumentParser, dict[str, str]]]:
-    cli._load_extensions()  # noqa: SLF001 -- registers serve/db/keys/caseload as main() does
     return list(parsers(cli.build_parser()))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from service.contract.request import id_number_check_digit
-from service.engine import Engine, RequestRejected
+from service.engine import Decider, RequestRejected
 from tests.helpers import load_example
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -38,7 +38,7 @@ def base() -> dict[str, Any]:
     return load_example("wuhan-dibao-household-eligible.json")
 
 
-def refused(engine: Engine, request: Any) -> list[dict[str, str]]:
+def refused(engine: Decider, request: Any) -> list[dict[str, str]]:
     with pytest.raises(RequestRejected) as caught:
         engine.evaluate(request)
     problems = caught.value.problems
@@ -50,13 +50,13 @@ def refused(engine: Engine, request: Any) -> list[dict[str, str]]:
     return problems
 
 
-def only(engine: Engine, request: Any) -> dict[str, str]:
+def only(engine: Decider, request: Any) -> dict[str, str]:
     problems = refused(engine, request)
     assert len(problems) == 1, problems
     return problems[0]
 
 
-def test_the_base_request_is_accepted(engine: Engine, form: Form) -> None:
+def test_the_base_request_is_accepted(engine: Decider, form: Form) -> None:
     response = engine.evaluate(form(base()))
     assert response["programs"]["dibao"]["monthly_amount"] == "994.00"
 
@@ -64,7 +64,7 @@ def test_the_base_request_is_accepted(engine: Engine, form: Form) -> None:
 # --- money -------------------------------------------------------------------------------------
 
 
-def test_negative_money(engine: Engine, form: Form) -> None:
+def test_negative_money(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["income"][0]["monthly"] = "-1.00"
     problem = only(engine, form(request))
@@ -73,7 +73,7 @@ def test_negative_money(engine: Engine, form: Form) -> None:
     assert "负" in problem["reason_zh"]
 
 
-def test_negative_json_number(engine: Engine, form: Form) -> None:
+def test_negative_json_number(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["assets"]["financial"] = -5
     problem = only(engine, form(request))
@@ -81,7 +81,7 @@ def test_negative_json_number(engine: Engine, form: Form) -> None:
 
 
 @pytest.mark.parametrize("amount", ["1200.005", "0.001", "1e3", "12,00", "abc", ""])
-def test_money_that_is_not_two_decimals(engine: Engine, form: Form, amount: str) -> None:
+def test_money_that_is_not_two_decimals(engine: Decider, form: Form, amount: str) -> None:
     request = base()
     request["household"]["income"][0]["monthly"] = amount
     problem = only(engine, form(request))
@@ -89,7 +89,7 @@ def test_money_that_is_not_two_decimals(engine: Engine, form: Form, amount: str)
     assert "2" in problem["reason_en"] or "decimal" in problem["reason_en"]
 
 
-def test_json_number_with_three_decimals_is_refused(engine: Engine, form: Form) -> None:
+def test_json_number_with_three_decimals_is_refused(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["income"][0]["monthly"] = 2100.005
     problem = only(engine, form(request))
@@ -98,7 +98,7 @@ def test_json_number_with_three_decimals_is_refused(engine: Engine, form: Form) 
 
 @pytest.mark.parametrize("amount", [2100.55, 2100.5, 2100])
 def test_json_number_with_at_most_two_decimals_is_accepted(
-    engine: Engine, form: Form, amount: float
+    engine: Decider, form: Form, amount: float
 ) -> None:
     request = base()
     request["household"]["income"][0]["monthly"] = amount
@@ -117,7 +117,7 @@ def test_json_number_with_at_most_two_decimals_is_accepted(
 # --- enums, fields, members --------------------------------------------------------------------
 
 
-def test_unknown_enum_value(engine: Engine, form: Form) -> None:
+def test_unknown_enum_value(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["members"][0]["relation"] = "cousin"
     problem = only(engine, form(request))
@@ -126,21 +126,21 @@ def test_unknown_enum_value(engine: Engine, form: Form) -> None:
     assert "spouse" in problem["reason_en"] and "spouse" in problem["reason_zh"]
 
 
-def test_unknown_field(engine: Engine, form: Form) -> None:
+def test_unknown_field(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["members"][1]["favourite_colour"] = "blue"
     problem = only(engine, form(request))
     assert problem["path"] == "household.members[1].favourite_colour"
 
 
-def test_unknown_top_level_field(engine: Engine, form: Form) -> None:
+def test_unknown_top_level_field(engine: Decider, form: Form) -> None:
     request = base()
     request["programme"] = ["dibao"]
     problem = only(engine, form(request))
     assert problem["path"] == "programme"
 
 
-def test_duplicate_member_ids(engine: Engine, form: Form) -> None:
+def test_duplicate_member_ids(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["members"][1]["id"] = "m1"
     problem = only(engine, form(request))
@@ -148,21 +148,21 @@ def test_duplicate_member_ids(engine: Engine, form: Form) -> None:
     assert "duplicate" in problem["reason_en"]
 
 
-def test_income_for_an_unknown_member(engine: Engine, form: Form) -> None:
+def test_income_for_an_unknown_member(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["income"][0]["member"] = "m9"
     problem = only(engine, form(request))
     assert problem["path"] == "household.income[0].member"
 
 
-def test_deduction_for_an_unknown_member(engine: Engine, form: Form) -> None:
+def test_deduction_for_an_unknown_member(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["deductions"][0]["member"] = "m9"
     problem = only(engine, form(request))
     assert problem["path"] == "household.deductions[0].member"
 
 
-def test_missing_birth_date(engine: Engine, form: Form) -> None:
+def test_missing_birth_date(engine: Decider, form: Form) -> None:
     request = base()
     del request["household"]["members"][2]["birth_date"]
     problem = only(engine, form(request))
@@ -170,7 +170,7 @@ def test_missing_birth_date(engine: Engine, form: Form) -> None:
     assert problem["type"] == "missing"
 
 
-def test_several_problems_are_reported_together(engine: Engine, form: Form) -> None:
+def test_several_problems_are_reported_together(engine: Decider, form: Form) -> None:
     request = base()
     request["household"]["income"][0]["monthly"] = "-1.00"
     request["household"]["members"][2]["relation"] = "cousin"
@@ -199,7 +199,7 @@ def _never_repeated(problems: list[dict[str, str]], error_text: str, secret: str
     assert secret not in error_text and secret[:17] not in error_text
 
 
-def test_id_number_with_a_wrong_check_digit(engine: Engine, form: Form) -> None:
+def test_id_number_with_a_wrong_check_digit(engine: Decider, form: Form) -> None:
     request = base()
     good = _valid_id("1979-03-08")
     assert good == request["household"]["members"][0]["id_number"]  # the example's own number
@@ -214,7 +214,7 @@ def test_id_number_with_a_wrong_check_digit(engine: Engine, form: Form) -> None:
     _never_repeated(problems, str(caught.value), wrong)
 
 
-def test_id_number_whose_birth_date_differs_from_birth_date(engine: Engine, form: Form) -> None:
+def test_id_number_whose_birth_date_differs_from_birth_date(engine: Decider, form: Form) -> None:
     request = base()
     other = _valid_id("1979-03-09")  # valid check digit, but born a day later
     request["household"]["members"][0]["id_number"] = other
@@ -227,7 +227,7 @@ def test_id_number_whose_birth_date_differs_from_birth_date(engine: Engine, form
     _never_repeated(problems, str(caught.value), other)
 
 
-def test_id_number_of_the_wrong_length(engine: Engine, form: Form) -> None:
+def test_id_number_of_the_wrong_length(engine: Decider, form: Form) -> None:
     request = base()
     short = "4201061979030812"
     request["household"]["members"][0]["id_number"] = short
@@ -239,7 +239,7 @@ def test_id_number_of_the_wrong_length(engine: Engine, form: Form) -> None:
         assert all(short not in value for value in p.values())
 
 
-def test_a_too_long_name_is_not_repeated(engine: Engine, form: Form) -> None:
+def test_a_too_long_name_is_not_repeated(engine: Decider, form: Form) -> None:
     request = base()
     name = "王" * 60 + "某某某" * 20  # 120 characters, the limit is 100
     request["household"]["members"][0]["name"] = name
@@ -251,7 +251,7 @@ def test_a_too_long_name_is_not_repeated(engine: Engine, form: Form) -> None:
     assert "某某某" not in str(caught.value)
 
 
-def test_a_valid_id_number_is_accepted(engine: Engine, form: Form) -> None:
+def test_a_valid_id_number_is_accepted(engine: Decider, form: Form) -> None:
     request = base()
     number = _valid_id("1981-11-20", "245")
     request["household"]["members"][1]["id_number"] = number
@@ -265,7 +265,7 @@ def test_a_valid_id_number_is_accepted(engine: Engine, form: Form) -> None:
 # --- jurisdiction and date ---------------------------------------------------------------------
 
 
-def test_unknown_jurisdiction(engine: Engine, form: Form) -> None:
+def test_unknown_jurisdiction(engine: Decider, form: Form) -> None:
     request = base()
     request["jurisdiction"] = "atlantis"
     problem = only(engine, form(request))
@@ -275,7 +275,7 @@ def test_unknown_jurisdiction(engine: Engine, form: Form) -> None:
         assert known in problem["reason_en"] and known in problem["reason_zh"]
 
 
-def test_national_base_is_not_a_jurisdiction(engine: Engine, form: Form) -> None:
+def test_national_base_is_not_a_jurisdiction(engine: Decider, form: Form) -> None:
     request = base()
     request["jurisdiction"] = "national"
     assert only(engine, form(request))["path"] == "jurisdiction"
@@ -290,7 +290,7 @@ def test_national_base_is_not_a_jurisdiction(engine: Engine, form: Form) -> None
     ],
 )
 def test_date_before_the_first_version(
-    engine: Engine, form: Form, jurisdiction: str, as_of: str, first: str
+    engine: Decider, form: Form, jurisdiction: str, as_of: str, first: str
 ) -> None:
     request = base()
     request["jurisdiction"], request["as_of"] = jurisdiction, as_of
@@ -300,25 +300,25 @@ def test_date_before_the_first_version(
     assert first in problem["reason_en"] and first in problem["reason_zh"]
 
 
-def test_first_day_of_the_first_version_is_accepted(engine: Engine, form: Form) -> None:
+def test_first_day_of_the_first_version_is_accepted(engine: Decider, form: Form) -> None:
     request = base()
     request["as_of"] = "2020-04-01"
     response = engine.evaluate(form(request))
     assert response["ruleset"]["version"] == "2020-04-01"
 
 
-def test_malformed_date(engine: Engine, form: Form) -> None:
+def test_malformed_date(engine: Decider, form: Form) -> None:
     request = base()
     request["as_of"] = "2022-02-30"
     problem = only(engine, form(request))
     assert problem["path"] == "as_of"
 
 
-def test_malformed_json_text(engine: Engine) -> None:
+def test_malformed_json_text(engine: Decider) -> None:
     problems = refused(engine, '{"jurisdiction": "wuhan", ')
     assert problems[0]["type"] == "json_invalid"
 
 
-def test_a_json_array_is_not_a_request(engine: Engine) -> None:
+def test_a_json_array_is_not_a_request(engine: Decider) -> None:
     problems = refused(engine, [base()])
     assert problems[0]["path"] == ""

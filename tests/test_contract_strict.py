@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.contract.errors import TRANSLATED_TYPES
 from service.contract.request import EvaluationRequest
-from service.engine import Engine, RequestRejected
+from service.engine import Decider, RequestRejected
 from tests.helpers import EXAMPLES, load_example
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -89,13 +89,13 @@ def rich_request() -> dict[str, Any]:
     return request
 
 
-def refused(engine: Engine, request: Any) -> list[dict[str, str]]:
+def refused(engine: Decider, request: Any) -> list[dict[str, str]]:
     with pytest.raises(RequestRejected) as caught:
         engine.evaluate(request)
     return caught.value.problems
 
 
-def the_problem(engine: Engine, request: dict[str, Any]) -> dict[str, str]:
+def the_problem(engine: Decider, request: dict[str, Any]) -> dict[str, str]:
     """The single problem, identical whether the request comes as text or as an object."""
     as_text = refused(engine, json.dumps(request, ensure_ascii=False))
     assert refused(engine, copy.deepcopy(request)) == as_text
@@ -182,7 +182,7 @@ DATE_FIELDS = _paths_of(date)
 INT_FIELDS = _paths_of(int)
 
 
-def test_the_rich_request_is_accepted_and_covers_every_field(engine: Engine) -> None:
+def test_the_rich_request_is_accepted_and_covers_every_field(engine: Decider) -> None:
     response = engine.evaluate(json.dumps(RICH))
     assert response["programs"]["dibao"]["status"] in {"eligible", "ineligible"}
     missing = set(FIELD_TYPES) - {field_name(p) for p in RICH_PATHS}
@@ -211,7 +211,7 @@ def test_the_rich_request_is_accepted_and_covers_every_field(engine: Engine) -> 
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.json")))
-def test_every_contract_example_is_still_accepted(engine: Engine, example: str) -> None:
+def test_every_contract_example_is_still_accepted(engine: Decider, example: str) -> None:
     text = (EXAMPLES / example).read_text(encoding="utf-8")
     assert engine.evaluate(text) == engine.evaluate(json.loads(text))
 
@@ -222,7 +222,7 @@ def test_every_contract_example_is_still_accepted(engine: Engine, example: str) 
 @pytest.mark.parametrize("path", BOOL_FIELDS, ids=dotted)
 @pytest.mark.parametrize("value", ["yes", "true", 1, 0, "1", "Y", "false"])
 def test_a_boolean_is_json_true_or_false_only(
-    engine: Engine, path: tuple[str | int, ...], value: Any
+    engine: Decider, path: tuple[str | int, ...], value: Any
 ) -> None:
     problem = the_problem(engine, set_at(RICH, path, value))
     assert problem["path"] == dotted(path)
@@ -231,7 +231,7 @@ def test_a_boolean_is_json_true_or_false_only(
     assert problem["reason_en"] == "must be true or false (a JSON boolean)"
 
 
-def test_employed_yes_is_refused_not_taken_as_true(engine: Engine) -> None:
+def test_employed_yes_is_refused_not_taken_as_true(engine: Decider) -> None:
     request = load_example("wuhan-dibao-household-eligible.json")
     request["household"]["members"][0]["employed"] = "yes"
     problem = the_problem(engine, request)
@@ -258,7 +258,7 @@ def test_employed_yes_is_refused_not_taken_as_true(engine: Engine) -> None:
     ],
 )
 def test_a_date_is_a_yyyy_mm_dd_string_only(
-    engine: Engine, path: tuple[str | int, ...], value: Any
+    engine: Decider, path: tuple[str | int, ...], value: Any
 ) -> None:
     problem = the_problem(engine, set_at(RICH, path, value))
     assert problem["path"] == dotted(path)
@@ -267,7 +267,7 @@ def test_a_date_is_a_yyyy_mm_dd_string_only(
     assert problem["reason_en"] == "date must be written YYYY-MM-DD"
 
 
-def test_birth_date_as_a_number_says_how_to_write_it(engine: Engine) -> None:
+def test_birth_date_as_a_number_says_how_to_write_it(engine: Decider) -> None:
     request = load_example("wuhan-dibao-household-eligible.json")
     request["household"]["members"][0]["birth_date"] = 19790308
     problem = the_problem(engine, request)
@@ -280,7 +280,7 @@ def test_birth_date_as_a_number_says_how_to_write_it(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("value", ["2022-02-30", "2022-13-01", "2022-00-10"])
-def test_a_date_that_is_not_on_the_calendar(engine: Engine, value: str) -> None:
+def test_a_date_that_is_not_on_the_calendar(engine: Decider, value: str) -> None:
     problem = the_problem(engine, set_at(RICH, ("as_of",), value))
     assert (problem["path"], problem["type"]) == ("as_of", "date_invalid")
     assert CJK.search(problem["reason_zh"]) and "calendar" in problem["reason_en"]
@@ -301,14 +301,14 @@ def test_the_published_schema_gives_the_date_pattern_and_plain_booleans() -> Non
 @pytest.mark.parametrize("path", INT_FIELDS, ids=dotted)
 @pytest.mark.parametrize("value", ["2", 2.0, 2.5, True])
 def test_a_count_is_a_json_integer_only(
-    engine: Engine, path: tuple[str | int, ...], value: Any
+    engine: Decider, path: tuple[str | int, ...], value: Any
 ) -> None:
     problem = the_problem(engine, set_at(RICH, path, value))
     assert problem["path"] == dotted(path)
     assert (problem["reason_zh"], problem["reason_en"]) == ("应为整数", "must be a whole number")
 
 
-def test_a_grade_out_of_range_gives_the_limit(engine: Engine) -> None:
+def test_a_grade_out_of_range_gives_the_limit(engine: Decider) -> None:
     problem = the_problem(
         engine, set_at(RICH, ("household", "members", 1, "disability", "grade"), 5)
     )
@@ -322,14 +322,14 @@ def test_a_grade_out_of_range_gives_the_limit(engine: Engine) -> None:
 # --- each kind of error in our own words ----------------------------------------------------------
 
 
-def test_no_members_says_at_least_one_member(engine: Engine) -> None:
+def test_no_members_says_at_least_one_member(engine: Decider) -> None:
     problem = the_problem(engine, set_at(RICH, ("household", "members"), []))
     assert problem["path"] == "household.members"
     assert problem["reason_zh"] == "至少应有 1 名成员"
     assert problem["reason_en"] == "must have at least 1 member"
 
 
-def test_too_many_members_gives_the_limit(engine: Engine) -> None:
+def test_too_many_members_gives_the_limit(engine: Decider) -> None:
     member = {"relation": "other", "birth_date": "1990-01-01"}
     members = [{"id": f"m{i}", **member} for i in range(51)]
     members[0]["relation"] = "applicant"
@@ -351,13 +351,13 @@ def test_too_many_members_gives_the_limit(engine: Engine) -> None:
     ],
 )
 def test_each_kind_of_error_has_our_wording(
-    engine: Engine, path: tuple[str | int, ...], value: Any, zh: str, en: str
+    engine: Decider, path: tuple[str | int, ...], value: Any, zh: str, en: str
 ) -> None:
     problem = the_problem(engine, set_at(RICH, path, value))
     assert zh in problem["reason_zh"] and en in problem["reason_en"], problem
 
 
-def test_a_missing_and_an_unknown_field(engine: Engine) -> None:
+def test_a_missing_and_an_unknown_field(engine: Decider) -> None:
     request = copy.deepcopy(RICH)
     del request["household"]["members"][0]["relation"]
     problem = the_problem(engine, request)
@@ -382,7 +382,7 @@ def test_a_missing_and_an_unknown_field(engine: Engine) -> None:
     ],
 )
 def test_broken_json_gives_line_and_column_in_both_languages(
-    engine: Engine, text: str, line: int, column: int, zh: str, en: str
+    engine: Decider, text: str, line: int, column: int, zh: str, en: str
 ) -> None:
     (problem,) = refused(engine, text)
     assert problem["type"] == "json_invalid"
@@ -433,7 +433,7 @@ def _pydantic_messages(text: str) -> set[str]:
     )
 )
 def test_every_refusal_is_in_our_own_words_and_never_repeats_the_value(
-    engine: Engine, changes: list[tuple[tuple[str | int, ...], Any, str]]
+    engine: Decider, changes: list[tuple[tuple[str | int, ...], Any, str]]
 ) -> None:
     request: Any = copy.deepcopy(RICH)
     secrets: list[str] = []

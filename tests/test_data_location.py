@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
 from service.api.settings import Settings
-from service.cli import _load_extensions, build_parser, main
+from service.cli import build_parser, main
 from service.store import DecisionStore, current_revision
 from tests.api.conftest import EXAMPLES, ROOT, free_port
 from tests.helpers import wait_ready
@@ -359,7 +359,6 @@ def _subcommands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) ->
 
 
 def test_every_option_of_serve_db_and_keys_says_what_it_does_and_its_default() -> None:
-    _load_extensions()
     commands = {
         ("serve",),
         ("db", "create"),

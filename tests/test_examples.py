@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from service.contract.response import EvaluationResponse
-from service.engine import Engine
+from service.engine import Decider
 from tests.helpers import EXAMPLES, load_example, steps
 
 ALL = sorted(p.name for p in EXAMPLES.glob("*.json"))
@@ -17,7 +17,7 @@ def test_every_example_is_covered() -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_example_is_accepted_and_fits_the_response_contract(engine: Engine, name: str) -> None:
+def test_example_is_accepted_and_fits_the_response_contract(engine: Decider, name: str) -> None:
     response = engine.evaluate(load_example(name))
     EvaluationResponse.model_validate(response)
     city, program, *outcome = name.removesuffix(".json").split("-")
@@ -29,7 +29,7 @@ def test_example_is_accepted_and_fits_the_response_contract(engine: Engine, name
         assert "None" not in step["message_zh"] and "None" not in step["message_en"]
 
 
-def test_wuhan_household_eligible(engine: Engine) -> None:
+def test_wuhan_household_eligible(engine: Decider) -> None:
     r = engine.evaluate(load_example("wuhan-dibao-household-eligible.json"))
     d = r["programs"]["dibao"]
     assert (d["status"], d["basis"]) == ("eligible", "household")
@@ -50,7 +50,7 @@ def test_wuhan_household_eligible(engine: Engine) -> None:
     ]
 
 
-def test_changsha_tekun_eligible(engine: Engine) -> None:
+def test_changsha_tekun_eligible(engine: Decider) -> None:
     r = engine.evaluate(load_example("changsha-tekun-eligible.json"))
     (p1,) = r["programs"]["tekun"]["members"]
     assert p1["status"] == "eligible"
@@ -65,7 +65,7 @@ def test_changsha_tekun_eligible(engine: Engine) -> None:
     assert r["programs"]["dibao"]["status"] == "not_applicable"
 
 
-def test_zhumadian_single_person(engine: Engine) -> None:
+def test_zhumadian_single_person(engine: Decider) -> None:
     r = engine.evaluate(load_example("zhumadian-single-person-eligible.json"))
     d = r["programs"]["dibao"]
     assert (d["status"], d["basis"]) == ("eligible", "single_person")
@@ -77,7 +77,7 @@ def test_zhumadian_single_person(engine: Engine) -> None:
     assert d["per_capita_income"] == "750.00"
 
 
-def test_chongqing_gradual_exit(engine: Engine) -> None:
+def test_chongqing_gradual_exit(engine: Decider) -> None:
     r = engine.evaluate(load_example("chongqing-gradual-exit-eligible.json"))
     d = r["programs"]["dibao"]
     assert (d["status"], d["basis"], d["monthly_amount"]) == ("eligible", "gradual_exit", "520.00")
@@ -86,7 +86,7 @@ def test_chongqing_gradual_exit(engine: Engine) -> None:
     assert steps(r, "dibao.gradual_exit.period")[0]["values"]["months_elapsed"] == "2"
 
 
-def test_changsha_urgent_case_by_case(engine: Engine) -> None:
+def test_changsha_urgent_case_by_case(engine: Decider) -> None:
     r = engine.evaluate(load_example("changsha-temporary-urgent-case-by-case.json"))
     t = r["programs"]["temporary"]
     assert t["status"] == "eligible" and t["kind"] == "urgent"
@@ -94,7 +94,7 @@ def test_changsha_urgent_case_by_case(engine: Engine) -> None:
     assert r["programs"]["dibao"]["status"] == "ineligible"
 
 
-def test_wuhan_insufficient_data(engine: Engine) -> None:
+def test_wuhan_insufficient_data(engine: Decider) -> None:
     r = engine.evaluate(load_example("wuhan-dibao-insufficient-data.json"))
     d = r["programs"]["dibao"]
     assert d["status"] == "insufficient_data"
@@ -105,7 +105,7 @@ def test_wuhan_insufficient_data(engine: Engine) -> None:
     assert r["programs"]["tekun"]["status"] == "ineligible"
 
 
-def test_chongqing_rigid_expenditure(engine: Engine) -> None:
+def test_chongqing_rigid_expenditure(engine: Decider) -> None:
     r = engine.evaluate(load_example("chongqing-rigid-expenditure-eligible.json"))
     x = r["programs"]["rigid_expenditure"]
     assert x["status"] == "eligible" and x["valid_until"] == "2026-09-01"
@@ -118,7 +118,7 @@ def test_chongqing_rigid_expenditure(engine: Engine) -> None:
     assert r["programs"]["marginal"]["status"] == "ineligible"
 
 
-def test_zhumadian_assets(engine: Engine) -> None:
+def test_zhumadian_assets(engine: Decider) -> None:
     r = engine.evaluate(load_example("zhumadian-dibao-ineligible-assets.json"))
     d = r["programs"]["dibao"]
     assert d["status"] == "ineligible" and d["reasons"] == ["dibao.asset_test"]

@@ -30,7 +30,7 @@ from service import cli
 from service.bilingual import Text
 from service.contract import request as request_model
 from service.contract import response as response_model
-from service.engine import Engine, RequestRejected, RuleBase
+from service.engine import Decider, RequestRejected, RuleBase
 from service.engine.messages import NAMES, TEMPLATES, field_name
 from service.explain import explain
 from service.synthetic import population
@@ -256,7 +256,7 @@ def _corpus(rule_base: RuleBase) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def decisions(engine: Engine, rule_base: RuleBase) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def decisions(engine: Decider, rule_base: RuleBase) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     out = []
     for request in _corpus(rule_base):
         try:
@@ -346,12 +346,12 @@ def test_every_parameter_and_supplement_of_the_shipped_rule_sets_has_a_name(
 # --- the wording the applicant hears -------------------------------------------------------
 
 
-def _messages(engine: Engine, name: str, step: str) -> list[tuple[str, str]]:
+def _messages(engine: Decider, name: str, step: str) -> list[tuple[str, str]]:
     response = engine.evaluate(load_example(name))
     return [(s["message_zh"], s["message_en"]) for s in response["trace"] if s["step"] == step]
 
 
-def test_age_care_vehicle_and_cause_are_said_in_words(engine: Engine) -> None:
+def test_age_care_vehicle_and_cause_are_said_in_words(engine: Decider) -> None:
     (capacity,) = _messages(engine, "changsha-tekun-eligible.json", "tekun.no_work_capacity")
     assert capacity[0] == "现年 75 周岁，已满 60 周岁，认定为无劳动能力。"
     (amount,) = _messages(engine, "changsha-tekun-eligible.json", "tekun.amount")
@@ -367,7 +367,7 @@ def test_age_care_vehicle_and_cause_are_said_in_words(engine: Engine) -> None:
     assert "拥有规定不允许的车辆（小汽车）" in assets[0] and "car" not in assets[0]
 
 
-def test_lists_in_messages_read_as_words(engine: Engine) -> None:
+def test_lists_in_messages_read_as_words(engine: Decider) -> None:
     response = engine.evaluate(load_example("chongqing-rigid-expenditure-eligible.json"))
     (single,) = [s for s in response["trace"] if s["step"] == "dibao.single_person"]
     assert single["values"]["household_type_status"] == ["marginal:ineligible"]
@@ -442,7 +442,7 @@ BAD = {
 }
 
 
-def _problems(engine: Engine, request: Any) -> list[dict[str, str]]:
+def _problems(engine: Decider, request: Any) -> list[dict[str, str]]:
     with pytest.raises(RequestRejected) as refused:
         engine.evaluate(request)
     return refused.value.problems
@@ -452,7 +452,7 @@ def _problems(engine: Engine, request: Any) -> list[dict[str, str]]:
 def test_explain_prints_a_refused_request_as_sentences(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    engine: Engine,
+    engine: Decider,
     lang: str,
 ) -> None:
     bad = copy.deepcopy(BAD)
@@ -475,7 +475,7 @@ def test_explain_prints_a_refused_request_as_sentences(
 
 
 def test_explain_names_the_whole_request_when_the_problem_has_no_field(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Engine
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Decider
 ) -> None:
     (problem,) = _problems(engine, "[1]")
     monkeypatch.setattr(sys, "stdin", io.StringIO("[1]"))
@@ -486,7 +486,7 @@ def test_explain_names_the_whole_request_when_the_problem_has_no_field(
 
 
 def test_without_explain_a_refusal_stays_json(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Engine
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, engine: Decider
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(BAD)))
     code, out = run(capsys, "evaluate", "-")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from service.contract.response import EvaluationResponse
-from service.engine import Engine
+from service.engine import Decider
 
 
-def test_a_household_whose_members_are_all_excluded_gets_no_program(engine: Engine) -> None:
+def test_a_household_whose_members_are_all_excluded_gets_no_program(engine: Decider) -> None:
     request = {
         "jurisdiction": "chongqing",
         "as_of": "2024-10-01",

@@ -344,9 +344,9 @@ def test_a_wrong_command_line_is_explained_in_both_languages(
 
 
 def test_the_refused_request_message_is_bilingual(engine: object) -> None:
-    from service.engine import Engine, RequestRejected
+    from service.engine import Decider, RequestRejected
 
-    assert isinstance(engine, Engine)
+    assert isinstance(engine, Decider)
     text = (EXAMPLES / "wuhan-dibao-household-eligible.json").read_text(encoding="utf-8")
     with pytest.raises(RequestRejected) as caught:
         engine.evaluate(text.replace('"employed": true', '"employed": "yes"'))

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from service.contract.response import EvaluationResponse
-from service.engine import Engine
+from service.engine import Decider
 from service.synthetic import household
 
 SETTINGS = settings(
@@ -166,7 +166,7 @@ def tekun_status(response: dict[str, Any]) -> dict[str, str]:
 
 @SETTINGS
 @given(request=requests)
-def test_same_request_same_response(engine: Engine, request: dict[str, Any]) -> None:
+def test_same_request_same_response(engine: Decider, request: dict[str, Any]) -> None:
     first = engine.evaluate(copy.deepcopy(request))
     second = engine.evaluate(copy.deepcopy(request))
     assert first == second
@@ -185,7 +185,7 @@ def test_same_request_same_response(engine: Engine, request: dict[str, Any]) -> 
 @SETTINGS
 @given(request=requests_with_wage(), extra=amounts, data=st.data())
 def test_more_income_never_raises_the_household_dibao_amount(
-    engine: Engine, request: dict[str, Any], extra: Decimal, data: st.DataObject
+    engine: Decider, request: dict[str, Any], extra: Decimal, data: st.DataObject
 ) -> None:
     before = engine.evaluate(request)
     # The income of a member who is 特困 is outside the 低保 household (§0.6, §3); raising it can
@@ -217,7 +217,7 @@ def test_more_income_never_raises_the_household_dibao_amount(
         )
 
 
-def test_more_income_lowers_the_amount_by_the_difference(engine: Engine) -> None:
+def test_more_income_lowers_the_amount_by_the_difference(engine: Decider) -> None:
     """A concrete anchor for the property: difference mode, Wuhan 2022 urban standard 910."""
     request = {
         "jurisdiction": "wuhan",
@@ -270,7 +270,7 @@ def test_more_income_lowers_the_amount_by_the_difference(engine: Engine) -> None
 @SETTINGS
 @given(request=st.one_of(requests, requests_with_wage()))
 def test_money_is_never_negative_and_has_two_decimals(
-    engine: Engine, request: dict[str, Any]
+    engine: Decider, request: dict[str, Any]
 ) -> None:
     response = engine.evaluate(request)
     programs = response["programs"]
@@ -367,7 +367,7 @@ def _found_tekun(response: dict[str, Any]) -> set[str]:
     return {m for m, status in tekun_status(response).items() if status == "eligible"}
 
 
-def _never_eligible_by_omission(engine: Engine, request: dict[str, Any]) -> None:
+def _never_eligible_by_omission(engine: Decider, request: dict[str, Any]) -> None:
     full = engine.evaluate(request)
     full_members = tekun_status(full)
     for label, mutate in omissions(request):
@@ -400,12 +400,12 @@ def _never_eligible_by_omission(engine: Engine, request: dict[str, Any]) -> None
 @given(request=requests)
 @example(request=SUPPORTER_CASE)
 def test_an_omitted_fact_never_turns_ineligible_into_eligible(
-    engine: Engine, request: dict[str, Any]
+    engine: Decider, request: dict[str, Any]
 ) -> None:
     _never_eligible_by_omission(engine, request)
 
 
-def test_an_undecided_tekun_member_stays_in_the_dibao_household(engine: Engine) -> None:
+def test_an_undecided_tekun_member_stays_in_the_dibao_household(engine: Decider) -> None:
     """Wuhan 2022, urban standard 910: the child b has no capable supporter.
 
     Stated: b is 特困 and leaves the 低保 household; a alone has 1500 ≥ 910 → 低保 ineligible.
@@ -434,7 +434,7 @@ def test_an_undecided_tekun_member_stays_in_the_dibao_household(engine: Engine) 
 
 @SETTINGS
 @given(request=requests)
-def test_every_response_fits_the_contract(engine: Engine, request: dict[str, Any]) -> None:
+def test_every_response_fits_the_contract(engine: Decider, request: dict[str, Any]) -> None:
     response = engine.evaluate(request)
     EvaluationResponse.model_validate(response)
     assert response["jurisdiction"] == request["jurisdiction"]
@@ -464,7 +464,7 @@ _MEMBER_FIELD = re.compile(r"^household\.members\[(\d+)\]\.self_care_failed_item
 
 @SETTINGS
 @given(request=requests)
-def test_missing_names_only_undecided_programs(engine: Engine, request: dict[str, Any]) -> None:
+def test_missing_names_only_undecided_programs(engine: Decider, request: dict[str, Any]) -> None:
     response = engine.evaluate(request)
     programs = response["programs"]
     members = request["household"]["members"]
@@ -486,7 +486,7 @@ def test_missing_names_only_undecided_programs(engine: Engine, request: dict[str
 @given(request=requests)
 @example(request=SINGLE_PERSON_CASE)
 def test_an_undecided_program_names_the_facts_it_lacks(
-    engine: Engine, request: dict[str, Any]
+    engine: Decider, request: dict[str, Any]
 ) -> None:
     """§0.2: insufficient_data "naming the missing field"; §10: "the missing fields are listed"."""
     response = engine.evaluate(request)
@@ -499,7 +499,7 @@ def test_an_undecided_program_names_the_facts_it_lacks(
             )
 
 
-def test_single_person_path_fails_on_known_income(engine: Engine) -> None:
+def test_single_person_path_fails_on_known_income(engine: Decider) -> None:
     """Wuhan 2025: the household type (支出型 / 刚性支出) is undecided, but the only candidate's own
     income (4000) is far above the standard (940): the 单人户 path fails on known facts, so 低保
     is ineligible, not insufficient_data (§10: ineligible if any rule fails on known facts)."""
@@ -512,7 +512,7 @@ def test_single_person_path_fails_on_known_income(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_synthetic_households_cover_every_status(engine: Engine, seed: int) -> None:
+def test_synthetic_households_cover_every_status(engine: Decider, seed: int) -> None:
     """The generator is tuned so the properties above see every program status."""
     seen: set[tuple[str, str]] = set()
     rng = random.Random(seed)

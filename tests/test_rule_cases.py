@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from service.engine import Engine
+from service.engine import Decider
 from tests.helpers import ROOT
 
 RULES = ROOT / "rules"
@@ -106,7 +106,7 @@ def compare(response: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     return problems
 
 
-def test_every_jurisdiction_has_cases(engine: Engine) -> None:
+def test_every_jurisdiction_has_cases(engine: Decider) -> None:
     by_jurisdiction: dict[str, int] = {}
     for path in CASE_FILES:
         jid = jurisdiction_of(path)
@@ -116,7 +116,7 @@ def test_every_jurisdiction_has_cases(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("path", "case"), _params())
-def test_rule_case(engine: Engine, path: Path, case: dict[str, Any]) -> None:
+def test_rule_case(engine: Decider, path: Path, case: dict[str, Any]) -> None:
     assert set(case) <= {"name", "input", "expected"}, f"unknown case key(s): {sorted(case)}"
     assert case.get("name") and case.get("expected"), "a case needs a name and expectations"
     request = dict(case["input"])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from service.engine import Bundle, Engine, RuleBase, RuleSetError, evaluate, load_rules
+from service.engine import Bundle, Decider, RuleBase, RuleSetError, evaluate, load_rules
 from tests.helpers import ROOT, load_example
 
 RULES = ROOT / "rules"
@@ -368,7 +368,7 @@ EXAMPLES = [
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_canonical_bundle_round_trips(engine: Engine, name: str) -> None:
+def test_canonical_bundle_round_trips(engine: Decider, name: str) -> None:
     request = engine.parse(load_example(name))
     bundle = engine.bundle_for(request)
     restored = Bundle.from_canonical(bundle.canonical_json)
@@ -379,7 +379,7 @@ def test_canonical_bundle_round_trips(engine: Engine, name: str) -> None:
     assert evaluate(request, restored) == evaluate(request, bundle) == engine.evaluate(request)
 
 
-def test_a_tampered_canonical_bundle_is_refused(engine: Engine) -> None:
+def test_a_tampered_canonical_bundle_is_refused(engine: Decider) -> None:
     bundle = engine.rule_base.resolve("wuhan", date(2022, 8, 1))
     data = bundle.canonical()
     del data["parameters"]["marginal.multiplier"]
@@ -391,7 +391,7 @@ def test_a_tampered_canonical_bundle_is_refused(engine: Engine) -> None:
 # --- what-if overrides -------------------------------------------------------------------------
 
 
-def test_override_changes_the_standard_and_the_hash(engine: Engine) -> None:
+def test_override_changes_the_standard_and_the_hash(engine: Decider) -> None:
     request = engine.parse(load_example("wuhan-dibao-household-eligible.json"))
     bundle = engine.bundle_for(request)
     what_if = bundle.with_overrides({"dibao.standard.urban": "1000"}, source="test")
@@ -409,7 +409,7 @@ def test_override_changes_the_standard_and_the_hash(engine: Engine) -> None:
     assert "wuhan.dibao.standard.urban" not in evaluate(request, bundle)["provisional"]
 
 
-def test_override_amounts_are_normalised_like_rule_files(engine: Engine) -> None:
+def test_override_amounts_are_normalised_like_rule_files(engine: Decider) -> None:
     """The hash is over content with normalised decimals: "1000" and "1000.00" are one amount,
     as "910" and "910.00" are in the rule files."""
     bundle = engine.rule_base.resolve("wuhan", date(2022, 8, 1))
@@ -418,7 +418,7 @@ def test_override_amounts_are_normalised_like_rule_files(engine: Engine) -> None
     assert cents.sha256 == plain.sha256
 
 
-def test_override_of_an_unknown_parameter_is_refused(engine: Engine) -> None:
+def test_override_of_an_unknown_parameter_is_refused(engine: Decider) -> None:
     bundle = engine.rule_base.resolve("wuhan", date(2022, 8, 1))
     with pytest.raises(RuleSetError) as caught:
         bundle.with_overrides({"dibao.standrad.urban": "1000"}, source="test")
@@ -435,7 +435,7 @@ def test_override_of_an_unknown_parameter_is_refused(engine: Engine) -> None:
     ids=["not-a-number", "below-floor", "unknown-field-inside-a-value"],
 )
 def test_override_with_an_invalid_value_is_refused(
-    engine: Engine, overrides: dict[str, str], path: str
+    engine: Decider, overrides: dict[str, str], path: str
 ) -> None:
     bundle = engine.rule_base.resolve("wuhan", date(2022, 8, 1))
     with pytest.raises(RuleSetError) as caught:

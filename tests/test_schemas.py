@@ -16,8 +16,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, Field
 
-from service.contract import schemas
-from service.engine import Engine, RequestRejected
+from service import schemas
+from service.engine import Decider, RequestRejected
 from service.synthetic import household
 from tests.helpers import EXAMPLES, ROOT, load_example
 
@@ -119,14 +119,14 @@ def test_every_example_is_checked() -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_example_request_and_response_fit_the_schemas(engine: Engine, name: str) -> None:
+def test_example_request_and_response_fit_the_schemas(engine: Decider, name: str) -> None:
     request = load_example(name)
     assert errors("request.schema.json", request) == []
     response = engine.evaluate(request)
     assert errors("response.schema.json", response) == []
 
 
-def test_response_schema_rejects_a_broken_response(engine: Engine) -> None:
+def test_response_schema_rejects_a_broken_response(engine: Decider) -> None:
     """The check above can fail: a wrong status or a missing field is caught by the schema."""
     response = engine.evaluate(load_example(ALL[0]))
     response["programs"]["dibao"]["status"] = "maybe"
@@ -149,7 +149,7 @@ def test_request_schema_rejects_what_the_engine_refuses() -> None:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_synthetic_requests_and_responses_fit_the_schemas(engine: Engine, seed: int) -> None:
+def test_synthetic_requests_and_responses_fit_the_schemas(engine: Decider, seed: int) -> None:
     rng = random.Random(seed)
     for _ in range(40):
         request = household(rng)
@@ -157,7 +157,7 @@ def test_synthetic_requests_and_responses_fit_the_schemas(engine: Engine, seed: 
         assert errors("response.schema.json", engine.evaluate(request)) == []
 
 
-def test_refusal_fits_the_error_schema(engine: Engine) -> None:
+def test_refusal_fits_the_error_schema(engine: Decider) -> None:
     request = load_example(ALL[0])
     request["household"]["income"] = [{"member": "nobody", "type": "wage", "monthly": "-1"}]
     with pytest.raises(RequestRejected) as caught:

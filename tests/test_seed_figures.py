@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.engine import Engine
+from service.engine import Decider
 
 
 def tekun_household(jurisdiction: str, as_of: str, residence: str) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def tekun_household(jurisdiction: str, as_of: str, residence: str) -> dict[str, 
     }
 
 
-def tekun_p1(engine: Engine, jurisdiction: str, as_of: str, residence: str) -> dict[str, Any]:
+def tekun_p1(engine: Decider, jurisdiction: str, as_of: str, residence: str) -> dict[str, Any]:
     response = engine.evaluate(tekun_household(jurisdiction, as_of, residence))
     tekun = response["programs"]["tekun"]
     assert tekun["status"] == "eligible"
@@ -53,7 +53,7 @@ def tekun_p1(engine: Engine, jurisdiction: str, as_of: str, residence: str) -> d
 
 @pytest.mark.parametrize("residence", ["urban", "rural"])
 @pytest.mark.parametrize("as_of", ["2021-01-01", "2022-06-01", "2024-10-01"])
-def test_changsha_tekun_975(engine: Engine, as_of: str, residence: str) -> None:
+def test_changsha_tekun_975(engine: Decider, as_of: str, residence: str) -> None:
     # seed 002: "基本生活标准按1.3倍低保标准执行" → 1.3 × 750 = 975
     p1 = tekun_p1(engine, "changsha", as_of, residence)
     assert p1["basic_monthly"] == "975.00"
@@ -68,7 +68,7 @@ def test_changsha_tekun_975(engine: Engine, as_of: str, residence: str) -> None:
     ],
 )
 def test_zhumadian_2020_tekun_per_year(
-    engine: Engine, residence: str, monthly: str, yearly: str
+    engine: Decider, residence: str, monthly: str, yearly: str
 ) -> None:
     # seed 001: 城市 8892 元/年, 农村 5538 元/年 (不低于当地低保标准的1.3倍)
     p1 = tekun_p1(engine, "zhumadian", "2020-06-01", residence)
@@ -76,7 +76,7 @@ def test_zhumadian_2020_tekun_per_year(
     assert str(Decimal(p1["basic_monthly"]) * 12) == yearly
 
 
-def test_zhumadian_2020_rural_standard_is_the_annual_figure(engine: Engine) -> None:
+def test_zhumadian_2020_rural_standard_is_the_annual_figure(engine: Decider) -> None:
     response = engine.evaluate(tekun_household("zhumadian", "2020-06-01", "rural"))
     no_means = [s for s in response["trace"] if s["step"] == "tekun.no_means"]
     assert no_means[0]["values"]["standard"] == "355.00"  # 4260 / 12
@@ -84,7 +84,7 @@ def test_zhumadian_2020_rural_standard_is_the_annual_figure(engine: Engine) -> N
 
 @pytest.mark.parametrize("residence", ["urban", "rural"])
 @pytest.mark.parametrize("jurisdiction", ["chongqing", "chongqing/banan", "chongqing/yubei"])
-def test_chongqing_2020_tekun_806(engine: Engine, jurisdiction: str, residence: str) -> None:
+def test_chongqing_2020_tekun_806(engine: Decider, jurisdiction: str, residence: str) -> None:
     # seed 000: 低保 620 / 496, 特困 806 — one figure for urban and rural residents, and the
     # published figure is at least 1.3 × the urban standard (1.3 × 620 = 806.00)
     p1 = tekun_p1(engine, jurisdiction, "2020-06-01", residence)
@@ -99,7 +99,7 @@ def test_chongqing_2020_tekun_806(engine: Engine, jurisdiction: str, residence: 
 
 
 @pytest.mark.parametrize(("residence", "figure"), [("urban", "1660.00"), ("rural", "1280.00")])
-def test_wuhan_2020_tekun_published(engine: Engine, residence: str, figure: str) -> None:
+def test_wuhan_2020_tekun_published(engine: Decider, residence: str, figure: str) -> None:
     # seed 004: 特困 1660 urban / 1280 rural from 2020-04-01; no care amount published
     p1 = tekun_p1(engine, "wuhan", "2020-04-01", residence)
     assert p1["basic_monthly"] == figure
@@ -117,7 +117,7 @@ def test_wuhan_2020_tekun_published(engine: Engine, residence: str, figure: str)
         ("rural", "680.00", "816.00"),  # 680 − 0 + 20 % × 680
     ],
 )
-def test_wuhan_2020_standards(engine: Engine, residence: str, standard: str, amount: str) -> None:
+def test_wuhan_2020_standards(engine: Decider, residence: str, standard: str, amount: str) -> None:
     household = tekun_household("wuhan", "2020-04-01", residence)
     household["household"]["members"][0]["has_capable_supporter"] = True  # not 特困: 低保
     response = engine.evaluate(household)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from service.store import ApiKey, DecisionStore
@@ -55,12 +56,20 @@ class Principal:
         return self.role in READS_ALL
 
 
-def presented_secret(bearer_token: str | None, api_key: str | None) -> str | None:
-    """The key from ``X-API-Key``, else from ``Authorization: Bearer`` (already split off)."""
-    for value in (api_key, bearer_token):
-        if value and value.strip():
-            return value.strip()
-    return None
+def secret_from_headers(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The key a request presents: ``X-API-Key``, else ``Authorization: Bearer`` (raw ASGI
+    headers; the FastAPI routes and the fast path both read the key here)."""
+    bearer = None
+    for name, value in headers:
+        if name == b"x-api-key":
+            text = value.decode("latin-1").strip()
+            if text:
+                return text
+        elif name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credentials.strip():
+                bearer = credentials.strip()
+    return bearer
 
 
 class Authenticator:

@@ -1,4 +1,4 @@
-"""eligibility serve | db create | db upgrade | keys create|list|revoke (registered in service.cli).
+"""eligibility serve | db create | db upgrade | keys create|list|revoke (added by service.cli).
 
     eligibility serve [--host 127.0.0.1] [--port 8000] [--db URL] [--workers N] [--data-dir D]
     eligibility db create [--db URL] [--data-dir D]
@@ -26,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from service import cli
 from service.api.settings import Settings, default_data_dir
 from service.bilingual import BilingualError, Lang, Text
 
@@ -427,7 +426,8 @@ def _db_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def extend(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``serve``, ``db`` and ``keys`` to the command line's sub-commands."""
     serve = sub.add_parser(
         "serve",
         help="run the HTTP service",
@@ -490,10 +490,3 @@ def extend(sub: argparse._SubParsersAction) -> None:
     revoke.add_argument("key_id", help="the key's id, as keys list shows it")
     _db_options(revoke)
     revoke.set_defaults(func=cmd_keys_revoke)
-
-
-cli.EXTENSIONS.append(extend)
-# `python -m service.cli` runs the CLI as __main__, a second copy of the module: register there too.
-_main = sys.modules.get("__main__")
-if _main is not None and _main is not cli and hasattr(_main, "_load_extensions"):
-    getattr(_main, "EXTENSIONS", []).append(extend)

@@ -1,112 +1,243 @@
-"""Error bodies: always the contract's ``{"errors": [{path, reason_zh, reason_en, type}]}``.
+"""Every error the HTTP service answers: built here, in the contract's body
+``{"errors": [{path, reason_zh, reason_en, type}]}``.
 
-Messages never repeat a submitted value (it may be a name or an ID number).
+Handlers raise a :class:`~service.contract.errors.Refusal` made by one of the functions below;
+the exception handlers (:func:`install_handlers`), the fast path and the middleware turn it into
+a response with :func:`response_for`. Messages never repeat a submitted value (it may be a name
+or an ID number).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from service.contract.errors import problem, problems_from_errors
+from service.api.logs import get_logger
+from service.contract.errors import Refusal, problem, problems_from_errors
+from service.engine import BeforeFirstVersion, RuleSetError, UnknownJurisdiction, rules_problem
+from service.store import StoreBusyError
+from service.store.errors import StoreUnavailableError
 
 JSON = "application/json"
+log = get_logger("app")
 
 
-class ApiError(Exception):
-    """Raised by handlers; rendered as the contract's error body with ``status``."""
-
-    def __init__(
-        self,
-        status: int,
-        problems: Sequence[dict[str, Any]],
-        headers: dict[str, str] | None = None,
-    ):
-        self.status = status
-        self.problems = list(problems)
-        self.headers = headers or {}
-        super().__init__(f"{status}: {[p.get('type') for p in self.problems]}")
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached, or its schema is not the one this code needs."""
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+# Every error that means "the database is not answering": 503 with Retry-After.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    DBAPIError,
+    PoolTimeoutError,
+    StoreBusyError,
+    StoreUnavailableError,
+    DatabaseUnavailable,
+)
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(
         orjson.dumps(data, default=str), status_code=status, media_type=JSON, headers=headers
     )
 
 
-def error_response(
-    status: int, problems: Sequence[dict[str, Any]], headers: dict[str, str] | None = None
-) -> Response:
-    return json_response({"errors": list(problems)}, status, headers)
+def error_body(problems: Iterable[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """The contract's error body (``schemas/error.schema.json``)."""
+    return {"errors": list(problems)}
 
 
-def unauthorized() -> ApiError:
-    return ApiError(
-        401,
-        [
-            problem(
-                "Authorization",
-                "缺少或无效的 API 密钥",
-                "missing or invalid API key",
-                "unauthorized",
-            )
-        ],
-        {"WWW-Authenticate": 'Bearer realm="eligibility"'},
+def response_for(refusal: Refusal) -> Response:
+    """The error body of a refusal, with its status and headers."""
+    return json_response(error_body(refusal.problems), refusal.status, refusal.headers or None)
+
+
+def _one(status: int, path: str, zh: str, en: str, type_: str, **headers: str) -> Refusal:
+    return Refusal(status, [problem(path, zh, en, type_)], headers)
+
+
+# --- keys and roles ---------------------------------------------------------------------------
+
+
+def unauthorized() -> Refusal:
+    refusal = _one(
+        401, "Authorization", "缺少或无效的 API 密钥", "missing or invalid API key", "unauthorized"
     )
+    refusal.headers["WWW-Authenticate"] = 'Bearer realm="eligibility"'
+    return refusal
 
 
-def forbidden(role: str, allowed: Iterable[str]) -> ApiError:
+def forbidden(role: str, allowed: Iterable[str]) -> Refusal:
     allowed_text = ", ".join(sorted(allowed))
-    return ApiError(
+    return _one(
         403,
+        "",
+        f"角色 {role} 无权执行此操作（允许：{allowed_text}）",
+        f"the role {role} may not do this (allowed: {allowed_text})",
+        "forbidden",
+    )
+
+
+# --- what the request asks for ----------------------------------------------------------------
+
+
+def not_found(what_zh: str, what_en: str, path: str = "") -> Refusal:
+    return _one(404, path, f"未找到{what_zh}", f"no such {what_en}", "not_found")
+
+
+def no_rules(
+    error: UnknownJurisdiction | BeforeFirstVersion, date_path: str, unknown_status: int = 404
+) -> Refusal:
+    """No rules for that jurisdiction (``unknown_status``), or none yet on that date (422)."""
+    status = unknown_status if isinstance(error, UnknownJurisdiction) else 422
+    return Refusal(status, [rules_problem(error, date_path)])
+
+
+def invalid_cursor(reason_en: str) -> Refusal:
+    return _one(422, "query.cursor", "无效的分页游标", reason_en, "invalid_cursor")
+
+
+def conflicting_rules_choice() -> Refusal:
+    return _one(
+        422,
+        "query.as_of",
+        "rules=current 与 as_of 不能同时使用",
+        "give either rules=current or as_of, not both",
+        "conflicting_parameters",
+    )
+
+
+def rule_set_invalid(error: RuleSetError) -> Refusal:
+    """The rule files a reload was refused for: each problem with its file."""
+    return Refusal(
+        422,
         [
-            problem(
-                "",
-                f"角色 {role} 无权执行此操作（允许：{allowed_text}）",
-                f"the role {role} may not do this (allowed: {allowed_text})",
-                "forbidden",
-            )
+            {
+                **problem(
+                    f"{p.file}: {p.path}" if p.path else p.file,
+                    f"规则文件无效：{p.reason_zh or p.reason}",
+                    p.reason,
+                    "rule_set_invalid",
+                ),
+                "file": p.file,
+            }
+            for p in error.problems
         ],
     )
 
 
-def not_found(what_zh: str, what_en: str, path: str = "") -> ApiError:
-    return ApiError(404, [problem(path, f"未找到{what_zh}", f"no such {what_en}", "not_found")])
+# --- stored records -----------------------------------------------------------------------------
 
 
-def unavailable(retry_after: int) -> Response:
-    return error_response(
+def record_unreadable() -> Refusal:
+    return _one(
+        409,
+        "",
+        "存储的记录无法读取（已被改动？）",
+        "the stored record cannot be read (altered?)",
+        "record_unreadable",
+    )
+
+
+def record_not_replayable() -> Refusal:
+    return _one(
+        409,
+        "",
+        "存储的记录无法重新评估",
+        "the stored record can no longer be evaluated",
+        "record_unreadable",
+    )
+
+
+def bundle_altered() -> Refusal:
+    return _one(
+        409,
+        "",
+        "存储的规则包缺失或已被改动",
+        "the stored rule bundle is missing or was altered",
+        "bundle_integrity",
+    )
+
+
+# --- the service itself -------------------------------------------------------------------------
+
+
+def unavailable(retry_after: int) -> Refusal:
+    return _one(
         503,
-        [
-            problem(
-                "",
-                "数据库暂不可用，请稍后重试",
-                "the database is unavailable; retry later",
-                "database_unavailable",
-            )
-        ],
-        {"Retry-After": str(retry_after)},
+        "",
+        "数据库暂不可用，请稍后重试",
+        "the database is unavailable; retry later",
+        "database_unavailable",
+        **{"Retry-After": str(retry_after)},
     )
 
 
-def too_large(limit: int) -> Response:
-    return error_response(
+def too_large(limit: int) -> Refusal:
+    return _one(
         413,
-        [
-            problem(
-                "",
-                f"请求体过大（上限 {limit} 字节）",
-                f"the request body is larger than the limit of {limit} bytes",
-                "body_too_large",
-            )
-        ],
+        "",
+        f"请求体过大（上限 {limit} 字节）",
+        f"the request body is larger than the limit of {limit} bytes",
+        "body_too_large",
     )
+
+
+def internal_error() -> Refusal:
+    return _one(500, "", "服务器内部错误", "internal server error", "internal_error")
+
+
+def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> Refusal:
+    """Starlette's own errors: no such path (404), a method the path has not (405), others."""
+    if status == 404:
+        refusal = _one(404, "", "未找到该地址", "no such endpoint", "not_found")
+    elif status == 405:
+        refusal = _one(405, "", "不支持该请求方法", "method not allowed", "method_not_allowed")
+    else:
+        refusal = _one(status, "", detail, detail, "http_error")
+    refusal.headers.update(headers or {})
+    return refusal
 
 
 def problems_from_request_validation(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     """FastAPI's query/path/body validation errors → contract problems (``query.from``), in the
     same words as the contract's own (``service.contract.errors``), never pydantic's English."""
     return problems_from_errors(errors)
+
+
+def install_handlers(app: FastAPI, retry_after: int) -> None:
+    """Refusals, FastAPI's validation errors, Starlette's HTTP errors and an unreachable
+    database, all answered with the contract's error body."""
+
+    async def refused(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, Refusal)
+        return response_for(error)
+
+    async def invalid(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        return response_for(Refusal(422, problems_from_request_validation(error.errors())))
+
+    async def starlette_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        headers = getattr(error, "headers", None)
+        return response_for(http_error(error.status_code, str(error.detail), headers))
+
+    async def database_error(_request: Request, error: Exception) -> Response:
+        log.warning("database unavailable", extra={"error": type(error).__name__})
+        return response_for(unavailable(retry_after))
+
+    app.add_exception_handler(Refusal, refused)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, starlette_error)
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, database_error)

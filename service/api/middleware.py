@@ -15,9 +15,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import metrics
-from service.api.errors import error_response, too_large
+from service.api.errors import internal_error, response_for, too_large
 from service.api.logs import AccessLog, get_logger, request_id_var
-from service.contract.errors import problem
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Generated request ids: a random prefix per process and a counter (cheaper than uuid4).
@@ -78,7 +77,7 @@ class ServiceMiddleware:
         try:
             declared = _content_length(scope)
             if declared is not None and declared > limit:
-                await too_large(limit)(scope, receive, send_wrapper)
+                await response_for(too_large(limit))(scope, receive, send_wrapper)
             else:
                 fast = self.fast_routes.get((scope["method"], scope["path"]))
                 if fast is not None:
@@ -88,22 +87,11 @@ class ServiceMiddleware:
                     await self.app(scope, self._limited(receive, limit), send_wrapper)
         except BodyTooLarge:
             if not started_response[0]:
-                await too_large(limit)(scope, receive, send_wrapper)
+                await response_for(too_large(limit))(scope, receive, send_wrapper)
         except Exception:
             access_log.exception("unhandled error")
             if not started_response[0]:
-                response = error_response(
-                    500,
-                    [
-                        problem(
-                            "",
-                            "服务器内部错误",
-                            "internal server error",
-                            "internal_error",
-                        )
-                    ],
-                )
-                await response(scope, receive, send_wrapper)
+                await response_for(internal_error())(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

@@ -18,15 +18,22 @@ The title stays plain ASCII: client generators (openapi-python-client) name the 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
+from service.api.actions.decisions import decide
 from service.api.auth import PERMISSIONS
-from service.api.errors import forbidden, too_large, unauthorized, unavailable
+from service.api.errors import error_body, forbidden, too_large, unauthorized, unavailable
+from service.api.runtime import Runtime
+from service.contract.errors import Refusal
+from service.contract.request import EvaluationRequest
 from service.contract.response import ErrorResponse
+from service.engine import RequestRejected
 from service.store import ROLES
 
 TITLE = "Eligibility service"
@@ -62,11 +69,7 @@ def error(description: str, problems: list[dict[str, Any]] | None = None) -> dic
 
 
 def _example(description: str, problems: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"error": {"summary": description, "value": {"errors": problems}}}
-
-
-def _errors_of(answer: Any) -> list[dict[str, Any]]:
-    return orjson.loads(answer.body)["errors"]  # type: ignore[no-any-return]
+    return {"error": {"summary": description, "value": error_body(problems)}}
 
 
 UNAUTHORIZED = {
@@ -75,11 +78,12 @@ UNAUTHORIZED = {
 UNAVAILABLE = {
     503: error(
         "the database is unavailable: retry after `Retry-After` seconds",
-        _errors_of(unavailable(5)),  # the body does not depend on Retry-After
+        unavailable(5).problems,  # the body does not depend on Retry-After
     ),
 }
 INVALID = {422: error("bad input: each problem with its field path and reason (zh, en)")}
 NOT_FOUND = {404: error("no such id (or not visible to this key)")}
+ALTERED = {409: error("the stored record or its rule bundle was altered or is unreadable")}
 TOO_LARGE = "the request body is larger than the limit"
 
 
@@ -157,7 +161,7 @@ def complete(
                 "content": {
                     "application/json": {
                         "schema": dict(ERROR_BODY),
-                        "examples": _example(TOO_LARGE, _errors_of(too_large(limit))),
+                        "examples": _example(TOO_LARGE, too_large(limit).problems),
                     }
                 },
             },
@@ -212,3 +216,51 @@ def _decision_examples(
             orjson.dumps(orjson.loads(body)) for body in contract_examples().values()
         )
         whatif["requestBody"]["content"]["application/x-ndjson"]["example"] = lines.decode() + "\n"
+
+
+def install(app: FastAPI, runtime: Runtime, body_limits: Mapping[str, int]) -> None:
+    """``app.openapi``: the document FastAPI builds, completed by :func:`complete` (once, on the
+    first request for it). ``body_limits``: the paths whose body limit is not the settings'."""
+    default_limit = runtime.settings.max_body_bytes
+
+    def evaluate(body: bytes) -> dict[str, Any] | None:
+        try:  # the code the endpoints run
+            _, _, response = decide(runtime, body)
+        except Refusal:
+            return None  # the rules loaded do not cover this example
+        return orjson.loads(orjson.dumps(response))  # type: ignore[no-any-return]
+
+    def document() -> dict[str, Any]:
+        if not app.openapi_schema:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            app.openapi_schema = complete(
+                schema,
+                request_schema=EvaluationRequest.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                ),
+                evaluate=evaluate,
+                invalid_request=_refused_example(runtime),
+                body_limit=lambda path: body_limits.get(path, default_limit),
+            )
+        return app.openapi_schema
+
+    app.openapi = document  # type: ignore[method-assign]
+
+
+def _refused_example(runtime: Runtime) -> list[dict[str, Any]]:
+    """What the parser answers to a member without a birth date and a negative income."""
+    try:
+        runtime.decider.parse(
+            {
+                "jurisdiction": "wuhan",
+                "household": {
+                    "members": [{"id": "m1", "relation": "applicant"}],
+                    "income": [{"member": "m1", "type": "wage", "monthly": "-1"}],
+                },
+            }
+        )
+    except RequestRejected as rejected:
+        return list(rejected.problems)
+    raise AssertionError("the refused example was accepted")

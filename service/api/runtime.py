@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine as DbEngine
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,9 +19,21 @@ from service.api.auth import Authenticator
 from service.api.logs import get_logger
 from service.api.privacy import Pseudonymizer, load_or_create_secret
 from service.api.settings import Settings
-from service.api.writer import AsyncGroupCommit, GroupCommitWriter, InlineGroupCommit
-from service.engine import Engine, RuleBase, RuleSetError
-from service.store import DecisionStore, alembic_config, make_engine, make_private_dir, upgrade
+from service.api.writer import (
+    AsyncGroupCommit,
+    DecisionWriter,
+    InlineGroupCommit,
+    ThreadGroupCommit,
+)
+from service.engine import Decider, RuleBase, RuleSetError
+from service.store import (
+    DecisionStore,
+    StoredDecision,
+    alembic_config,
+    make_engine,
+    make_private_dir,
+    upgrade,
+)
 from service.store.async_pg import AsyncAppender
 from service.store.database import is_sqlite
 
@@ -32,7 +44,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def database_engine(settings: Settings) -> DbEngine:
+def database_engine(settings: Settings) -> Engine:
     url = settings.database_url
     kwargs: dict[str, Any] = {
         # SQL parameters (stored requests) never appear in exception messages or logs.
@@ -71,14 +83,14 @@ class WalCheckpointer:
     blocks a writer, and SQLite releases the GIL while it works).
     """
 
-    def __init__(self, db: DbEngine, interval: float = 0.5):
+    def __init__(self, db: Engine, interval: float = 0.5):
         self._db = db
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
 
     @staticmethod
-    def install(db: DbEngine) -> None:
+    def install(db: Engine) -> None:
         @event.listens_for(db, "connect")
         def _no_auto_checkpoint(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
@@ -104,12 +116,32 @@ class WalCheckpointer:
             self._thread.join(5)
 
 
+def _count_batch(decisions: Sequence[StoredDecision]) -> None:
+    metrics.BATCH_SIZE.observe(len(decisions))
+
+
+def decision_writer(settings: Settings, store: DecisionStore) -> DecisionWriter:
+    """The group commit of ``ELIGIBILITY_WRITER`` for the database of ``settings``."""
+    hooks = (_count_batch,)
+    if settings.writer == "inline" and not is_sqlite(settings.database_url):
+        # PostgreSQL: the transaction's waits for the server do not hold up the loop.
+        appender = AsyncAppender(store, settings.database_url)
+        return AsyncGroupCommit(store, appender, max_batch=settings.batch_max, after_commit=hooks)
+    writer = InlineGroupCommit if settings.writer == "inline" else ThreadGroupCommit
+    return writer(
+        store,
+        max_batch=settings.batch_max,
+        lock_file=writer_lock_file(settings),
+        after_commit=hooks,
+    )
+
+
 class Runtime:
     """Per-process state of the service (``app.state.runtime``)."""
 
     def __init__(self, settings: Settings, rule_base: RuleBase | None = None):
         self.settings = settings
-        self.engine = Engine(settings.rules_dir, rule_base=rule_base)
+        self.decider = Decider(settings.rules_dir, rule_base=rule_base)
         self.db = database_engine(settings)
         self.checkpointer: WalCheckpointer | None = None
         if is_sqlite(settings.database_url):
@@ -121,23 +153,7 @@ class Runtime:
         key = load_or_create_secret(settings.secret, settings.secret_file)
         self.pseudonymizer = Pseudonymizer(key)
         self.auth = Authenticator(self.store, settings.key_cache_seconds)
-        self.writer: InlineGroupCommit | GroupCommitWriter | AsyncGroupCommit
-        if settings.writer == "inline" and not is_sqlite(settings.database_url):
-            # PostgreSQL: the transaction's waits for the server do not hold up the loop.
-            self.writer = AsyncGroupCommit(
-                self.store,
-                AsyncAppender(self.store, settings.database_url),
-                max_batch=settings.batch_max,
-                on_batch=metrics.BATCH_SIZE.observe,
-            )
-        else:
-            writer_class = InlineGroupCommit if settings.writer == "inline" else GroupCommitWriter
-            self.writer = writer_class(
-                self.store,
-                max_batch=settings.batch_max,
-                lock_file=writer_lock_file(settings),
-                on_batch=metrics.BATCH_SIZE.observe,
-            )
+        self.writer = decision_writer(settings, self.store)
         self.schema_ok = False
         self.schema_problem: str | None = "not checked yet"
         self._schema_lock = threading.Lock()
@@ -196,14 +212,14 @@ class Runtime:
                 if stamp != self._seen_signal:
                     self._seen_signal = stamp
                     try:
-                        self.engine.reload()
+                        self.decider.reload()
                         log.info("rules reloaded (signalled by another worker)")
                     except RuleSetError as error:
                         log.error(
                             "rules reload failed; previous rules keep serving",
                             extra={"problems": len(error.problems)},
                         )
-        return self.engine.rule_base
+        return self.decider.rule_base
 
     def reload_rules(self) -> RuleBase:
         """Load and validate ``rules/``; swap them in and tell the other workers.
@@ -211,7 +227,7 @@ class Runtime:
         Raises ``RuleSetError`` (and changes nothing) if the files are invalid.
         """
         with self._reload_lock:
-            fresh = self.engine.reload()
+            fresh = self.decider.reload()
             signal = self.settings.reload_signal_file
             signal.parent.mkdir(parents=True, exist_ok=True)
             temp = signal.with_name(f".{signal.name}.{os.getpid()}")
@@ -225,8 +241,8 @@ class Runtime:
             self.checkpointer.start()
 
     def close(self) -> None:
+        """Off the event loop, after ``writer.close()`` on it."""
         if self.checkpointer is not None:
             self.checkpointer.stop()
-        self.writer.close()
         self.store.close()
         self.db.dispose()

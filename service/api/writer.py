@@ -4,12 +4,16 @@ Each ``POST /v1/decisions`` hands its record to the writer and awaits a future, 
 only once the transaction holding it has committed. While one batch is being written the next
 requests queue up, so under load one commit (one fsync, one chain-lock round) covers many
 decisions; with a single request in flight a batch is just that request. Three writers
-(``ELIGIBILITY_WRITER``, chosen in :mod:`service.api.runtime`):
+(``ELIGIBILITY_WRITER``, chosen in :mod:`service.api.runtime`) share one interface,
+:class:`DecisionWriter`:
 
 - :class:`InlineGroupCommit` (``inline`` on SQLite): on the event loop, no thread hand-offs;
 - :class:`AsyncGroupCommit` (``inline`` on PostgreSQL): on the event loop too, but over an
   asynchronous connection, so the waits for the server leave the loop free;
-- :class:`GroupCommitWriter` (``thread``): a writer thread per process.
+- :class:`ThreadGroupCommit` (``thread``): a writer thread per process.
+
+Whatever is done once per committed transaction (the batch-size metric today) is a hook given
+to the writer (``after_commit``), called from one place, :meth:`DecisionWriter._committed`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import fcntl
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -33,20 +37,54 @@ from service.store.store import PreparedBatch
 _STOP = object()
 log = get_logger("writer")
 
+CommitHook = Callable[[Sequence[StoredDecision]], None]
+"""Called after each committed transaction with the decisions it appended, in chain order, on
+the thread that committed it (the event loop's, or the thread writer's)."""
+
+
+class DecisionWriter:
+    """Appends decisions to the log in group commits: what the service holds and calls."""
+
+    def __init__(
+        self, store: DecisionStore, *, max_batch: int = 256, after_commit: Iterable[CommitHook] = ()
+    ):
+        self._store = store
+        self._max_batch = max(1, max_batch)
+        self._after_commit = tuple(after_commit)
+
+    async def write(self, item: Mapping[str, Any]) -> StoredDecision:
+        """Record one decision (the keyword arguments of ``DecisionStore.record``, its JSON
+        texts already serialised); returns once the transaction holding it has committed."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Stop and release what the writer holds (on the event loop that served)."""
+        raise NotImplementedError
+
+    def _committed(self, decisions: Sequence[StoredDecision]) -> None:
+        """Runs the hooks of one committed transaction, before its requests are answered. A
+        hook that fails is logged; the decisions stay committed and are answered."""
+        for hook in self._after_commit:
+            try:
+                hook(decisions)
+            except Exception:
+                log.exception("a hook after a committed batch failed")
+
 
 def record_batch(
     store: DecisionStore,
     live: Sequence[tuple[Mapping[str, Any], Any]],
-    on_batch: Callable[[int], None] | None,
+    committed: CommitHook,
     lock: Callable[[], AbstractContextManager[Any]],
     catch: type[BaseException],
 ) -> None:
-    """Appends one batch in one transaction and settles each waiting future (either writer's).
+    """Appends one batch in one transaction and settles each waiting future (the inline and
+    the thread writers'); ``committed`` is the writer's :meth:`DecisionWriter._committed`.
 
-    The items' JSON texts were serialised by :func:`service.api.core.record` (orjson), so the
-    store does not parse them again. If the batch is refused for a malformed item, the items
-    are written one by one so that one bad record does not sink the others; any other failure
-    goes to every waiting request.
+    The items' JSON texts were serialised by :func:`service.api.actions.decisions.record`
+    (orjson), so the store does not parse them again. If the batch is refused for a malformed
+    item, the items are written one by one so that one bad record does not sink the others; any
+    other failure goes to every waiting request.
     """
     try:
         with lock():
@@ -60,40 +98,39 @@ def record_batch(
                 except catch as single:
                     fut.set_exception(single)
                 else:
+                    committed([decision])
                     fut.set_result(decision)
             return
         for _, fut in live:
             if not fut.done():
                 fut.set_exception(error)
         return
-    if on_batch is not None:
-        on_batch(len(live))
+    committed(stored)
     for (_, fut), decision in zip(live, stored, strict=True):
         if not fut.done():
             fut.set_result(decision)
 
 
-class GroupCommitWriter:
+class ThreadGroupCommit(DecisionWriter):
+    """Group commit in a writer thread of its own (``ELIGIBILITY_WRITER=thread``)."""
+
     def __init__(
         self,
         store: DecisionStore,
         *,
         max_batch: int = 256,
         lock_file: Path | None = None,
-        on_batch: Callable[[int], None] | None = None,
+        after_commit: Iterable[CommitHook] = (),
     ):
-        self._store = store
-        self._max_batch = max(1, max_batch)
+        super().__init__(store, max_batch=max_batch, after_commit=after_commit)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._lock_file = lock_file
-        self._on_batch = on_batch
         self._closed = False
         self._lock_fd: int | None = None
 
     async def write(self, item: Mapping[str, Any]) -> StoredDecision:
-        """Record one decision; returns once the transaction holding it has committed."""
         return await asyncio.wrap_future(self.submit(item))
 
     def submit(self, item: Mapping[str, Any]) -> Future[StoredDecision]:
@@ -105,7 +142,11 @@ class GroupCommitWriter:
         self._queue.put((item, future))
         return future
 
-    def close(self, timeout: float = 10.0) -> None:
+    async def close(self) -> None:
+        await asyncio.to_thread(self.stop)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Lets the thread write what is queued, then ends it (off the event loop)."""
         self._closed = True
         thread = self._thread
         if thread is not None and thread.is_alive():
@@ -154,7 +195,7 @@ class GroupCommitWriter:
         live = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
         if live:
             # Everything, even an interrupt, is handed to the waiting requests.
-            record_batch(self._store, live, self._on_batch, self._process_lock, BaseException)
+            record_batch(self._store, live, self._committed, self._process_lock, BaseException)
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:
@@ -176,7 +217,7 @@ class GroupCommitWriter:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
 
-class InlineGroupCommit:
+class InlineGroupCommit(DecisionWriter):
     """Group commit on the event loop itself: no writer thread, no GIL hand-offs.
 
     A request queues its record and awaits a future; the first one schedules a flush with
@@ -200,13 +241,11 @@ class InlineGroupCommit:
         *,
         max_batch: int = 256,
         lock_file: Path | None = None,
-        on_batch: Callable[[int], None] | None = None,
+        after_commit: Iterable[CommitHook] = (),
     ):
-        self._store = store
-        self._max_batch = max(1, max_batch)
+        super().__init__(store, max_batch=max_batch, after_commit=after_commit)
         self._lock_file = lock_file
         self._lock_fd: int | None = None
-        self._on_batch = on_batch
         self._pending: list[tuple[Mapping[str, Any], asyncio.Future[StoredDecision]]] = []
         self._scheduled = False
 
@@ -256,15 +295,15 @@ class InlineGroupCommit:
             self._scheduled = False
 
     def _write(self, live: list[tuple[Mapping[str, Any], asyncio.Future[StoredDecision]]]) -> None:
-        record_batch(self._store, live, self._on_batch, nullcontext, Exception)
+        record_batch(self._store, live, self._committed, nullcontext, Exception)
 
-    def close(self, timeout: float = 10.0) -> None:
+    async def close(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
 
 
-class AsyncGroupCommit:
+class AsyncGroupCommit(DecisionWriter):
     """PostgreSQL: group commit on the event loop, on an asynchronous connection.
 
     Like :class:`InlineGroupCommit`, requests queue their records and await a future, and one
@@ -280,12 +319,10 @@ class AsyncGroupCommit:
         appender: AsyncAppender,
         *,
         max_batch: int = 256,
-        on_batch: Callable[[int], None] | None = None,
+        after_commit: Iterable[CommitHook] = (),
     ):
-        self._store = store
+        super().__init__(store, max_batch=max_batch, after_commit=after_commit)
         self._appender = appender
-        self._max_batch = max(1, max_batch)
-        self._on_batch = on_batch
         self._pending: list[tuple[Mapping[str, Any], asyncio.Future[StoredDecision]]] = []
         self._draining: asyncio.Task[None] | None = None
 
@@ -336,16 +373,12 @@ class AsyncGroupCommit:
                 if not future.done():
                     future.set_exception(error)
             return
-        if self._on_batch is not None:
-            self._on_batch(len(waiting))
+        self._committed(stored)
         for future, decision in zip(waiting, stored, strict=True):
             if not future.done():
                 future.set_result(decision)
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         if self._draining is not None:
             await asyncio.wait([self._draining], timeout=10)
         await self._appender.aclose()
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Nothing to do off the loop: :meth:`aclose` closes the connection on it."""

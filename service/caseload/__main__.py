@@ -1,9 +1,7 @@
-"""``python -m service.caseload generate|evaluate|whatif …``: the caseload commands, also before
-they are registered in ``eligibility`` itself."""
+"""``python -m service.caseload generate|evaluate|whatif …``: ``eligibility caseload …``."""
 
 import sys
 
-from service.caseload import commands  # noqa: F401  (registers the caseload sub-commands)
 from service.cli import main
 
 if __name__ == "__main__":

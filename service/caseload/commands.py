@@ -1,7 +1,7 @@
 """``eligibility caseload generate | evaluate | whatif``.
 
-Registered by ``register(subparsers)``; everything heavy (numpy, pyarrow, matplotlib) is imported
-only when a caseload command runs.
+Added to the command line by ``register(subparsers)``, which ``service.cli`` calls;
+everything heavy (numpy, pyarrow, matplotlib) is imported only when a caseload command runs.
 
 Each record is decided under its own jurisdiction and decision date; ``--jurisdiction`` and
 ``--as-of`` fill them in where a record has none, and replace the record's own only with
@@ -64,6 +64,7 @@ def _say(args: argparse.Namespace, zh: str, en: str, file: TextIO | None = None)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds ``caseload`` (generate, evaluate, whatif) to the command line's sub-commands."""
     caseload = subparsers.add_parser(
         "caseload",
         help="generate, evaluate and simulate rule changes on a caseload file",
@@ -658,14 +659,3 @@ def _change_text(args: argparse.Namespace) -> tuple[str, str]:
         zh.append(settings)
         en.append(settings)
     return ("；".join(zh) or "无变更"), ("; ".join(en) or "no change")
-
-
-def _self_register() -> None:
-    # ``service.cli`` builds its parser from EXTENSIONS; importing this module adds ours.
-    from service.cli import EXTENSIONS
-
-    if register not in EXTENSIONS:
-        EXTENSIONS.append(register)
-
-
-_self_register()

@@ -2,7 +2,7 @@
 
 Mounted by the HTTP service::
 
-    app.include_router(caseload_router(lambda: runtime.engine.rule_base, require(CASELOAD)))
+    app.include_router(caseload_router(runtime.rule_base, require(CASELOAD)))
 
 with ``CASELOAD`` a permission granted to the ``admin`` and ``auditor`` roles. Query parameters:
 ``jurisdiction`` and ``as_of`` (defaults for records that lack their own; with
@@ -13,8 +13,8 @@ households (default 5,000) and ``max_bytes`` (default 8 MiB): larger caseloads g
 ``eligibility caseload whatif``. The answer is the what-if report (gains and losses per program,
 monthly and annual cost change, the bundles used per jurisdiction), the summaries before and
 after, the records overridden or defaulted, and the refused lines (line number and problems).
-Errors use the contract's ``{"errors": [...]}`` body: 413 too large, 422 a bad override,
-jurisdiction or date.
+Errors are raised as the contract's ``Refusal`` (413 too large, 422 a bad override, jurisdiction
+or date); the HTTP service answers them with the contract's ``{"errors": [...]}`` body.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.caseload.scenarios import RecordDefaults, Scenarios
-from service.contract.errors import problem
+from service.contract.errors import Refusal, problem
 from service.engine import RuleBase
 
 MAX_HOUSEHOLDS = 5_000
@@ -37,11 +37,11 @@ MAX_BYTES = 8 * 1024 * 1024
 MAX_LISTED_ERRORS = 100
 
 
-def _error(status: int, problems: list[dict[str, str]]) -> JSONResponse:
-    return JSONResponse({"errors": problems}, status_code=status)
+def _error(status: int, problems: list[dict[str, str]]) -> Refusal:
+    return Refusal(status, problems)
 
 
-def _too_large(max_households: int, max_bytes: int) -> JSONResponse:
+def _too_large(max_households: int, max_bytes: int) -> Refusal:
     return _error(
         413,
         [
@@ -145,25 +145,25 @@ def caseload_router(
     ) -> Any:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            return _too_large(max_households, max_bytes)
+            raise _too_large(max_households, max_bytes)
         body = bytearray()
         async for piece in request.stream():
             body.extend(piece)
             if len(body) > max_bytes:
-                return _too_large(max_households, max_bytes)
+                raise _too_large(max_households, max_bytes)
         lines = [
             (number, line)
             for number, line in enumerate(bytes(body).split(b"\n"), start=1)
             if line.strip()
         ]
         if len(lines) > max_households:
-            return _too_large(max_households, max_bytes)
+            raise _too_large(max_households, max_bytes)
         for forced, value, name in (
             (force_jurisdiction, jurisdiction, "jurisdiction"),
             (force_as_of, as_of, "as_of"),
         ):
             if forced and value is None:
-                return _error(
+                raise _error(
                     422,
                     [
                         problem(
@@ -178,7 +178,7 @@ def caseload_router(
         for text in set_:
             path, sep, value = text.partition("=")
             if not sep or not path.strip():
-                return _error(
+                raise _error(
                     422,
                     [problem("set", "应为 参数=值", "expected PARAMETER=VALUE", "override_format")],
                 )
@@ -194,7 +194,7 @@ def caseload_router(
         )
         problems = scenarios.check()
         if problems:
-            return _error(422, problems)
+            raise _error(422, problems)
         report = await run_in_threadpool(_whatif, lines, scenarios)
         return JSONResponse(report)
 

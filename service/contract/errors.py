@@ -274,6 +274,24 @@ def problem(path: str, reason_zh: str, reason_en: str, type_: str) -> dict[str, 
     return {"path": path, "reason_zh": reason_zh, "reason_en": reason_en, "type": type_}
 
 
+class Refusal(Exception):
+    """A request refused, with its problems and the HTTP status that says why (401, 403, 404,
+    409, 413, 422, 503...). Raised wherever the refusal is found, HTTP handlers or a router of
+    another package; the HTTP service answers it with the contract's error body
+    (``service.api.errors``)."""
+
+    def __init__(
+        self,
+        status: int,
+        problems: Sequence[dict[str, str]],
+        headers: Mapping[str, str] | None = None,
+    ):
+        self.status = status
+        self.problems = list(problems)
+        self.headers = dict(headers or {})
+        super().__init__(f"{status}: {[p.get('type') for p in self.problems]}")
+
+
 def clean_loc(loc: Iterable[str | int]) -> list[str | int]:
     """The field path without the validator names pydantic inserts into union locations."""
     return [p for p in loc if not _is_union_tag(p)]

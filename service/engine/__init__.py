@@ -5,7 +5,8 @@ Imports nothing from the HTTP layer or the store. Public API:
 - ``load_rules(path)`` → ``RuleBase`` (validated; raises ``RuleSetError``)
 - ``RuleBase.resolve(jurisdiction, as_of)`` → ``Bundle`` (canonical JSON, ``sha256``)
 - ``evaluate(request, bundle)`` → the contract's response document (a dict)
-- ``Engine``: rule base + request parsing, for callers that hold raw JSON
+- ``Decider``: the loaded rule base, request parsing and evaluation, for callers that hold raw
+  JSON
 """
 
 from service.engine.bundle import (
@@ -18,15 +19,15 @@ from service.engine.bundle import (
     diff_bundles,
     load_rules,
 )
+from service.engine.decider import Decider, RequestRejected, rules_problem
 from service.engine.evaluate import evaluate
-from service.engine.service import Engine, RequestRejected
 from service.engine.version import ENGINE_VERSION
 
 __all__ = [
     "ENGINE_VERSION",
     "BeforeFirstVersion",
     "Bundle",
-    "Engine",
+    "Decider",
     "RequestRejected",
     "RuleBase",
     "RuleProblem",
@@ -35,4 +36,5 @@ __all__ = [
     "diff_bundles",
     "evaluate",
     "load_rules",
+    "rules_problem",
 ]

@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from service.bilingual import BilingualError, Text
+from service.canonical import canonical_json
 from service.contract.errors import format_path, reason_for
 from service.engine.ruleset import (
     Jurisdiction,
@@ -156,10 +157,6 @@ def canonical_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [canonical_value(v) for v in value]
     return value
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def flatten_parameters(model: BaseModel, prefix: str = "") -> dict[str, dict[str, Any]]:

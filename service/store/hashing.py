@@ -1,30 +1,22 @@
-"""Canonical JSON and SHA-256 helpers shared by the hash chain and the bundle store.
+"""SHA-256 helpers of the hash chain and the bundle store.
 
-Everything that is hashed goes through :func:`canonical_json` so that the same logical
-value always yields the same bytes, whichever process or backend produced it.
+Everything that is hashed goes through :func:`service.canonical.canonical_json` (the engine's
+bundles too), so that the same logical value always yields the same bytes, whichever process or
+backend produced it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from service.canonical import canonical_json
+
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first record of the chain."""
-
-
-def canonical_json(obj: Any) -> str:
-    """Serialise ``obj`` deterministically: sorted keys, no whitespace, real UTF-8 text.
-
-    NaN/Infinity are rejected because they are not JSON and would not round-trip.
-    """
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
 
 
 def sha256_hex(text: str) -> str:

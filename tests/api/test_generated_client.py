@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from service.api import create_app
-from service.engine import Engine, RuleBase
+from service.engine import Decider, RuleBase
 from tests.api.conftest import EXAMPLES, ServerThread, make_settings
 
 BIN = Path(sys.executable).parent
@@ -88,7 +88,7 @@ def generated_client(tmp_path: Path, sqlite_url: str, rule_base: RuleBase) -> An
 
 
 def test_generated_client_installs_records_reads_back_and_verifies(
-    generated_client: Any, engine: Engine
+    generated_client: Any, engine: Decider
 ) -> None:
     package, url, keys, store = generated_client
     client_module = importlib.import_module(f"{package.__name__}.client")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from fastapi.routing import iter_route_contexts
 
 from tests.api.conftest import EXAMPLES, ROLES, Api
 
@@ -56,8 +57,9 @@ def test_role_matrix(api_factory: Callable[..., Api], sqlite_url: str, fast_path
 
 def test_no_v1_route_answers_without_a_key(sqlite_api: Api) -> None:
     """Every /v1 route in the app, whatever its method, refuses a request without a key."""
-    routes = [r for r in sqlite_api.app.routes if getattr(r, "path", "").startswith("/v1")]
-    assert len(routes) >= 12
+    # The routes of the included routers too (FastAPI keeps those apart from app.routes).
+    routes = [r for r in iter_route_contexts(sqlite_api.app.routes) if r.path.startswith("/v1")]
+    assert len(routes) >= 14
     for route in routes:
         path = (
             route.path.replace("{decision_id}", "0" * 32)
@@ -158,3 +160,31 @@ def test_a_key_revoked_elsewhere_is_refused(sqlite_api: Api, role: str) -> None:
     assert (
         sqlite_api.client.get("/v1/rulesets", headers=sqlite_api.headers(role)).status_code == 401
     )
+
+
+def test_the_fast_path_and_the_routes_read_the_key_alike(
+    api_factory: Callable[..., Api], sqlite_url: str, fast_path: bool
+) -> None:
+    # One reading of the key headers for every endpoint: POST /v1/evaluate (the fast path, or
+    # its FastAPI route) admits exactly the header forms that GET /v1/rulesets (a route) admits.
+    api = api_factory(sqlite_url, fast_path=fast_path)
+    key = api.keys["intake"]
+    forms: list[tuple[list[tuple[str, str]], int]] = [
+        ([("Authorization", f"Bearer {key}")], 200),
+        ([("Authorization", f"bearer  {key} ")], 200),
+        ([("X-API-Key", f" {key}")], 200),
+        ([("X-API-Key", ""), ("Authorization", f"Bearer {key}")], 200),
+        ([("X-API-Key", " "), ("X-API-Key", key)], 200),  # the first key that is not blank
+        ([("Authorization", "Bearer wrong"), ("Authorization", f"Bearer {key}")], 200),
+        ([("X-API-Key", "wrong"), ("Authorization", f"Bearer {key}")], 401),  # X-API-Key first
+        ([("Authorization", key)], 401),
+        ([("Authorization", f"Basic {key}")], 401),
+        ([("Authorization", "Bearer ")], 401),
+    ]
+    body = EXAMPLES[0].read_bytes()
+    for headers, status in forms:
+        evaluated = api.client.post(
+            "/v1/evaluate", content=body, headers=[*headers, ("Content-Type", "application/json")]
+        )
+        listed = api.client.get("/v1/rulesets", headers=headers)
+        assert (evaluated.status_code, listed.status_code) == (status, status), headers

@@ -77,7 +77,11 @@ def test_the_async_postgres_writer_appends_batches_and_fails_only_a_bad_record(
         if store.engine.dialect.name != "postgresql":
             return  # SQLite has no asynchronous writer (its appends do not wait on a server)
         batches: list[int] = []
-        writer = AsyncGroupCommit(store, AsyncAppender(store, db_url), on_batch=batches.append)
+        writer = AsyncGroupCommit(
+            store,
+            AsyncAppender(store, db_url),
+            after_commit=[lambda decisions: batches.append(len(decisions))],
+        )
 
         async def run() -> list[Any]:
             items = [sample_record_kwargs(i, actor=f"a{i}") for i in range(40)]
@@ -85,7 +89,7 @@ def test_the_async_postgres_writer_appends_batches_and_fails_only_a_bad_record(
             results = await asyncio.gather(
                 *(writer.write(item) for item in items), return_exceptions=True
             )
-            await writer.aclose()
+            await writer.close()
             return results
 
         results = asyncio.run(run())
@@ -118,7 +122,7 @@ def test_the_async_postgres_writer_refuses_a_forged_bundle_text_for_that_request
             results = await asyncio.gather(
                 *(writer.write(item) for item in items), return_exceptions=True
             )
-            await writer.aclose()
+            await writer.close()
             return results
 
         first, forged, third = asyncio.run(run())

@@ -28,7 +28,7 @@ from referencing.jsonschema import DRAFT202012
 
 from service.api.auth import PERMISSIONS
 from service.caseload.http import MAX_BYTES as CASELOAD_MAX_BYTES
-from service.engine import Engine
+from service.engine import Decider
 from tests.api.conftest import EXAMPLES, ROLES, ROOT, Api
 from tests.api.test_http_errors import UNREACHABLE
 
@@ -180,7 +180,7 @@ def test_the_caseload_whatif_is_documented_like_every_other_endpoint(doc: dict[s
 
 
 def test_request_and_response_examples_are_the_contract_examples_and_the_engines_answers(
-    doc: dict[str, Any], engine: Engine
+    doc: dict[str, Any], engine: Decider
 ) -> None:
     request_validator = validator_for(doc, "EvaluationRequest")
     response_validator = validator_for(doc, "EvaluationResponse")

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.engine import Engine, RequestRejected
+from service.engine import Decider, RequestRejected
 from tests.api.conftest import EXAMPLES
 from tests.api.test_openapi import doc, validator_for
 
@@ -139,7 +139,7 @@ def _slots(doc_text: str) -> list[tuple[int, tuple[Any, ...], str]]:
     return out
 
 
-def _schema_level_refusals(engine: Engine, body: Any) -> set[str]:
+def _schema_level_refusals(engine: Decider, body: Any) -> set[str]:
     try:
         engine.parse(body)
     except RequestRejected as rejected:
@@ -147,7 +147,7 @@ def _schema_level_refusals(engine: Engine, body: Any) -> set[str]:
     return set()
 
 
-def _looser(doc: dict[str, Any], engine: Engine, bodies: list[Any]) -> list[str]:
+def _looser(doc: dict[str, Any], engine: Decider, bodies: list[Any]) -> list[str]:
     """Bodies the published schema accepts although the validator refuses their shape."""
     validator = validator_for(doc, "EvaluationRequest")
     found = []
@@ -159,7 +159,7 @@ def _looser(doc: dict[str, Any], engine: Engine, bodies: list[Any]) -> list[str]
 
 
 def test_every_body_the_validator_refuses_for_its_shape_the_schema_refuses_too(
-    doc: dict[str, Any], engine: Engine
+    doc: dict[str, Any], engine: Decider
 ) -> None:
     slots = _slots(json.dumps(doc))
     assert len(slots) >= 45  # every field of the contract, with the ones no example has
@@ -210,7 +210,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_values_the_schema_accepts_are_never_refused_for_their_shape(
-    data: st.DataObject, published: tuple[dict[str, Any], list[tuple]], engine: Engine
+    data: st.DataObject, published: tuple[dict[str, Any], list[tuple]], engine: Decider
 ) -> None:
     document, slots = published
     index, path, name = data.draw(st.sampled_from(slots))

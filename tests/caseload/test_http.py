@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.testclient import TestClient
 
+from service.api.errors import install_handlers
 from service.caseload.http import caseload_router
 from tests.caseload.test_pipeline import cli
 
@@ -33,6 +34,7 @@ def body(tmp_path_factory) -> bytes:
 @pytest.fixture(scope="module")
 def client(rule_base) -> TestClient:
     app = FastAPI()
+    install_handlers(app, retry_after=5)  # the service answers the router's refusals
     app.include_router(caseload_router(lambda: rule_base, admin_or_auditor, max_households=450))
     return TestClient(app)
 

@@ -1,9 +1,10 @@
 """JSON Schemas of the contract and the rule-set file format, generated from the models.
 
-    python -m service.contract.schemas          # rewrite schemas/*.schema.json
-    python -m service.contract.schemas --check  # exit 1 if the checked-in files drifted
+    python -m service.schemas          # rewrite schemas/*.schema.json
+    python -m service.schemas --check  # exit 1 if the checked-in files drifted
 
-The checked-in files are what integrators read; a test fails when they drift from the code.
+The checked-in files are what integrators read; a test fails when they drift from the code. The
+generator reads the contract's models and the engine's rule-file models, so it stands above both.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from service.contract.request import EvaluationRequest
 from service.contract.response import ErrorResponse, EvaluationResponse
 from service.engine.ruleset import Jurisdiction, RuleSetVersion
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
 MODELS: dict[str, tuple[type[BaseModel], str]] = {
     "request.schema.json": (EvaluationRequest, "validation"),
@@ -88,7 +89,7 @@ def main(argv: list[str]) -> int:
             or (SCHEMA_DIR / name).read_text(encoding="utf-8") != text
         ]
         for name in drifted:
-            print(f"schemas/{name} drifted from the models: run python -m service.contract.schemas")
+            print(f"schemas/{name} drifted from the models: run python -m service.schemas")
         return 1 if drifted else 0
     SCHEMA_DIR.mkdir(exist_ok=True)
     for name, text in generated.items():

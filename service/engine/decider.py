@@ -1,7 +1,7 @@
 """The engine as callers use it: raw request in, response or a list of problems out.
 
-The command line and the HTTP layer both go through ``Engine`` so that they accept and refuse
-exactly the same requests with exactly the same problems.
+The command line and the HTTP layer both go through a :class:`Decider` so that they accept and
+refuse exactly the same requests with exactly the same problems.
 """
 
 from __future__ import annotations
@@ -37,8 +37,21 @@ class RequestRejected(BilingualError):
         )
 
 
-class Engine:
-    """Holds the loaded rule base; ``reload()`` swaps it atomically (in-flight calls keep theirs)."""
+def rules_problem(
+    error: UnknownJurisdiction | BeforeFirstVersion, date_path: str = "as_of"
+) -> dict[str, str]:
+    """The problem of a request no rules cover: at ``jurisdiction`` for an unknown one, at
+    ``date_path`` for a date before its first rule version. The reason lists the known
+    jurisdictions or the first date; it never repeats the submitted value."""
+    if isinstance(error, UnknownJurisdiction):
+        return problem("jurisdiction", error.reason.zh, error.reason.en, "unknown_jurisdiction")
+    return problem(date_path, error.reason.zh, error.reason.en, "before_first_version")
+
+
+class Decider:
+    """Decides requests under the loaded rule base: parses a request against the contract,
+    resolves the bundle in force and evaluates it. ``reload()`` swaps the rule base atomically
+    (calls in flight keep theirs)."""
 
     def __init__(
         self, rules_dir: Path | str = DEFAULT_RULES_DIR, rule_base: RuleBase | None = None
@@ -84,17 +97,8 @@ class Engine:
         base = rule_base or self._rule_base
         try:
             return base.resolve(request.jurisdiction, request.as_of)
-        except UnknownJurisdiction as error:
-            # The reason lists the known jurisdictions; it does not repeat the submitted value.
-            reason = error.reason
-            raise RequestRejected(
-                [problem("jurisdiction", reason.zh, reason.en, "unknown_jurisdiction")]
-            ) from None
-        except BeforeFirstVersion as error:
-            reason = error.reason
-            raise RequestRejected(
-                [problem("as_of", reason.zh, reason.en, "before_first_version")]
-            ) from None
+        except (UnknownJurisdiction, BeforeFirstVersion) as error:
+            raise RequestRejected([rules_problem(error)]) from None
 
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Parse, resolve and evaluate; raises RequestRejected for bad input."""

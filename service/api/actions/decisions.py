@@ -1,0 +1,150 @@
+"""Deciding, recording and reading decisions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from service.api import errors, metrics
+from service.api.auth import Principal
+from service.api.runtime import Runtime
+from service.contract.errors import Refusal
+from service.contract.request import EvaluationRequest
+from service.engine import Bundle, RequestRejected, evaluate
+from service.store import InvalidCursorError
+from service.store.records import StoredDecision
+
+_SORT = orjson.OPT_SORT_KEYS
+_DECISION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def decide(runtime: Runtime, body: bytes) -> tuple[EvaluationRequest, Bundle, dict[str, Any]]:
+    """Parse once (pydantic from bytes), resolve, evaluate; 422 with the contract's problems."""
+    base = runtime.rule_base()  # one rule base for the whole request, even during a reload
+    try:
+        parsed = runtime.decider.parse(body)
+        bundle = runtime.decider.bundle_for(parsed, base)
+    except RequestRejected as rejected:
+        raise Refusal(422, rejected.problems) from None
+    return parsed, bundle, evaluate(parsed, bundle)
+
+
+async def record(runtime: Runtime, principal: Principal, body: bytes) -> tuple[str, bytes]:
+    """Decide and append to the log; returns the decision id and the response's JSON, once the
+    record is committed."""
+    parsed, bundle, response = decide(runtime, body)
+    programs = response["programs"]
+    response_bytes = orjson.dumps(response, option=_SORT)
+    item = {
+        "jurisdiction": bundle.jurisdiction,
+        "as_of": parsed.as_of,
+        "bundle_sha256": bundle.sha256,
+        "bundle_version": bundle.version.isoformat(),
+        "bundle_canonical_json": bundle.canonical_json,
+        "engine_version": response["engine_version"],
+        "request_json": orjson.dumps(
+            runtime.pseudonymizer.stored_document(parsed), option=_SORT
+        ).decode(),
+        "response_json": response_bytes.decode(),
+        "actor": principal.key_id,
+        "programs_summary": {p: r["status"] for p, r in programs.items()},
+    }
+    stored = await runtime.writer.write(item)
+    metrics.count_decisions(metrics.DECISIONS, bundle.jurisdiction, programs)
+    # The stored (sorted) serialisation, with decision_id first: serialised once, not twice.
+    return stored.id, b'{"decision_id":"' + stored.id.encode() + b'",' + response_bytes[1:]
+
+
+def evaluate_only(runtime: Runtime, body: bytes) -> bytes:
+    """The same decision as :func:`record`, not recorded; the response's JSON."""
+    _, bundle, response = decide(runtime, body)
+    metrics.count_decisions(metrics.EVALUATIONS, bundle.jurisdiction, response["programs"])
+    return orjson.dumps(response)
+
+
+@dataclass(frozen=True)
+class DecisionFilter:
+    """Which decisions to list (each field: None for any)."""
+
+    jurisdiction: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    program: str | None = None
+    status: str | None = None
+
+
+async def list_decisions(
+    runtime: Runtime, principal: Principal, where: DecisionFilter, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """One page, newest first: the principal's own decisions, or all of them for an auditor."""
+    try:
+        page, next_cursor = await run_in_threadpool(
+            lambda: runtime.store.list(
+                jurisdiction=where.jurisdiction,
+                date_from=where.date_from,
+                date_to=where.date_to,
+                program=where.program,
+                status=where.status,
+                actor=None if principal.reads_all else principal.key_id,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
+    except InvalidCursorError as error:
+        raise errors.invalid_cursor(str(error)) from None
+    return {"items": [summary(d) for d in page], "next_cursor": next_cursor}
+
+
+async def load_decision(runtime: Runtime, principal: Principal, decision_id: str) -> StoredDecision:
+    """The stored decision if the principal may see it; someone else's is as unknown as a
+    missing one (404)."""
+    if not _DECISION_ID.fullmatch(decision_id):
+        raise errors.not_found("该决定", "decision", "decision_id")
+    decision = await run_in_threadpool(runtime.store.get, decision_id)
+    if decision is None or not (principal.reads_all or decision.actor == principal.key_id):
+        raise errors.not_found("该决定", "decision", "decision_id")
+    return decision
+
+
+async def get_decision(runtime: Runtime, principal: Principal, decision_id: str) -> dict[str, Any]:
+    """The stored request (pseudonymised), the response and the record's chain hashes."""
+    decision = await load_decision(runtime, principal, decision_id)
+    stored_request, stored_response = stored_documents(decision)
+    return {
+        **summary(decision),
+        "engine_version": decision.engine_version,
+        "prev_hash": decision.prev_hash,
+        "record_hash": decision.record_hash,
+        "request": stored_request["request"],
+        "personal": stored_request.get("personal", {}),
+        "response": {"decision_id": decision.id, **stored_response},
+    }
+
+
+def summary(decision: StoredDecision) -> dict[str, Any]:
+    return {
+        "decision_id": decision.id,
+        "seq": decision.seq,
+        "created_at": decision.created_at.isoformat(),
+        "jurisdiction": decision.jurisdiction,
+        "as_of": decision.as_of.isoformat(),
+        "actor": decision.actor,
+        "bundle_sha256": decision.bundle_sha256,
+        "programs": dict(decision.programs_summary),
+    }
+
+
+def stored_documents(decision: StoredDecision) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stored request document and response; 409 if they no longer read as such."""
+    try:
+        stored_request = orjson.loads(decision.request_json)
+        stored_response = orjson.loads(decision.response_json)
+        stored_request["request"]  # noqa: B018 -- shape check
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise errors.record_unreadable() from None
+    return stored_request, stored_response
