@@ -36,8 +36,8 @@ from service.synthetic import population  # noqa: E402
 # one line per request (the response, or the problems of a refused request).
 _DUMP = """
 import json, sys
-from service.engine import Engine, RequestRejected
-engine = Engine("rules")
+from service.engine import Decider, RequestRejected
+engine = Decider("rules")
 texts = 0
 with open(sys.argv[1], encoding="utf-8") as requests, open(sys.argv[2], "w", encoding="utf-8") as out:
     for line in requests:

@@ -36,7 +36,7 @@ from service.caseload.scenarios import (
 from service.caseload.vector import BASIS_LABELS, STATUS_LABELS, NotExact, evaluate_batch
 from service.contract.errors import problem
 from service.engine import Bundle, RequestRejected, evaluate
-from service.engine.service import Engine
+from service.engine.decider import Decider
 
 try:  # a faster parser where installed (the HTTP service uses it); same JSON either way
     from orjson import loads as _loads
@@ -174,17 +174,17 @@ def _csv_chunks(path: Path, size: int) -> Iterator[Chunk]:
 
 # --- deciding ------------------------------------------------------------------------------------
 
-_ENGINE: Engine | None = None
+_DECIDER: Decider | None = None
 
 
-def _parser() -> Engine:
-    global _ENGINE
-    if _ENGINE is None:
+def _parser() -> Decider:
+    global _DECIDER
+    if _DECIDER is None:
         from service.engine.bundle import RuleBase
 
         # Parsing needs no rules: an empty rule base keeps workers from loading them twice.
-        _ENGINE = Engine(rule_base=RuleBase(root=Path("."), jurisdictions={}, versions={}))
-    return _ENGINE
+        _DECIDER = Decider(rule_base=RuleBase(root=Path("."), jurisdictions={}, versions={}))
+    return _DECIDER
 
 
 def _error(line: int, household_id: Any, problems: list[dict[str, str]]) -> dict[str, Any]:

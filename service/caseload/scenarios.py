@@ -22,7 +22,14 @@ from datetime import date
 from typing import Any
 
 from service.contract.errors import problem
-from service.engine import BeforeFirstVersion, Bundle, RuleBase, RuleSetError, UnknownJurisdiction
+from service.engine import (
+    BeforeFirstVersion,
+    Bundle,
+    RuleBase,
+    RuleSetError,
+    UnknownJurisdiction,
+    rules_problem,
+)
 
 
 class RecordRefused(Exception):
@@ -201,30 +208,8 @@ class Scenarios:
 def _resolve(rule_base: RuleBase, jurisdiction: str, on: date, path: str) -> Bundle:
     try:
         return rule_base.resolve(jurisdiction, on)
-    except UnknownJurisdiction as error:
-        known = ", ".join(error.known)
-        raise RecordRefused(
-            [
-                problem(
-                    "jurisdiction",
-                    f"未知的辖区 {jurisdiction}；可用：{known}",
-                    f"unknown jurisdiction {jurisdiction}; known: {known}",
-                    "unknown_jurisdiction",
-                )
-            ]
-        ) from None
-    except BeforeFirstVersion as error:
-        first = error.first.isoformat()
-        raise RecordRefused(
-            [
-                problem(
-                    path,
-                    f"{jurisdiction} 在 {first} 之前没有规则（所问日期 {on.isoformat()}）",
-                    f"{jurisdiction} has no rules before {first} (asked {on.isoformat()})",
-                    "before_first_version",
-                )
-            ]
-        ) from None
+    except (UnknownJurisdiction, BeforeFirstVersion) as error:
+        raise RecordRefused([rules_problem(error, path)]) from None
 
 
 def override_problems(error: RuleSetError) -> list[dict[str, str]]:
