@@ -91,6 +91,7 @@ class Settings:
     migrate_on_start: bool = True
     fast_path: bool = True
     writer: str = "inline"  # "inline": group commit on the event loop; "thread": a writer thread
+    console_session_idle_seconds: int = 8 * 3600  # a console session unused this long ends
 
     def __post_init__(self) -> None:
         # Absolute once and for all: the workers, and the messages, name the same folder.
@@ -136,6 +137,7 @@ class Settings:
             "migrate_on_start": _bool,
             "fast_path": _bool,
             "writer": _writer_mode,
+            "console_session_idle_seconds": _number(int),
         }
         for name, convert in conversions.items():
             raw = env.get(PREFIX + name.upper())
@@ -169,6 +171,7 @@ class Settings:
             "MIGRATE_ON_START": "true" if self.migrate_on_start else "false",
             "FAST_PATH": "true" if self.fast_path else "false",
             "WRITER": self.writer,
+            "CONSOLE_SESSION_IDLE_SECONDS": str(self.console_session_idle_seconds),
         }
         if self.db_url:
             out["DB_URL"] = self.db_url
