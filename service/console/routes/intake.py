@@ -169,5 +169,15 @@ async def decision_notice(
         missing=missing_view(response, page.lang),
         provisional=provisional_names(response, page.lang),
         place=place_name(page, record["jurisdiction"]),
-        personal=record.get("personal", {}),
+        applicant=applicant_shown(record),
     )
+
+
+def applicant_shown(record: dict[str, Any]) -> str:
+    """The applicant as stored: masked name and ID number (the clear ones were never kept)."""
+    members = record["request"].get("household", {}).get("members", [])
+    applicant = next((m for m in members if m.get("relation") == "applicant"), None)
+    if applicant is None:
+        return ""
+    entry = record.get("personal", {}).get(applicant.get("id"), {})
+    return " ".join(v for v in (entry.get("name_masked"), entry.get("id_number_masked")) if v)
