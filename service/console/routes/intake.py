@@ -17,7 +17,7 @@ from service.api.auth import EVALUATE, READ, RECORD
 from service.console import household
 from service.console.present import missing_view, programs_view, provisional_names
 from service.console.web import PREFIX, ConsoleRoute, Page, PageExit, forbidden_page, open_page
-from service.contract.errors import Refusal
+from service.contract.errors import Refusal, problem
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 
@@ -140,13 +140,13 @@ def load_household(page: Page, text: str) -> Response:
             raise ValueError
     except (orjson.JSONDecodeError, ValueError):
         values = household.blank_household("", date.today().isoformat())
-        problem = {
-            "path": "contract_json",
-            "reason_zh": "文件不是合同格式的 JSON 对象",
-            "reason_en": "the file is not a JSON object of the contract",
-            "type": "invalid_json",
-        }
-        return render_intake(page, values, 422, problems=[problem])
+        refused = problem(
+            "contract_json",
+            "文件不是合同格式的 JSON 对象",
+            "the file is not a JSON object of the contract",
+            "invalid_json",
+        )
+        return render_intake(page, values, 422, problems=[refused])
     values, unknown = household.flatten(data)
     return render_intake(page, values, notice="intake.loaded", unknown=unknown)
 
