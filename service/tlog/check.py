@@ -174,6 +174,7 @@ class _Audit:
         self.signed: list[_Signed] = []
         self._counts: dict[str, int] = {}
         self.seqs = array("q")
+        self.leaves = bytearray()  # the leaf hashes end to end; the tree is built once, in judge
 
     # ---- findings ----
 
@@ -189,7 +190,7 @@ class _Audit:
 
     def record(self, record: Record) -> None:
         self.seqs.append(record.seq)
-        self.tree.append(leaf_hash(record.leaf))
+        self.leaves += leaf_hash(record.leaf)
 
     def numbering(self) -> None:
         """Record i must carry seq first_seq + i: the first place where it does not is named,
@@ -257,6 +258,7 @@ class _Audit:
     # ---- judging ----
 
     def judge(self, kept: Checkpoint | None) -> None:
+        self.tree = MemoryTree.of_concatenated(self.leaves)
         self.numbering()
         size = self.tree.size
         self.report.records = size
