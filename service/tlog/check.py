@@ -230,11 +230,11 @@ class _Audit:
         try:
             checkpoint = open_checkpoint(note.text, self.verifiers, self.header.origin)
         except UnverifiedNote as forged:
-            carried = ", ".join(forged.names) or "none"
+            carried = ", ".join(forged.names)
             self.add(
                 "forged_checkpoint",
-                f"伪造的检查点：{where_zh}不是由受信任的密钥签名（所带签名：{carried}）",
-                f"forged checkpoint: {where_en} is not signed by the trusted key (signatures carried: {carried})",
+                f"伪造的检查点：{where_zh}不是由受信任的密钥签名（所带签名：{carried or '无'}）",
+                f"forged checkpoint: {where_en} is not signed by the trusted key (signatures carried: {carried or 'none'})",
             )
             return
         except InvalidSignature as altered:
@@ -322,6 +322,7 @@ class _Audit:
     def _kept(self, kept: Checkpoint, newest: Checkpoint | None, matched: list[int]) -> None:
         size = self.tree.size
         self.report.kept = kept
+        kept_matches = False
         if kept.size > size:
             self._missing(size, kept.size, "您保存的检查点", "your kept checkpoint")
         elif self.tree.root(kept.size) != kept.root:
@@ -331,6 +332,8 @@ class _Audit:
                 f"与您保存的检查点（大小 {kept.size}）不一致：此后日志被改写或分叉",
                 f"not consistent with your kept checkpoint (size {kept.size}): the log was rewritten or forked since",
             )  # fmt: skip
+        else:
+            kept_matches = True
         if newest is None:
             return
         if newest.size < kept.size:
@@ -339,22 +342,22 @@ class _Audit:
                 f"日志被回滚：最新的已签名检查点（大小 {newest.size}）比您保存的（大小 {kept.size}）更旧",
                 f"log rolled back: the newest signed checkpoint (size {newest.size}) is older than your kept one (size {kept.size})",
                 newest.size,
-            )
+            )  # fmt: skip
         elif newest.size == kept.size and newest.root != kept.root:
-            self.add(
-                "fork",
+            self._range(
+                "fork", 0, kept.size,
                 f"日志分叉：最新检查点与您保存的检查点大小同为 {kept.size}，根却不同",
                 f"fork: the newest checkpoint and your kept one both have size {kept.size} but different roots",
-                max(kept.size - 1, 0),
-            )
-        elif newest.size <= size and self.tree.root(newest.size) == newest.root:
-            # the RFC 9162 check a client makes: the newest tree extends the kept one
+            )  # fmt: skip
+        elif kept_matches and newest.size <= size and self.tree.root(newest.size) == newest.root:
+            # The RFC 9162 check a client without the records makes, from the rebuilt tree: with
+            # both roots matching the records it holds; it is kept so that the two never differ.
             proof = consistency_proof(kept.size, newest.size, self.tree.get_node)
             if not verify_consistency(kept.size, newest.size, kept.root, newest.root, proof):
                 self._range(
                     "kept_inconsistent", 0, kept.size,
-                    f"一致性证明失败：最新检查点（大小 {newest.size}）不是您保存的检查点（大小 {kept.size}）的延续；同一密钥签了两段不同的历史",
-                    f"consistency proof failed: the newest checkpoint (size {newest.size}) does not extend your kept one (size {kept.size}); the key signed two histories",
+                    f"一致性证明失败：最新检查点（大小 {newest.size}）不是您保存的检查点（大小 {kept.size}）的延续",
+                    f"consistency proof failed: the newest checkpoint (size {newest.size}) does not extend your kept one (size {kept.size})",
                 )  # fmt: skip
 
     def _range(self, kind: Kind, low: int, high: int, zh: str, en: str) -> None:
