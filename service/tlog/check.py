@@ -4,6 +4,9 @@
 What is checked, and what each failure means:
 
 - every record's leaf is rehashed and the tree rebuilt from them, in file order;
+- given the store's leaf function, every record's content (its fields, carried by the export)
+  must give its leaf: content altered under an unchanged leaf is a **content** rewrite, named
+  exactly (without the function the content is not checked: the leaves alone are);
 - records must be numbered ``first_seq, first_seq + 1, …``: a number out of order is a
   **reorder**, a missing number a **removed** record, both named exactly;
 - every checkpoint must verify under the auditor's key: one signed by another key, or whose
@@ -28,10 +31,10 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from service.bilingual import BilingualError, Lang, Text
 from service.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
@@ -40,6 +43,8 @@ from service.tlog.merkle import MemoryTree, consistency_proof, leaf_hash, verify
 from service.tlog.note import InvalidSignature, NoteError, UnverifiedNote, Verifier
 
 Kind = Literal[
+    "content",
+    "unreadable",
     "reorder",
     "removed",
     "rewrite",
@@ -51,6 +56,7 @@ Kind = Literal[
     "kept_inconsistent",
     "rollback",
 ]
+LeafOf = Callable[[dict[str, Any]], bytes]  # a record's fields -> its leaf data (the store's)
 MAX_PER_KIND = 20  # a damaged log of a million rows gives a report a person can read
 
 
@@ -74,6 +80,7 @@ class Finding:
 class CheckReport:
     records: int = 0
     checkpoints: int = 0  # verified
+    contents_checked: int = 0  # records whose fields were held against their leaf
     newest: Checkpoint | None = None
     kept: Checkpoint | None = None
     findings: list[Finding] = field(default_factory=list)
@@ -87,7 +94,7 @@ class CheckReport:
         """The finding about the earliest record (exact ones first), else the first finding."""
         located = [f for f in self.findings if f.index is not None]
         if located:
-            return min(located, key=lambda f: (f.index, f.kind not in ("reorder", "removed")))
+            return min(located, key=lambda f: (f.index, f.last_index not in (None, f.index)))
         return self.findings[0] if self.findings else None
 
     def kinds(self) -> set[str]:
@@ -103,6 +110,12 @@ class CheckReport:
                 f"newest checkpoint size {size}"
                 + (", consistent with the kept checkpoint" if self.kept else ""),
             )
+            if self.contents_checked:
+                n = self.contents_checked
+                head = Text(
+                    f"{head.zh}；{n} 条记录的内容已与其叶子核对",
+                    f"{head.en}; the content of {n} records checked against their leaves",
+                )
             return head.render(lang)
         lines = [
             Text(
@@ -131,6 +144,7 @@ class CheckReport:
             "ok": self.ok,
             "records": self.records,
             "checkpoints_verified": self.checkpoints,
+            "contents_checked": self.contents_checked,
             "newest_size": self.newest.size if self.newest else None,
             "kept_size": self.kept.size if self.kept else None,
             "first_bad": None
@@ -166,8 +180,9 @@ class _Signed:
 
 
 class _Audit:
-    def __init__(self, verifiers: list[Verifier]):
+    def __init__(self, verifiers: list[Verifier], leaf_of_record: LeafOf | None):
         self.verifiers = verifiers
+        self.leaf_of_record = leaf_of_record
         self.report = CheckReport()
         self.tree = MemoryTree()
         self.header = Header(None, 1)
@@ -191,6 +206,37 @@ class _Audit:
     def record(self, record: Record) -> None:
         self.seqs.append(record.seq)
         self.leaves += leaf_hash(record.leaf)
+        if self.leaf_of_record is not None:
+            self.content(record, self.leaf_of_record)
+
+    def content(self, record: Record, leaf_of: LeafOf) -> None:
+        if record.fields is None:
+            self.add(
+                "unreadable",
+                f"记录 seq {record.seq} 没有内容，无法与其叶子核对",
+                f"record seq {record.seq} carries no content to hold against its leaf",
+                record.index,
+            )
+            return
+        try:
+            leaf = leaf_of(record.fields)
+        except Exception:  # noqa: BLE001 (any failure of the store's function on a damaged record)
+            leaf = None
+        self.report.contents_checked += 1
+        if leaf is None:
+            self.add(
+                "unreadable",
+                f"记录 seq {record.seq} 的内容无法计算哈希（已损坏）",
+                f"record seq {record.seq}: its content cannot be hashed (damaged)",
+                record.index,
+            )
+        elif leaf != record.leaf:
+            self.add(
+                "content",
+                f"记录内容被改动：seq {record.seq} 的内容与其叶子（已签名的哈希）不符",
+                f"record content altered: the content of seq {record.seq} does not give its leaf (the signed hash)",
+                record.index,
+            )
 
     def numbering(self) -> None:
         """Record i must carry seq first_seq + i: the first place where it does not is named,
@@ -425,9 +471,14 @@ def check_export(
     path: Path | str,
     kept_checkpoint_text: str | None,
     verifier_key_text: str | Sequence[str],
+    *,
+    leaf_of_record: LeafOf | None = None,
 ) -> CheckReport:
     """Audit an export file with the log's public key (or keys, during a rotation) and, if
     the auditor kept one, an earlier signed checkpoint. ``report.ok`` only if all is well.
+
+    ``leaf_of_record`` is the store's function from a record's fields to its leaf data: with
+    it, the content the export carries is checked too, record by record.
 
     Raises ``CheckInputError`` if the key or the kept checkpoint cannot be used, and
     ``ExportError`` if the file is not a whole export.
@@ -442,7 +493,7 @@ def check_export(
                 f"您保存的检查点无法使用：{bad.text.zh}",
                 f"your kept checkpoint cannot be used: {bad.text.en}",
             ) from None
-    audit = _Audit(verifiers)
+    audit = _Audit(verifiers, leaf_of_record)
     for item in read_export(path):
         if isinstance(item, Header):
             audit.header = item

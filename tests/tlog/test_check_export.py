@@ -3,6 +3,7 @@ named; an intact log passes. The logs are real: records hashed, trees built, che
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from dataclasses import dataclass, replace
@@ -367,3 +368,61 @@ def test_the_report_as_data(tmp_path: Path) -> None:
     assert data["ok"] is False
     assert data["first_bad"] == {"seq": 3, "decision_id": "d-0003", "kind": "rewrite"}
     assert all(f["zh"] and f["en"] for f in data["findings"])
+
+
+# ---- the records' content, held against their leaves ----
+
+
+def leaf_of(fields: dict[str, object]) -> bytes:
+    """A store's leaf function: the hash of the record's canonical JSON."""
+    return hashlib.sha256(canonical_json(fields).encode()).digest()
+
+
+def with_content(n: int, batch: int = 1) -> tuple[list[tuple[int, str, bytes, dict]], Log]:
+    records = []
+    for seq in range(1, n + 1):
+        fields = {"seq": seq, "decision_id": f"d-{seq:04d}", "program": "dibao", "amount": "10"}
+        records.append((seq, f"d-{seq:04d}", leaf_of(fields), fields))
+    return records, build([r[:3] for r in records], batch)
+
+
+def _export_content(directory: Path, records: list, notes: list[str]) -> Path:
+    path = directory / "content.jsonl"
+    write_export(path, records, notes, origin=ORIGIN)
+    return path
+
+
+def test_content_altered_under_its_leaf_is_named_exactly(tmp_path: Path) -> None:
+    records, log = with_content(12, batch=4)
+    seq7 = records[6]
+    records[6] = (*seq7[:3], {**seq7[3], "amount": "99999"})  # the leaf (signed hash) kept
+    path = _export_content(tmp_path, records, log.notes)
+    # the leaves and checkpoints alone are intact: only the content check sees it
+    assert check_export(path, None, VKEY).ok
+    report = check_export(path, None, VKEY, leaf_of_record=leaf_of)
+    assert report.kinds() == {"content"}
+    assert (report.first_bad.seq, report.first_bad.decision_id) == (7, "d-0007")
+    assert "seq 7" in report.first_bad.text.zh and "d-0007" in report.first_bad.text.en
+
+
+def test_intact_content_passes_and_is_counted(tmp_path: Path) -> None:
+    records, log = with_content(9)
+    report = check_export(
+        _export_content(tmp_path, records, log.notes), None, VKEY, leaf_of_record=leaf_of
+    )
+    assert report.ok and report.contents_checked == 9
+    assert "9 条记录的内容已与其叶子核对" in report.render("zh")
+    lines = (tmp_path / "content.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[1])["record"] == records[0][3]  # the auditor reads the fields
+
+
+def test_content_missing_or_unhashable_is_named(tmp_path: Path) -> None:
+    records, log = with_content(5)
+    records[1] = (*records[1][:3], None)
+    records[3] = (*records[3][:3], {"amount": float("nan")})
+    path = tmp_path / "content.jsonl"
+    with path.open("w", encoding="utf-8") as out:  # NaN is what a damaged row could hold
+        write_export(out, records, log.notes, origin=ORIGIN)
+    report = check_export(path, None, VKEY, leaf_of_record=leaf_of)
+    assert report.kinds() == {"unreadable"}
+    assert [f.seq for f in report.findings] == [2, 4]
