@@ -154,6 +154,48 @@ def test_any_rewritten_record_is_found_within_its_batch(n: int, at: int, batch: 
         assert first.decision_id == f"d-{at + 1:04d}"
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(3, 20),
+    attack=st.sampled_from(["rewrite", "truncate", "swap", "remove"]),
+    at=st.integers(0, 19),
+    other=st.integers(1, 19),
+)
+def test_every_attack_names_the_first_bad_record(n: int, attack: str, at: int, other: int) -> None:
+    """With a checkpoint per record (the service signs every commit), each attack is found
+    and the record it touched first is named: the seq where the log stops being the signed one."""
+    log = honest(n)
+    rows = list(log.rows)
+    at %= n - 1  # leave a record after it, so that swap and remove have one to work with
+    if attack == "rewrite":
+        rows[at] = decision(at + 1, amount=-1)
+    elif attack == "truncate":
+        rows = rows[: at + 1]
+    elif attack == "swap":
+        later = at + 1 + other % (n - at - 1)
+        rows[at], rows[later] = rows[later], rows[at]
+    else:
+        del rows[at]
+    with tempfile.TemporaryDirectory() as directory:
+        report = check(Path(directory), rows, log.notes)
+    assert not report.ok
+    expected = at + 2 if attack == "truncate" else at + 1
+    first = report.first_bad
+    assert first.index == expected - 1
+    if attack == "remove":
+        assert (first.kind, first.seq) == ("removed", expected)
+    elif attack == "truncate":
+        assert (first.kind, first.seq) == ("truncation", expected)
+    elif attack == "swap":
+        assert first.kind == "reorder" and f"seq {expected} " in first.text.en
+    else:
+        assert (first.kind, first.seq, first.decision_id) == (
+            "rewrite",
+            expected,
+            f"d-{expected:04d}",
+        )
+
+
 # ---- truncation ----
 
 
