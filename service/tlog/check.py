@@ -84,6 +84,7 @@ class CheckReport:
     newest: Checkpoint | None = None
     kept: Checkpoint | None = None
     findings: list[Finding] = field(default_factory=list)
+    unlisted: int = 0  # findings beyond MAX_PER_KIND of a kind, counted only
 
     @property
     def ok(self) -> bool:
@@ -136,6 +137,12 @@ class CheckReport:
                 Text(f"第一条有问题的记录：{who}", f"first bad record: {who_en}").render(lang)
             )
         lines += [f.text.render(lang) for f in self.findings]
+        if self.unlisted:
+            more = Text(
+                f"另有 {self.unlisted} 个同类问题未列出",
+                f"{self.unlisted} more of these not listed",
+            )
+            lines.append(more.render(lang))
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, object]:
@@ -145,6 +152,7 @@ class CheckReport:
             "records": self.records,
             "checkpoints_verified": self.checkpoints,
             "contents_checked": self.contents_checked,
+            "unlisted": self.unlisted,
             "newest_size": self.newest.size if self.newest else None,
             "kept_size": self.kept.size if self.kept else None,
             "first_bad": None
@@ -194,9 +202,14 @@ class _Audit:
     # ---- findings ----
 
     def add(self, kind: Kind, zh: str, en: str, index: int | None = None) -> None:
-        self._counts[kind] = self._counts.get(kind, 0) + 1
-        if self._counts[kind] <= MAX_PER_KIND:
-            self.report.findings.append(Finding(kind, Text(zh, en), index))
+        self._keep(Finding(kind, Text(zh, en), index))
+
+    def _keep(self, finding: Finding) -> None:
+        self._counts[finding.kind] = self._counts.get(finding.kind, 0) + 1
+        if self._counts[finding.kind] <= MAX_PER_KIND:
+            self.report.findings.append(finding)
+        else:
+            self.report.unlisted += 1
 
     def seq_of(self, index: int) -> int:
         return self.header.first_seq + index
@@ -408,9 +421,7 @@ class _Audit:
 
     def _range(self, kind: Kind, low: int, high: int, zh: str, en: str) -> None:
         """A finding about the records at leaf indices low..high-1 (named in ``_name``)."""
-        self._counts[kind] = self._counts.get(kind, 0) + 1
-        if self._counts[kind] <= MAX_PER_KIND:
-            self.report.findings.append(Finding(kind, Text(zh, en), low, last_index=high - 1))
+        self._keep(Finding(kind, Text(zh, en), low, last_index=high - 1))
 
     def _missing(self, size: int, signed: int, whose_zh: str, whose_en: str) -> None:
         self.add(

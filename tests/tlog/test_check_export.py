@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.canonical import canonical_json
-from service.tlog.check import CheckInputError, check_export
+from service.tlog.check import MAX_PER_KIND, CheckInputError, check_export
 from service.tlog.checkpoint import Checkpoint, sign_checkpoint
 from service.tlog.export import FORMAT, ExportError, read_export, write_export
 from service.tlog.merkle import MemoryTree, leaf_hash
@@ -456,6 +456,16 @@ def test_intact_content_passes_and_is_counted(tmp_path: Path) -> None:
     assert "9 条记录的内容已与其叶子核对" in report.render("zh")
     lines = (tmp_path / "content.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[1])["record"] == records[0][3]  # the auditor reads the fields
+
+
+def test_a_flood_of_findings_is_listed_up_to_a_bound_and_counted(tmp_path: Path) -> None:
+    records, log = with_content(30)
+    records = [(*r[:3], {**r[3], "amount": "0"}) for r in records]  # every content altered
+    path = _export_content(tmp_path, records, log.notes)
+    report = check_export(path, None, VKEY, leaf_of_record=leaf_of)
+    assert len(report.findings) == MAX_PER_KIND and report.unlisted == 30 - MAX_PER_KIND
+    assert f"{30 - MAX_PER_KIND} more of these not listed" in report.render("en")
+    assert report.first_bad.seq == 1
 
 
 def test_content_missing_or_unhashable_is_named(tmp_path: Path) -> None:
