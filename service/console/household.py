@@ -375,7 +375,10 @@ def _flatten_list(data: Any, path: str, out: dict[str, str], unknown: list[str])
     if not data and can_be_none:
         out[NONE_PREFIX + path] = "true"
     for index, item in enumerate(data):
-        _flatten_object(item, f"{path}[{index}]", specs, out, unknown)
+        prefix = f"{path}[{index}]"
+        _flatten_object(item, prefix, specs, out, unknown)
+        for name, _, _, _ in specs:  # an item of unknown facts only is still an item
+            out.setdefault(f"{prefix}.{name}", "")
 
 
 def flatten(request: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
