@@ -9,13 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.console.household import (
-    add_item,
-    field_id,
-    flatten,
-    remove_item,
-    to_contract,
-)
+from service.console.fields import field_id
+from service.console.household import add_item, flatten, remove_item, to_contract
 from service.contract.request import EvaluationRequest
 
 money = st.decimals(min_value=0, max_value=99999, places=2).map(lambda d: f"{d:.2f}")

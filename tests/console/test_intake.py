@@ -11,7 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from service.console.household import field_id, flatten, to_contract
+from service.console.fields import field_id
+from service.console.household import flatten, to_contract
 from service.contract.request import EvaluationRequest
 from tests.console.conftest import Browser, Console, csrf_of
 

@@ -14,7 +14,9 @@ from starlette.responses import Response
 
 from service.api.actions import decisions, rulesets
 from service.api.auth import EVALUATE, READ, RECORD
+from service.console import form as form_view
 from service.console import household
+from service.console.fields import LISTS
 from service.console.present import missing_view, programs_view, provisional_names
 from service.console.web import PREFIX, ConsoleRoute, Page, PageExit, forbidden_page, open_page
 from service.contract.errors import Refusal, problem
@@ -44,8 +46,8 @@ def render_intake(
     notice: str | None = None,
     unknown: list[str] | None = None,
 ) -> Response:
-    form = household.build_form(values, page.lang, jurisdiction_choices(page))
-    summary = household.place_problems(form, problems or [], page.lang)
+    form = form_view.build_form(values, page.lang, jurisdiction_choices(page))
+    summary = form_view.place_problems(form, problems or [], page.lang)
     result = None
     if response is not None:
         result = {
@@ -86,11 +88,11 @@ async def intake_action(request: Request) -> Response:
     pairs = await page.form()
     action = next((v for k, v in pairs if k == "action"), "evaluate")
     values = {k: v for k, v in pairs if k not in ("action", "contract_json")}
-    if action.startswith("add:") and action[4:] in household.LISTS:
+    if action.startswith("add:") and action[4:] in LISTS:
         return render_intake(page, household.add_item(values, action[4:]))
     if action.startswith("remove:"):
         match = _ITEM.fullmatch(action[7:])
-        if match and match.group(1) in household.LISTS:
+        if match and match.group(1) in LISTS:
             return render_intake(
                 page, household.remove_item(values, match.group(1), int(match.group(2)))
             )
