@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from service.api.actions import decisions, rulesets
+from service.api.actions import decisions
 from service.api.auth import EVALUATE, READ, RECORD
 from service.console import form as form_view
 from service.console import household
@@ -26,15 +26,6 @@ router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=Fa
 _ITEM = re.compile(r"(household(?:\.assets)?\.[a-z_]+)\[([0-9]{1,4})\]")
 
 
-def jurisdiction_choices(page: Page) -> list[tuple[str, str]]:
-    rows = rulesets.list_rulesets(page.runtime)["jurisdictions"]
-    return [(r["id"], r["name_zh"] if page.lang == "zh" else r["name_en"]) for r in rows]
-
-
-def place_name(page: Page, jurisdiction: str) -> str:
-    return dict(jurisdiction_choices(page)).get(jurisdiction, jurisdiction)
-
-
 def render_intake(
     page: Page,
     values: dict[str, str],
@@ -46,7 +37,7 @@ def render_intake(
     notice: str | None = None,
     unknown: list[str] | None = None,
 ) -> Response:
-    form = form_view.build_form(values, page.lang, jurisdiction_choices(page))
+    form = form_view.build_form(values, page.lang, page.jurisdictions())
     summary = form_view.place_problems(form, problems or [], page.lang)
     result = None
     if response is not None:
@@ -55,7 +46,7 @@ def render_intake(
             "programs": programs_view(response, page.lang),
             "missing": missing_view(response, page.lang),
             "provisional": provisional_names(response, page.lang),
-            "place": place_name(page, response["ruleset"]["id"]),
+            "place": page.place(response["ruleset"]["id"]),
             "decision_id": decision_id,
         }
     return page.render(
@@ -75,7 +66,7 @@ async def intake_form(
     jurisdiction: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     page = await open_page(request, EVALUATE)
-    known = [j for j, _ in jurisdiction_choices(page)]
+    known = [j for j, _ in page.jurisdictions()]
     chosen = jurisdiction if jurisdiction in known else (known[0] if known else "")
     return render_intake(page, household.blank_household(chosen, date.today().isoformat()))
 
@@ -170,7 +161,7 @@ async def decision_notice(
         programs=programs_view(response, page.lang),
         missing=missing_view(response, page.lang),
         provisional=provisional_names(response, page.lang),
-        place=place_name(page, record["jurisdiction"]),
+        place=page.place(record["jurisdiction"]),
         applicant=applicant_shown(record),
     )
 
