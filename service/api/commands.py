@@ -221,6 +221,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     log = get_logger("serve")
     os.umask(OWNER_ONLY_UMASK)
+    # Before anything else: a second serve on a port in use refuses (exit 2), naming it.
+    shared = settings.workers > 1 and workers.supported()
+    claimed = workers.claim_port(settings.host, settings.port, shared=shared)
     load_rules(settings.rules_dir)  # invalid rules: refuse to start (exit 2, problems listed)
     make_private_dir(settings.data_dir)
     log.info(
@@ -265,9 +268,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }
-    if settings.workers > 1 and workers.supported():
+    if shared or settings.workers <= 1:
         # A listening socket per worker: connections spread evenly (see service.api.workers).
-        return workers.serve(config, settings.host, settings.port, settings.workers)
+        return workers.serve(config, claimed, settings.workers)
+    claimed.close()
     uvicorn.run(**config, workers=settings.workers)
     return 0
 
