@@ -213,7 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.api import workers
     from service.api.logs import configure_logging, get_logger
-    from service.api.privacy import load_or_create_secret
+    from service.api.privacy import pseudonym_key
     from service.engine import load_rules
     from service.store import database_exists, make_private_dir, sqlite_file
 
@@ -230,7 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _one_line(Text("数据目录与数据库", "data folder and database")),
         extra={"data_dir": str(settings.data_dir), "database": _where(settings)},
     )
-    load_or_create_secret(settings.secret, settings.secret_file)  # once, before the workers
+    pseudonym_key(settings)  # once, before the workers (production: never in the data folder)
     try:
         problem = _prepare_database(
             settings, lambda text, head: log.info(_one_line(text), extra={"revision": head})

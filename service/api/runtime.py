@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.api import metrics
 from service.api.auth import Authenticator, RevocationStamp
 from service.api.logs import get_logger
-from service.api.privacy import Pseudonymizer, load_or_create_secret
+from service.api.privacy import Pseudonymizer, pseudonym_key
 from service.api.settings import Settings
 from service.api.writer import (
     AsyncGroupCommit,
@@ -148,10 +148,7 @@ class Runtime:
             WalCheckpointer.install(self.db)
             self.checkpointer = WalCheckpointer(self.db)
         self.store = DecisionStore(self.db)
-        if not settings.secret:
-            make_private_dir(settings.data_dir)  # the secret file goes there: owner only
-        key = load_or_create_secret(settings.secret, settings.secret_file)
-        self.pseudonymizer = Pseudonymizer(key)
+        self.pseudonymizer = Pseudonymizer(pseudonym_key(settings))
         revocations = RevocationStamp(settings.database_url)
         self.auth = Authenticator(self.store, settings.key_cache_seconds, revocations=revocations)
         self.writer = decision_writer(settings, self.store)
