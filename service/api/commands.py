@@ -423,7 +423,7 @@ def _db_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FOLDER",
         help=_help_text(
-            "data folder: the SQLite database, the generated secret, the workers' metrics"
+            "data folder: the SQLite database, the workers' metrics"
             " (default: $ELIGIBILITY_DATA_DIR, else the per-user data folder"
             f" $XDG_DATA_HOME/eligibility or ~/.local/share/eligibility, here {default_data_dir()})"
         ),

@@ -1,8 +1,9 @@
 """Service settings, read from ``ELIGIBILITY_*`` environment variables (see the README table).
 
-Every setting has a default that works on a laptop: a SQLite file and a generated secret in the
-per-user data folder (``$XDG_DATA_HOME/eligibility``, i.e. ``~/.local/share/eligibility``), the
-rules in ``rules/``, loopback only. The data folder never depends on the current directory, so
+Every setting has a default that works on a laptop: a SQLite file in the per-user data folder
+(``$XDG_DATA_HOME/eligibility``, i.e. ``~/.local/share/eligibility``), a generated key in the
+keys folder apart from it (``$XDG_CONFIG_HOME/eligibility/keys``), the rules in ``rules/``,
+loopback only. The data folder never depends on the current directory, so
 ``serve``, ``keys`` and ``db`` started anywhere find the same database.
 """
 
