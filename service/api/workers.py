@@ -135,7 +135,10 @@ def _worker(config: dict[str, Any], host: str, port: int, supervisor: int) -> No
 
     _die_with_supervisor(supervisor, _grace(config))
     sock = reuseport_socket(host, port)
-    uvicorn.Server(uvicorn.Config(**config)).run(sockets=[sock])
+    server = uvicorn.Server(uvicorn.Config(**config))
+    server.run(sockets=[sock])
+    if not server.started:  # as uvicorn.run: the supervisor gives up rather than loop
+        sys.exit(EXIT_STARTUP_FAILURE)
 
 
 def serve(config: dict[str, Any], claimed: socket.socket, workers: int) -> int:
@@ -145,8 +148,9 @@ def serve(config: dict[str, Any], claimed: socket.socket, workers: int) -> int:
     if workers <= 1:
         import uvicorn
 
-        uvicorn.Server(uvicorn.Config(**config)).run(sockets=[claimed])
-        return 0
+        server = uvicorn.Server(uvicorn.Config(**config))
+        server.run(sockets=[claimed])
+        return 0 if server.started else EXIT_STARTUP_FAILURE
     host, port = claimed.getsockname()[:2]
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
