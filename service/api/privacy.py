@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from service.api.logs import get_logger
-from service.api.settings import Settings
-from service.bilingual import BilingualError
+from service.api.settings import Settings, default_keys_dir
+from service.bilingual import BilingualError, Text
 from service.contract.request import EvaluationRequest
 from service.store import make_private_dir
 
@@ -53,18 +53,26 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _refuse(settings: Settings, found: Path) -> KeyInDataFolder:
     target = settings.pseudonym_key_path
+    if _inside(target, settings.data_dir):
+        target = default_keys_dir() / target.name
     return KeyInDataFolder(
-        f"生产模式（ELIGIBILITY_PRODUCTION）下，假名化密钥不得放在数据目录 {settings.data_dir}"
-        f" 中，但在 {found} 找到了它；本服务未启动。请把它移出数据目录（例如 mv {found} {target}，"
-        f"密钥目录权限 0700、文件 0600；或用 ELIGIBILITY_PSEUDONYM_KEY_FILE 指定其位置），"
-        f"以后的假名与已有记录仍可关联；或删除它，使用新密钥（新旧假名将无法关联）。",
-        f"production mode (ELIGIBILITY_PRODUCTION): the pseudonymisation key must not be in the"
-        f" data folder {settings.data_dir}, but it was found at {found}; not started. Move it out"
-        f" of the data folder (for example mv {found} {target}, the keys folder 0700, the file"
-        f" 0600; or name its place with ELIGIBILITY_PSEUDONYM_KEY_FILE), so that new pseudonyms"
-        f" still link with the records already made; or delete it and start with a new key (new"
-        f" and old pseudonyms will then not link).",
+        f"生产模式（ELIGIBILITY_PRODUCTION）：假名化密钥文件 {found} 位于数据目录"
+        f" {settings.data_dir} 中，与它保护的数据放在一起；本服务未启动。请把它移出数据目录"
+        f"（例如 mkdir -m 700 -p {target.parent} && mv {found} {target}，文件权限 0600；"
+        f"或用 ELIGIBILITY_PSEUDONYM_KEY_FILE 指定数据目录以外的位置），已有记录的假名仍可与新假名"
+        f"关联；或删除它，改用新密钥（新旧假名将无法关联）。",
+        f"production mode (ELIGIBILITY_PRODUCTION): the pseudonymisation key file {found} is"
+        f" inside the data folder {settings.data_dir}, beside the data it protects; not started."
+        f" Move it out of the data folder (for example mkdir -m 700 -p {target.parent} && mv"
+        f" {found} {target}, the file 0600; or name a place outside the data folder with"
+        f" ELIGIBILITY_PSEUDONYM_KEY_FILE), so that the pseudonyms of the records already made"
+        f" still link with new ones; or delete it and start with a new key (new and old"
+        f" pseudonyms will then not link).",
     )
+
+
+def _warn(text: Text, path: Path) -> None:
+    log.warning(f"{text.zh} / {text.en}", extra={"key_file": str(path)})
 
 
 def pseudonym_key(settings: Settings) -> bytes:
@@ -74,32 +82,39 @@ def pseudonym_key(settings: Settings) -> bytes:
     An install from before the keys folder has its key in the data folder (``secret.key``).
     It keeps being used, with a warning, as long as no key file exists at the new place: moving
     it silently could lose it (a container's data volume survives, its home folder may not),
-    and a new key would stop linking new records with old ones. In production mode any key in
-    the data folder, used or left behind, is refused (:class:`KeyInDataFolder`).
+    and a new key would stop linking new records with old ones. In production mode any key file
+    in the data folder, in use or left behind, is refused (:class:`KeyInDataFolder`).
     """
-    if settings.secret:
-        return settings.secret.encode("utf-8")
     path = settings.pseudonym_key_path
     legacy = settings.secret_file
-    if legacy.exists() and not path.exists() and settings.pseudonym_key_file is None:
-        if settings.production:
+    if settings.production:
+        if legacy.exists():
             raise _refuse(settings, legacy)
-        log.warning(
-            "pseudonymisation key in the data folder, beside the data it protects: move it to"
-            " the keys folder (see README, Keys)",
-            extra={"key_file": str(legacy), "move_to": str(path)},
+        if not settings.secret and _inside(path, settings.data_dir):
+            raise _refuse(settings, path)
+    if settings.secret:
+        return settings.secret.encode("utf-8")
+    if legacy.exists() and not path.exists() and settings.pseudonym_key_file is None:
+        _warn(
+            Text(
+                f"假名化密钥仍在数据目录中（{legacy}），与它保护的数据放在一起：请把它移到 {path}"
+                f"（见 README「Pseudonymisation key」）",
+                f"the pseudonymisation key is still in the data folder ({legacy}), beside the"
+                f" data it protects: move it to {path} (see the README, Pseudonymisation key)",
+            ),
+            legacy,
         )
         return _read_key(legacy)
-    for found in (path, legacy):
+    for found in (legacy, path):
         if found.exists() and _inside(found, settings.data_dir):
-            if settings.production:
-                raise _refuse(settings, found)
-            log.warning(
-                "a pseudonymisation key lies in the data folder, beside the data it protects",
-                extra={"key_file": str(found)},
+            _warn(
+                Text(
+                    f"数据目录中有假名化密钥文件 {found}，与它保护的数据放在一起",
+                    f"a pseudonymisation key file, {found}, lies in the data folder, beside the"
+                    f" data it protects",
+                ),
+                found,
             )
-    if _inside(path, settings.data_dir) and settings.production:
-        raise _refuse(settings, path)
     make_private_dir(path.parent)
     return load_or_create_secret(None, path)
 

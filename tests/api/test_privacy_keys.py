@@ -70,7 +70,10 @@ def test_an_earlier_install_keeps_its_pseudonyms_linkable_outside_production(
     (data / "secret.key").write_text(LEGACY_KEY + "\n")
     with caplog.at_level(logging.WARNING):
         api = api_factory(sqlite_url, data_dir=data, keys_dir=keys, secret=None)
-    assert "pseudonymisation key in the data folder" in caplog.text + api.logs.getvalue()
+    warned = caplog.text + api.logs.getvalue()
+    assert (
+        "the pseudonymisation key is still in the data folder" in warned and "假名化密钥" in warned
+    )
     assert not keys.exists()  # not moved, no second key made
 
     body = load_example("wuhan-dibao-household-eligible.json")
@@ -82,7 +85,7 @@ def test_an_earlier_install_keeps_its_pseudonyms_linkable_outside_production(
     assert record.json()["personal"]["m1"]["id_number_pseudonym"] == expected
 
 
-@pytest.mark.parametrize("where", ["legacy", "configured", "left behind"])
+@pytest.mark.parametrize("where", ["legacy", "configured", "left behind", "secret set"])
 def test_production_refuses_a_key_in_the_data_folder(tmp_path: Path, where: str) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -93,11 +96,15 @@ def test_production_refuses_a_key_in_the_data_folder(tmp_path: Path, where: str)
     elif where == "configured":
         found = data / "keys" / "pseudonym.key"
         settings = Settings(**{**settings.__dict__, "pseudonym_key_file": found})
-    else:  # moved to the keys folder, but the old copy is still beside the data
+    elif where == "left behind":  # moved to the keys folder, the old copy still beside the data
         found = data / "secret.key"
         found.write_text(LEGACY_KEY)
         settings.keys_dir.mkdir()
         settings.pseudonym_key_path.write_text(LEGACY_KEY)
+    else:  # the key given in ELIGIBILITY_SECRET, an old key file still beside the data
+        found = data / "secret.key"
+        found.write_text(LEGACY_KEY)
+        settings = Settings(**{**settings.__dict__, "secret": LEGACY_KEY})
     with pytest.raises(KeyInDataFolder) as refused:
         pseudonym_key(settings)
     assert str(found) in refused.value.text.zh and str(found) in refused.value.text.en
@@ -119,6 +126,6 @@ def test_serve_in_production_refuses_a_key_in_the_data_folder(tmp_path: Path) ->
         timeout=120,
     )
     assert result.returncode == 2, result.stdout + result.stderr
-    assert f"假名化密钥不得放在数据目录 {data}" in result.stderr
-    assert f"it was found at {data / 'secret.key'}" in result.stderr
-    assert "mv " in result.stderr  # what to do
+    assert f"假名化密钥文件 {data / 'secret.key'} 位于数据目录 {data} 中" in result.stderr
+    assert f"key file {data / 'secret.key'} is inside the data folder {data}" in result.stderr
+    assert f"mv {data / 'secret.key'} " in result.stderr  # what to do
