@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("schemas", ("service.schemas",)),
     ("store", ("service.store",)),
     ("caseload", ("service.caseload", "service.synthetic")),
-    ("api", ("service.api",)),
+    ("api", ("service.api", "service.console")),  # the console: pages over the API's actions
     ("cli", ("service.cli",)),
 )
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}

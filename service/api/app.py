@@ -28,6 +28,7 @@ from service.api.runtime import Runtime
 from service.api.settings import Settings
 from service.caseload.http import MAX_BYTES as CASELOAD_MAX_BYTES
 from service.caseload.http import caseload_router
+from service.console import router as console_router
 from service.engine import ENGINE_VERSION, RuleBase
 
 log = get_logger("app")
@@ -65,6 +66,7 @@ def create_app(
         responses={**openapi.keyed(CASELOAD), **openapi.INVALID},
         generate_unique_id_function=lambda route: f"caseload_{route.name}",
     )
+    app.include_router(console_router)  # the web console, /console/ (no OpenAPI entries)
     openapi.install(app, runtime, body_limits)
     return app
 

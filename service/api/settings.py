@@ -106,6 +106,7 @@ class Settings:
     keys_dir: Path = field(default_factory=default_keys_dir)  # 0700, never in the data folder
     pseudonym_key_file: Path | None = None  # default: <keys_dir>/pseudonym.key (0600)
     production: bool = False  # refuse to serve with a key inside the data folder
+    console_session_idle_seconds: int = 8 * 3600  # a console session unused this long ends
 
     def __post_init__(self) -> None:
         # Absolute once and for all: the workers, and the messages, name the same folder.
@@ -163,6 +164,7 @@ class Settings:
             "keys_dir": Path,
             "pseudonym_key_file": Path,
             "production": _bool,
+            "console_session_idle_seconds": _number(int),
         }
         for name, convert in conversions.items():
             raw = env.get(PREFIX + name.upper())
@@ -199,6 +201,7 @@ class Settings:
             "WRITER": self.writer,
             "KEYS_DIR": str(self.keys_dir),
             "PRODUCTION": "true" if self.production else "false",
+            "CONSOLE_SESSION_IDLE_SECONDS": str(self.console_session_idle_seconds),
         }
         if self.db_url:
             out["DB_URL"] = self.db_url

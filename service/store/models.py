@@ -127,3 +127,16 @@ class ApiKeyRow(Base):
     key_hash: Mapped[str] = mapped_column(String(HASH_LEN))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleSessionRow(Base):
+    """A sign-in session of the web console: the hash of its token and the key it was opened
+    with (never the key itself, nor the token)."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index(None, "key_id"), Index(None, "last_seen_at"))
+
+    token_hash: Mapped[str] = mapped_column(String(HASH_LEN), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), ForeignKey("api_keys.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
