@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, exists, select, text, update
+from sqlalchemy import Engine, exists, func, literal_column, select, text, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from service.store import keys as keymod
 from service.store.database import WRITE_OPTION, make_engine
@@ -60,6 +62,9 @@ T = TypeVar("T")
 
 MAX_WRITE_ATTEMPTS = 6
 MAX_LIST_LIMIT = 500
+# A date filter matching fewer decisions than this is read through the as_of index and its
+# positions sorted; a wider one is read in seq order (see DecisionStore.list).
+_NARROW_DATES = 100_000
 VERIFY_BATCH_SIZE = 1000
 
 # PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected,
@@ -685,33 +690,65 @@ class DecisionStore:
         if date_to is not None:
             _check_date("date_to", date_to)
 
-        stmt = select(DecisionRow)
-        if jurisdiction is not None:
-            stmt = stmt.where(DecisionRow.jurisdiction == jurisdiction)
+        # Two steps: first the page's positions, from the indexes alone (each index on the
+        # decisions ends in seq and carries the other filter columns, so the plans are
+        # index-only: no decision of kilobytes is read to be rejected), then those rows only.
+        dates = []
         if date_from is not None:
-            stmt = stmt.where(DecisionRow.as_of >= date_from)
+            dates.append(DecisionRow.as_of >= date_from)
         if date_to is not None:
-            stmt = stmt.where(DecisionRow.as_of <= date_to)
-        if actor is not None:
-            stmt = stmt.where(DecisionRow.actor == actor)
-        if program is not None or status is not None:
-            match = exists().where(DecisionProgramRow.decision_seq == DecisionRow.seq)
-            if program is not None:
-                match = match.where(DecisionProgramRow.program == program)
-            if status is not None:
-                match = match.where(DecisionProgramRow.status == status)
-            stmt = stmt.where(match)
-        if cursor is not None:
-            after = _decode_cursor(cursor, newest_first)
-            stmt = stmt.where(DecisionRow.seq < after if newest_first else DecisionRow.seq > after)
-        order = DecisionRow.seq.desc() if newest_first else DecisionRow.seq.asc()
-        # One extra row tells whether another page exists without a COUNT.
-        stmt = stmt.order_by(order).limit(limit + 1)
+            dates.append(DecisionRow.as_of <= date_to)
+        after = _decode_cursor(cursor, newest_first) if cursor is not None else None
 
         with self._read() as session:
-            rows = session.execute(stmt).scalars().all()
+            # Neither planner sees that an old date range matches only at the far end of the
+            # seq order (the order of recording): walking that order from the newest decision
+            # would pass nearly all of them. A range matching few decisions is read from the
+            # as_of index instead and its positions sorted; a bounded count tells which.
+            narrow = False
+            if dates:
+                probe = select(DecisionRow.seq).where(*dates).limit(_NARROW_DATES).subquery()
+                narrow = session.execute(select(func.count()).select_from(probe)).scalar_one() < (
+                    _NARROW_DATES
+                )
+            # Narrow: the other columns' indexes and the seq order are kept out of the plan
+            # (SQLite's unary +, an expression for seq), leaving the as_of index.
+            plain = not narrow or self._is_pg
+
+            def column(col: Any) -> Any:
+                return col if plain else UnaryExpression(col, operator=custom_op("+"))
+
+            stmt = select(DecisionRow.seq).where(*dates)
+            if jurisdiction is not None:
+                stmt = stmt.where(column(DecisionRow.jurisdiction) == jurisdiction)
+            if actor is not None:
+                stmt = stmt.where(column(DecisionRow.actor) == actor)
+            if program is not None or status is not None:
+                match = exists().where(DecisionProgramRow.decision_seq == DecisionRow.seq)
+                if program is not None:
+                    match = match.where(DecisionProgramRow.program == program)
+                if status is not None:
+                    match = match.where(DecisionProgramRow.status == status)
+                stmt = stmt.where(match)
+            if after is not None:
+                seq = column(DecisionRow.seq)
+                stmt = stmt.where(seq < after if newest_first else seq > after)
+            key = DecisionRow.seq + literal_column("0") if narrow else DecisionRow.seq
+            # One extra position tells whether another page exists without a COUNT.
+            stmt = stmt.order_by(key.desc() if newest_first else key.asc()).limit(limit + 1)
+            seqs = session.execute(stmt).scalars().all()
+            order = DecisionRow.seq.desc() if newest_first else DecisionRow.seq.asc()
+            rows = (
+                session.execute(
+                    select(DecisionRow).where(DecisionRow.seq.in_(seqs[:limit])).order_by(order)
+                )
+                .scalars()
+                .all()
+                if seqs
+                else []
+            )
         page = [_to_stored(row) for row in rows[:limit]]
-        next_cursor = _encode_cursor(page[-1].seq, newest_first) if len(rows) > limit else None
+        next_cursor = _encode_cursor(page[-1].seq, newest_first) if len(seqs) > limit else None
         return page, next_cursor
 
     def verify(
