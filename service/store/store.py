@@ -64,7 +64,7 @@ MAX_WRITE_ATTEMPTS = 6
 MAX_LIST_LIMIT = 500
 # A date filter matching fewer decisions than this is read through the as_of index and its
 # positions sorted; a wider one is read in seq order (see DecisionStore.list).
-_NARROW_DATES = 100_000
+_NARROW_DATES = 150_000
 VERIFY_BATCH_SIZE = 1000
 
 # PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected,
@@ -729,6 +729,10 @@ class DecisionStore:
                     match = match.where(DecisionProgramRow.program == program)
                 if status is not None:
                     match = match.where(DecisionProgramRow.status == status)
+                if after is not None:
+                    # the same bound, so that a merge join starts at the cursor, not the end
+                    own = DecisionProgramRow.decision_seq
+                    match = match.where(own < after if newest_first else own > after)
                 stmt = stmt.where(match)
             if after is not None:
                 seq = column(DecisionRow.seq)
