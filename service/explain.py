@@ -108,6 +108,14 @@ def _steps_shown(
     return shown
 
 
+def decisive_steps(
+    program: str, result: dict[str, Any], response: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The trace steps that decided ``program``'s result (and, for an eligible one, reached its
+    amount), each once, in the order of the trace: what a clerk reads to the applicant."""
+    return _steps_shown(program, result, response)
+
+
 def _step_line(step: dict[str, Any], lang: int) -> str:
     message = step["message_zh"] if lang == _ZH else step["message_en"]
     member = step.get("member")

@@ -9,10 +9,15 @@ The element ids the browser tests rely on are listed in ``README.md`` beside thi
 
 from fastapi import APIRouter
 
-from service.console.routes import assets, auth, rules
+from service.console.routes import assets, auth, intake, rules
 
 router = APIRouter()
-for _part in (auth.router, rules.router, assets.router):  # assets last: it has the catch-all
+for _part in (
+    auth.router,
+    intake.router,
+    rules.router,
+    assets.router,
+):  # assets last: it has the catch-all
     router.include_router(_part)
 
 __all__ = ["router"]

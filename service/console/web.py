@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api import access
 from service.api.auth import EVALUATE as INTAKE
-from service.api.auth import PERMISSIONS, REPLAY, VERIFY, Principal
+from service.api.auth import PERMISSIONS, RECORD, REPLAY, VERIFY, Principal
 from service.api.auth import RULES as RULES_PERMISSION
 from service.api.errors import (
     DATABASE_ERRORS,
@@ -196,6 +196,7 @@ class Page:
             name=lambda kind, code: code_name(kind, code, self.lang),
             lang=self.lang,
             INTAKE=INTAKE,
+            RECORD=RECORD,
             REPLAY=REPLAY,
             VERIFY=VERIFY,
             RULES=RULES_PERMISSION,
