@@ -64,7 +64,9 @@ MAX_WRITE_ATTEMPTS = 6
 MAX_LIST_LIMIT = 500
 # A date filter matching fewer decisions than this is read through the as_of index and its
 # positions sorted; a wider one is read in seq order (see DecisionStore.list).
-_NARROW_DATES = 150_000
+_NARROW_DATES = 100_000
+# A page is first looked for among this many positions after the cursor (or the newest).
+_WINDOW = 10_000
 VERIFY_BATCH_SIZE = 1000
 
 # PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected,
@@ -693,54 +695,78 @@ class DecisionStore:
         # Two steps: first the page's positions, from the indexes alone (each index on the
         # decisions ends in seq and carries the other filter columns, so the plans are
         # index-only: no decision of kilobytes is read to be rejected), then those rows only.
-        dates = []
-        if date_from is not None:
-            dates.append(DecisionRow.as_of >= date_from)
-        if date_to is not None:
-            dates.append(DecisionRow.as_of <= date_to)
         after = _decode_cursor(cursor, newest_first) if cursor is not None else None
 
         with self._read() as session:
-            # Neither planner sees that an old date range matches only at the far end of the
-            # seq order (the order of recording): walking that order from the newest decision
-            # would pass nearly all of them. A range matching few decisions is read from the
-            # as_of index instead and its positions sorted; a bounded count tells which.
-            narrow = False
-            if dates:
-                probe = select(DecisionRow.seq).where(*dates).limit(_NARROW_DATES).subquery()
-                narrow = session.execute(select(func.count()).select_from(probe)).scalar_one() < (
-                    _NARROW_DATES
-                )
-            # Narrow: the other columns' indexes and the seq order are kept out of the plan
-            # (SQLite's unary +, an expression for seq), leaving the as_of index.
-            plain = not narrow or self._is_pg
 
-            def column(col: Any) -> Any:
-                return col if plain else UnaryExpression(col, operator=custom_op("+"))
+            def positions(*, narrow: bool = False, window: tuple[int, int] | None = None) -> Any:
+                # narrow: the other columns' indexes and the seq order are kept out of the plan
+                # (SQLite's unary +, an expression for seq), leaving the as_of index; window:
+                # the seq order over those positions only, the as_of index kept out.
+                def column(col: Any, off: bool) -> Any:
+                    return UnaryExpression(col, operator=custom_op("+")) if off else col
 
-            stmt = select(DecisionRow.seq).where(*dates)
-            if jurisdiction is not None:
-                stmt = stmt.where(column(DecisionRow.jurisdiction) == jurisdiction)
-            if actor is not None:
-                stmt = stmt.where(column(DecisionRow.actor) == actor)
-            if program is not None or status is not None:
-                match = exists().where(DecisionProgramRow.decision_seq == DecisionRow.seq)
-                if program is not None:
-                    match = match.where(DecisionProgramRow.program == program)
-                if status is not None:
-                    match = match.where(DecisionProgramRow.status == status)
-                if after is not None:
-                    # the same bound, so that a merge join starts at the cursor, not the end
+                others_off = narrow and not self._is_pg
+                dates_off = window is not None and not self._is_pg
+                stmt = select(DecisionRow.seq)
+                if date_from is not None:
+                    stmt = stmt.where(column(DecisionRow.as_of, dates_off) >= date_from)
+                if date_to is not None:
+                    stmt = stmt.where(column(DecisionRow.as_of, dates_off) <= date_to)
+                if jurisdiction is not None:
+                    stmt = stmt.where(column(DecisionRow.jurisdiction, others_off) == jurisdiction)
+                if actor is not None:
+                    stmt = stmt.where(column(DecisionRow.actor, others_off) == actor)
+                if program is not None or status is not None:
                     own = DecisionProgramRow.decision_seq
-                    match = match.where(own < after if newest_first else own > after)
-                stmt = stmt.where(match)
-            if after is not None:
-                seq = column(DecisionRow.seq)
-                stmt = stmt.where(seq < after if newest_first else seq > after)
-            key = DecisionRow.seq + literal_column("0") if narrow else DecisionRow.seq
-            # One extra position tells whether another page exists without a COUNT.
-            stmt = stmt.order_by(key.desc() if newest_first else key.asc()).limit(limit + 1)
-            seqs = session.execute(stmt).scalars().all()
+                    match = exists().where(own == DecisionRow.seq)
+                    if program is not None:
+                        # SQLite: not the primary key (decision_seq, program), which reads each
+                        # row for its status, but (decision_seq, status, program), index-only
+                        own_program = column(DecisionProgramRow.program, not self._is_pg)
+                        match = match.where(own_program == program)
+                    if status is not None:
+                        match = match.where(DecisionProgramRow.status == status)
+                    if after is not None:
+                        # the same bound: a merge join starts at the cursor, not at the end
+                        match = match.where(own < after if newest_first else own > after)
+                    if window is not None:
+                        match = match.where(own.between(*window))
+                    stmt = stmt.where(match)
+                if after is not None:
+                    seq = column(DecisionRow.seq, others_off)
+                    stmt = stmt.where(seq < after if newest_first else seq > after)
+                if window is not None:
+                    stmt = stmt.where(DecisionRow.seq.between(*window))
+                key = DecisionRow.seq + literal_column("0") if narrow else DecisionRow.seq
+                # One extra position tells whether another page exists without a COUNT.
+                stmt = stmt.order_by(key.desc() if newest_first else key.asc()).limit(limit + 1)
+                return session.execute(stmt).scalars().all()
+
+            # First the next _WINDOW positions in seq order (the order of recording): where
+            # the filters match recent decisions, as most pages do, that is the page at once.
+            if newest_first:
+                head = session.get(ChainHeadRow, 1)
+                top = (after if after is not None else (head.seq if head else 0) + 1) - 1
+                seqs = positions(window=(max(1, top - _WINDOW + 1), top))
+            else:
+                bottom = (after or 0) + 1
+                seqs = positions(window=(bottom, bottom + _WINDOW - 1))
+            if len(seqs) <= limit:
+                # Not a page there. The whole seq order then, except for a date range matching
+                # few decisions: those may all lie far down the order (an old range), so they
+                # are read from the as_of index and sorted; a bounded count tells which.
+                narrow = False
+                if date_from is not None or date_to is not None:
+                    dates = select(DecisionRow.seq)
+                    if date_from is not None:
+                        dates = dates.where(DecisionRow.as_of >= date_from)
+                    if date_to is not None:
+                        dates = dates.where(DecisionRow.as_of <= date_to)
+                    probe = dates.limit(_NARROW_DATES).subquery()
+                    count = session.execute(select(func.count()).select_from(probe)).scalar_one()
+                    narrow = count < _NARROW_DATES
+                seqs = positions(narrow=narrow)
             order = DecisionRow.seq.desc() if newest_first else DecisionRow.seq.asc()
             rows = (
                 session.execute(

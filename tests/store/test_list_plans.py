@@ -1,5 +1,6 @@
-"""list() reads a date filter by one of two plans (the as_of index when the range matches few
-decisions, the seq order otherwise); both give the same pages, in both orders."""
+"""list() looks for a page first in a window of positions after the cursor, then reads a date
+filter by one of two plans (the as_of index when the range matches few decisions, the seq order
+otherwise); every way gives the same pages, in both orders."""
 
 from __future__ import annotations
 
@@ -33,14 +34,17 @@ DATED = [
 ]
 
 
+@pytest.mark.parametrize("window", [1, 4, 1_000_000])
 @pytest.mark.parametrize("narrow_below", [1, 1_000_000], ids=["seq-order", "as_of-index"])
-def test_both_plans_give_the_same_pages(
+def test_every_plan_gives_the_same_pages(
     store: DecisionStore,
     population: list[StoredDecision],
     monkeypatch: pytest.MonkeyPatch,
     narrow_below: int,
+    window: int,
 ) -> None:
     monkeypatch.setattr(store_module, "_NARROW_DATES", narrow_below)
+    monkeypatch.setattr(store_module, "_WINDOW", window)
     for filters, predicate in [*FILTER_CASES, *DATED]:
         for newest_first in (True, False):
             seen, _ = all_pages(store, limit=3, newest_first=newest_first, **filters)
