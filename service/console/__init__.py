@@ -9,15 +9,11 @@ The element ids the browser tests rely on are listed in ``README.md`` beside thi
 
 from fastapi import APIRouter
 
-from service.console.routes import assets, auth, intake, rules
+from service.console.routes import assets, audit, auth, intake, rules
 
 router = APIRouter()
-for _part in (
-    auth.router,
-    intake.router,
-    rules.router,
-    assets.router,
-):  # assets last: it has the catch-all
+# assets last: it ends with the page of an unknown console address
+for _part in (auth.router, intake.router, audit.router, rules.router, assets.router):
     router.include_router(_part)
 
 __all__ = ["router"]

@@ -264,3 +264,41 @@ def test_every_input_has_a_label(sqlite_console: Console) -> None:
     hidden = set(re.findall(r'<input type="hidden"[^>]*id="([^"]+)"', html))
     labelled = set(re.findall(r'<label for="([^"]+)"', html))
     assert fields and set(fields) - hidden <= labelled
+
+
+def test_the_decision_notice_has_what_the_applicant_is_told(console: Console) -> None:
+    browser = console.browser("intake")
+    values, _ = flatten(example())
+    recorded = submit(browser, values, "record")
+    decision_id = re.search(r'id="decision-id">([0-9a-f]{32})<', recorded.text).group(1)  # type: ignore[union-attr]
+    notice = browser.get(f"/console/decisions/{decision_id}/notice")
+    assert notice.status_code == 200
+    text = notice.text
+    stored = orjson.loads(console.api.store.get(decision_id).response_json)  # type: ignore[union-attr]
+    assert f'id="notice-decision-id">{decision_id}<' in text
+    assert 'id="notice-jurisdiction">武汉市<' in text
+    assert 'id="notice-as-of">2022-08-01<' in text
+    assert stored["ruleset"]["version"] in text and stored["ruleset"]["sha256"] in text
+    dibao = re.search(r'<section class="program" id="notice-dibao".*?</section>', text, re.S)
+    assert dibao and 'data-amount="994.00"' in dibao.group(0) and "每月 994.00 元" in dibao.group(0)
+    # every decisive step's citation is printed with its reason
+    assert "《最低生活保障审核确认办法》" in dibao.group(0)
+    assert 'id="notice-applicant">王* 4201**********123X<' in text
+    assert ID_NUMBER not in text
+    assert "@page" not in text  # the A4 layout lives in the style sheet
+    css = browser.get(
+        re.search(r'href="(/console/static/console.css\?v=[0-9a-f]+)"', text).group(1)
+    )  # type: ignore[union-attr]
+    assert "size: A4" in css.text
+    # the recorder and auditors may print it; another clerk's key may not even see it exists
+    assert (
+        console.browser("auditor").get(f"/console/decisions/{decision_id}/notice").status_code
+        == 200
+    )
+    other = console.api.new_key("intake", "desk-2")
+    from tests.console.conftest import sign_in
+
+    assert (
+        sign_in(console.api.app, other).get(f"/console/decisions/{decision_id}/notice").status_code
+        == 404
+    )

@@ -76,12 +76,16 @@ class DecisionFilter:
     date_to: date | None = None
     program: str | None = None
     status: str | None = None
+    actor: str | None = None  # the key id that recorded them (an auditor's filter)
 
 
 async def list_decisions(
     runtime: Runtime, principal: Principal, where: DecisionFilter, cursor: str | None, limit: int
 ) -> dict[str, Any]:
     """One page, newest first: the principal's own decisions, or all of them for an auditor."""
+    actor = where.actor if principal.reads_all else principal.key_id
+    if where.actor is not None and where.actor != actor:
+        return {"items": [], "next_cursor": None}  # another key's, asked by a non-auditor
     try:
         page, next_cursor = await run_in_threadpool(
             lambda: runtime.store.list(
@@ -90,7 +94,7 @@ async def list_decisions(
                 date_to=where.date_to,
                 program=where.program,
                 status=where.status,
-                actor=None if principal.reads_all else principal.key_id,
+                actor=actor,
                 cursor=cursor,
                 limit=limit,
             )

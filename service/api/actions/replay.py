@@ -64,9 +64,13 @@ async def replay_decision(
     decision_id: str,
     rules: Literal["stored", "current"] = "stored",
     as_of: date | None = None,
+    *,
+    with_response: bool = False,
 ) -> dict[str, Any]:
     """The replay report: the stored bundle, or the rules in force today (``rules="current"``)
-    or on ``as_of``; ``identical``, ``decision_identical`` and the differences."""
+    or on ``as_of``; ``identical``, ``decision_identical`` and the differences. With
+    ``with_response``, the replayed response too (``replayed``: the console shows it beside the
+    stored one)."""
     if as_of is not None and rules == "current":
         raise errors.conflicting_rules_choice()
     decision = await load_decision(runtime, principal, decision_id)
@@ -83,7 +87,7 @@ async def replay_decision(
         target = resolve(runtime, decision.jurisdiction, on, "query.as_of", unknown_status=409)
     replayed = orjson.loads(orjson.dumps(evaluate(parsed, target)))
     diff = diff_documents(stored_response, replayed)
-    return {
+    report = {
         "decision_id": decision.id,
         "rules": mode,
         "stored_bundle": bundle_ref(stored_bundle),
@@ -93,6 +97,9 @@ async def replay_decision(
         "diff": diff,
         "rule_changes": diff_bundles(stored_bundle, target) if mode != "stored" else [],
     }
+    if with_response:
+        report["replayed"] = replayed
+    return report
 
 
 async def _stored_bundle(runtime: Runtime, sha256: str) -> Bundle:

@@ -17,7 +17,7 @@ from service.api.auth import EVALUATE, READ, RECORD
 from service.console import household
 from service.console.present import missing_view, programs_view, provisional_names
 from service.console.web import PREFIX, ConsoleRoute, Page, PageExit, forbidden_page, open_page
-from service.contract.errors import Refusal
+from service.contract.errors import Refusal, problem
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 
@@ -140,13 +140,13 @@ def load_household(page: Page, text: str) -> Response:
             raise ValueError
     except (orjson.JSONDecodeError, ValueError):
         values = household.blank_household("", date.today().isoformat())
-        problem = {
-            "path": "contract_json",
-            "reason_zh": "文件不是合同格式的 JSON 对象",
-            "reason_en": "the file is not a JSON object of the contract",
-            "type": "invalid_json",
-        }
-        return render_intake(page, values, 422, problems=[problem])
+        refused = problem(
+            "contract_json",
+            "文件不是合同格式的 JSON 对象",
+            "the file is not a JSON object of the contract",
+            "invalid_json",
+        )
+        return render_intake(page, values, 422, problems=[refused])
     values, unknown = household.flatten(data)
     return render_intake(page, values, notice="intake.loaded", unknown=unknown)
 
@@ -169,5 +169,15 @@ async def decision_notice(
         missing=missing_view(response, page.lang),
         provisional=provisional_names(response, page.lang),
         place=place_name(page, record["jurisdiction"]),
-        personal=record.get("personal", {}),
+        applicant=applicant_shown(record),
     )
+
+
+def applicant_shown(record: dict[str, Any]) -> str:
+    """The applicant as stored: masked name and ID number (the clear ones were never kept)."""
+    members = record["request"].get("household", {}).get("members", [])
+    applicant = next((m for m in members if m.get("relation") == "applicant"), None)
+    if applicant is None:
+        return ""
+    entry = record.get("personal", {}).get(applicant.get("id"), {})
+    return " ".join(v for v in (entry.get("name_masked"), entry.get("id_number_masked")) if v)

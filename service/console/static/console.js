@@ -242,7 +242,8 @@
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
     form.setAttribute("aria-busy", "true");
-    fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
+    // form.action would be the buttons named "action": the attribute is the address
+    fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin" })
       .then(function (response) {
         var kind = response.headers.get("Content-Type") || "";
         if (action === "save" && response.ok && kind.indexOf("application/json") === 0) {
