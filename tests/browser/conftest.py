@@ -147,7 +147,8 @@ def playwright_browser(chromium: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium)
+        # --lang: the browser's own language (date fields as 年/月/日), as at a Chinese desk
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--lang=zh-CN"])
         try:
             yield browser
         finally:
@@ -250,8 +251,8 @@ def open_browsing(
 
 def close_browsing(context: Any, browsing: Browsing) -> None:
     try:
-        if len(browsing.loads) > browsing._shot_of_load and not browsing.page.is_closed():
-            browsing.snap("last")
+        if not browsing.page.is_closed():
+            browsing.snap("end")  # the page as the test left it (a failure's evidence too)
         browsing.assert_offline()
         assert browsing.unshot == [], f"pages loaded but never photographed: {browsing.unshot}"
     finally:
