@@ -147,8 +147,7 @@ def playwright_browser(chromium: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        # --lang: the browser's own language (date fields as 年/月/日), as at a Chinese desk
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--lang=zh-CN"])
+        browser = playwright.chromium.launch(executable_path=chromium)
         try:
             yield browser
         finally:
