@@ -21,10 +21,15 @@ anew, ``--drop`` deletes it at the end. The rows are realistic where the list lo
   ten times larger). The hash chain's fields are placeholders: ``verify`` is not measured here.
 
 Then, for each filter combination the console offers (date range, jurisdiction, program,
-status, key name, and pages deep into the list through the cursor), it times
-``DecisionStore.list(limit=50)`` -- the query the console's list page runs and the rows it
-renders -- --runs times after a warm-up, and prints the median and the 95th percentile in ms,
-and the target: p95 < 200 ms. Exit code 0 if every case meets it.
+status, key name, and pages deep into the list through the cursor), it times --runs times
+after a warm-up, and prints the median and the 95th percentile in ms of
+
+- ``DecisionStore.list(limit=50)``, the query of the console's list page;
+- ``GET /console/decisions?...`` served by the application in process (no network; signed in
+  with an auditor key made in the store): the query, the key names and the HTML page;
+
+and the target: p95 < 200 ms. Exit code 0 if every case meets it. On a shared machine the
+figures carry the other processes' load: run it on a quiet one for the service's own.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -426,9 +432,53 @@ def cases(keys: list[Key], rows: int) -> list[Case]:
     ]
 
 
-def measure(store: DecisionStore, case: Case, runs: int) -> tuple[float, float, int]:
-    call: Callable[[], Any] = lambda: store.list(limit=PAGE, **case.filters)  # noqa: E731
-    page, _ = call()  # warm-up (and the page size, printed)
+def page_query(case: Case) -> dict[str, str]:
+    """The console's query string for the case's filters (the list page's own names)."""
+    names = {"date_from": "from", "date_to": "to", "actor": "key"}
+    return {
+        names.get(k, k): v.isoformat() if isinstance(v, date) else str(v)
+        for k, v in case.filters.items()
+        if k != "newest_first"
+    }
+
+
+class ConsolePage:
+    """GET /console/decisions through the application itself (in process, no network), signed
+    in as an auditor: the query, the key names and the page's HTML, as the server makes them."""
+
+    def __init__(self, url: str, folder: Path) -> None:
+        import re
+
+        from fastapi.testclient import TestClient
+
+        from service.api.app import create_app
+        from service.api.settings import Settings
+
+        with DecisionStore(url) as store:
+            _, secret = store.create_key("auditor", "bench-auditor")
+        settings = Settings(data_dir=folder, db_url=url, access_log=False)
+        self.client = TestClient(create_app(settings))
+        self.client.__enter__()
+        form = self.client.get("/console/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token is not None, "no sign-in form"
+        signed = self.client.post(
+            "/console/login",
+            data={"csrf_token": token.group(1), "api_key": secret, "next": "/console/decisions"},
+        )
+        assert signed.status_code == 200 and 'id="decisions' in signed.text, signed.status_code
+
+    def get(self, case: Case) -> int:
+        answer = self.client.get("/console/decisions", params=page_query(case))
+        assert answer.status_code == 200, (case.name, answer.status_code)
+        return answer.text.count("<tr data-decision-id=")
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+
+
+def timed(call: Callable[[], int], runs: int) -> tuple[float, float, int]:
+    found = call()  # warm-up (and the page size, printed)
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -436,7 +486,7 @@ def measure(store: DecisionStore, case: Case, runs: int) -> tuple[float, float, 
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
-    return statistics.median(timings), p95, len(page)
+    return statistics.median(timings), p95, found
 
 
 def bench(
@@ -451,14 +501,33 @@ def bench(
         print(f"{label}: generated in {time.monotonic() - started:.0f} s", flush=True)
     upgrade(url)  # a new index migration is built on the kept store here
     ok = True
-    with DecisionStore(url) as store:
-        print(f"\n{label}: {rows:,} decisions, page of {PAGE}, {runs} runs per case (ms)")
-        print(f"{'case':42} {'rows':>5} {'median':>8} {'p95':>8}")
-        for case in cases(keys, rows):
-            median, p95, found = measure(store, case, runs)
-            flag = "" if p95 < TARGET_MS else "  over target"
-            ok &= p95 < TARGET_MS
-            print(f"{case.name:42} {found:5d} {median:8.1f} {p95:8.1f}{flag}", flush=True)
+    folder = Path(tempfile.mkdtemp(prefix="console-list-"))
+    page = ConsolePage(url, folder)
+    try:
+        with DecisionStore(url) as store:
+            print(f"\n{label}: {rows:,} decisions, page of {PAGE}, {runs} runs per case (ms)")
+            print(f"{'':48} {'DecisionStore.list':>17}  {'GET /console/decisions':>22}")
+            print(f"{'case':42} {'rows':>5} {'median':>8} {'p95':>8}  {'median':>10} {'p95':>10}")
+            for case in cases(keys, rows):
+                median, p95, found = timed(
+                    lambda case=case: len(store.list(limit=PAGE, **case.filters)[0]), runs
+                )
+                if case.filters.get("newest_first", True):
+                    page_median, page_p95, shown = timed(lambda case=case: page.get(case), runs)
+                    assert shown == found, (case.name, shown, found)
+                else:  # the page lists newest first only
+                    page_median = page_p95 = 0.0
+                worst = max(p95, page_p95)
+                flag = "" if worst < TARGET_MS else "  over target"
+                ok &= worst < TARGET_MS
+                print(
+                    f"{case.name:42} {found:5d} {median:8.1f} {p95:8.1f}  {page_median:10.1f}"
+                    f" {page_p95:10.1f}{flag}",
+                    flush=True,
+                )
+    finally:
+        page.close()
+        shutil.rmtree(folder, ignore_errors=True)
     return ok
 
 
