@@ -56,15 +56,15 @@ def test_the_sign_in_form_without_its_token_is_refused(sqlite_console: Console) 
     assert client.get("/console/rules").status_code == 303  # not signed in
 
 
-def test_sign_out_ends_the_session_on_the_server(sqlite_console: Console) -> None:
-    browser = sqlite_console.browser("auditor")
+def test_sign_out_ends_the_session_on_the_server(console: Console) -> None:
+    browser = console.browser("auditor")
     token = browser.client.cookies.get("elig_console")
     assert token
     answer = browser.post_form("/console/logout", {}, token_from="/console/rules")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/console/login?out=1"
     # the old cookie, replayed, opens nothing: the session is gone from the table
-    replay = sqlite_console.anonymous()
+    replay = console.anonymous()
     replay.cookies.set("elig_console", token, path="/console")
     refused = replay.get("/console/rules")
     assert refused.status_code == 303
@@ -78,10 +78,10 @@ def test_sign_out_without_the_token_is_refused(sqlite_console: Console) -> None:
     assert browser.get("/console/rules").status_code == 200  # still signed in
 
 
-def test_revoking_the_key_ends_its_sessions(sqlite_console: Console) -> None:
-    browser = sqlite_console.browser("intake")
+def test_revoking_the_key_ends_its_sessions(console: Console) -> None:
+    browser = console.browser("intake")
     assert browser.get("/console/rules").status_code == 200
-    sqlite_console.api.store.revoke(sqlite_console.api.key_ids["intake"])
+    console.api.store.revoke(console.api.key_ids["intake"])
     answer = browser.get("/console/rules")
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/console/login")
@@ -107,3 +107,41 @@ def test_an_idle_session_expires(api_factory, sqlite_url) -> None:  # type: igno
     answer = browser.get("/console/rules")
     assert answer.status_code == 303
     assert "ended=1" in answer.headers["location"]
+
+
+def test_only_hashes_of_session_tokens_are_stored(console: Console) -> None:
+    from sqlalchemy import select
+
+    from service.store.hashing import sha256_hex
+    from service.store.models import ConsoleSessionRow
+
+    browser = console.browser("intake")
+    token = browser.client.cookies.get("elig_console")
+    with console.api.store.engine.connect() as conn:
+        rows = conn.execute(select(ConsoleSessionRow)).all()
+    assert [(r.token_hash, r.key_id) for r in rows] == [
+        (sha256_hex(token), console.api.key_ids["intake"])
+    ]
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert token not in stored and browser.key not in stored
+
+
+def test_sign_in_returns_only_to_a_console_page(sqlite_console: Console) -> None:
+    for target, expected in (
+        ("/console/decisions?from=2022-01-01", "/console/decisions?from=2022-01-01"),
+        ("https://elsewhere.example/", "/console/"),
+        ("//elsewhere.example/console/", "/console/"),
+        ("/console//elsewhere.example", "/console/"),
+        ("/v1/decisions", "/console/"),
+    ):
+        client = sqlite_console.anonymous()
+        form = client.get("/console/login")
+        answer = client.post(
+            "/console/login",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "api_key": sqlite_console.api.keys["auditor"],
+                "next": target,
+            },
+        )
+        assert answer.headers["location"] == expected, target
