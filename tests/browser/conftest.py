@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,7 +32,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.api.conftest import free_port
 from tests.helpers import ROOT, wait_ready
 
 # Never let Playwright fetch a browser of its own (the machines cannot, and must not need to).
@@ -41,6 +41,12 @@ CLI = [sys.executable, "-c", "import sys; from service.cli import main; sys.exit
 SCREENSHOTS = ROOT / "test-results" / "browser"
 DESKTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def chromium_path() -> str:
