@@ -60,8 +60,8 @@ class DecisionRow(Base):
     __tablename__ = "decisions"
     __table_args__ = (
         CheckConstraint("seq >= 1", name="seq_positive"),
-        # The list's filters; each index ends in seq and carries the other filter columns so
-        # that a page's positions are found from an index alone (migration 0006).
+        # The list's filters: each index has seq after its own column and carries the other
+        # filter columns, so a page's positions are found from an index alone (migration 0006).
         Index(None, "jurisdiction", "seq", "as_of", "actor"),
         Index(None, "as_of", "seq", "jurisdiction", "actor"),
         Index(None, "actor", "seq", "jurisdiction", "as_of"),

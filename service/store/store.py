@@ -693,8 +693,9 @@ class DecisionStore:
             _check_date("date_to", date_to)
 
         # Two steps: first the page's positions, from the indexes alone (each index on the
-        # decisions ends in seq and carries the other filter columns, so the plans are
-        # index-only: no decision of kilobytes is read to be rejected), then those rows only.
+        # decisions has seq after its own column and carries the other filter columns, so the
+        # plans are index-only: no decision of kilobytes is read to be rejected), then those
+        # rows only.
         after = _decode_cursor(cursor, newest_first) if cursor is not None else None
 
         with self._read() as session:

@@ -1,12 +1,12 @@
 """Indexes that let the decisions list find a page's positions without reading a decision.
 
 The console's list (and GET /v1/decisions) filters on jurisdiction, decision date (as_of) and
-key (actor), and orders by seq. Each index on the decisions now ends in seq and carries the
-other filter columns, so whichever index the planner starts from, it rejects non-matching
-decisions inside the index instead of reading each rejected row (about 3 to 18 kB of JSON):
-over 1,000,000 decisions a month of 2022 in Wuhan took 1.1 s on SQLite, a key of another city
-0.8 s (benchmarks/console_list.py). A fourth index in seq order covers a page whose filters
-match only old decisions. decision_programs gets (decision_seq, status, program), so the
+key (actor), and orders by seq. Each index on the decisions now has seq after its own
+column and carries the other filter columns, so whichever index the planner starts from, it
+rejects non-matching decisions inside the index instead of reading each rejected row (3 to
+18 kB of JSON): over 1,000,000 decisions a month of 2022 in Wuhan took 1.1 s on SQLite, a key
+of another city 0.8 s (benchmarks/console_list.py). A fourth index, in seq order, serves the
+walk from the newest decision whatever the filters. decision_programs gets (decision_seq, status, program), so the
 program/status test of a candidate is index-only too.
 
 Revision ID: 0006

@@ -6,7 +6,7 @@ import pytest
 
 from tests.browser.conftest import Browsing, Service
 from tests.browser.keyboard import press_button
-from tests.browser.test_sign_in import SESSION_COOKIE, sign_in
+from tests.browser.test_browser_sign_in import SESSION_COOKIE, sign_in
 
 AUDIT_PAGES = ["/console/decisions", "/console/audit/verify"]
 

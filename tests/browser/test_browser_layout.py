@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser.conftest import DESKTOP, TABLET, Browsing, Service
 from tests.browser.keyboard import press_button, type_date
-from tests.browser.test_sign_in import sign_in
+from tests.browser.test_browser_sign_in import sign_in
 from tests.helpers import load_example
 
 # Every control a keyboard user can reach, in document order (what Tab must visit).

@@ -17,7 +17,7 @@ from tests.browser.keyboard import (
     type_date,
     type_text,
 )
-from tests.browser.test_sign_in import sign_in
+from tests.browser.test_browser_sign_in import sign_in
 from tests.helpers import load_example
 
 WUHAN = "wuhan-dibao-household-eligible.json"
