@@ -242,7 +242,8 @@ def served(image_venv: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     server = subprocess.Popen(
         [str(image_venv / "bin" / "eligibility"), "serve", "--port", str(port)],
         cwd=tmp_path,
-        env=clean_env(ELIGIBILITY_DATA_DIR=str(data)),
+        # As the Dockerfile: the keys in their own folder (its /keys volume), apart from the data.
+        env=clean_env(ELIGIBILITY_DATA_DIR=str(data), ELIGIBILITY_KEYS_DIR=str(tmp_path / "keys")),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

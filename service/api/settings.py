@@ -1,8 +1,9 @@
 """Service settings, read from ``ELIGIBILITY_*`` environment variables (see the README table).
 
-Every setting has a default that works on a laptop: a SQLite file and a generated secret in the
-per-user data folder (``$XDG_DATA_HOME/eligibility``, i.e. ``~/.local/share/eligibility``), the
-rules in ``rules/``, loopback only. The data folder never depends on the current directory, so
+Every setting has a default that works on a laptop: a SQLite file in the per-user data folder
+(``$XDG_DATA_HOME/eligibility``, i.e. ``~/.local/share/eligibility``), a generated key in the
+keys folder apart from it (``$XDG_CONFIG_HOME/eligibility/keys``), the rules in ``rules/``,
+loopback only. The data folder never depends on the current directory, so
 ``serve``, ``keys`` and ``db`` started anywhere find the same database.
 """
 
@@ -34,6 +35,17 @@ def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
         return Path(xdg) / APP_FOLDER
     home = env.get("HOME") or str(Path.home())
     return Path(home) / ".local" / "share" / APP_FOLDER
+
+
+def default_keys_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/eligibility/keys``, or ``~/.config/eligibility/keys``: the keys live
+    apart from the data they protect (never in the data folder)."""
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / APP_FOLDER / "keys"
+    home = env.get("HOME") or str(Path.home())
+    return Path(home) / ".config" / APP_FOLDER / "keys"
 
 
 def _bool(text: str) -> bool:
@@ -91,11 +103,18 @@ class Settings:
     migrate_on_start: bool = True
     fast_path: bool = True
     writer: str = "inline"  # "inline": group commit on the event loop; "thread": a writer thread
+    keys_dir: Path = field(default_factory=default_keys_dir)  # 0700, never in the data folder
+    pseudonym_key_file: Path | None = None  # default: <keys_dir>/pseudonym.key (0600)
+    production: bool = False  # refuse to serve with a key inside the data folder
     console_session_idle_seconds: int = 8 * 3600  # a console session unused this long ends
 
     def __post_init__(self) -> None:
         # Absolute once and for all: the workers, and the messages, name the same folder.
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
+        object.__setattr__(self, "keys_dir", Path(self.keys_dir).expanduser().absolute())
+        if self.pseudonym_key_file is not None:
+            path = Path(self.pseudonym_key_file).expanduser().absolute()
+            object.__setattr__(self, "pseudonym_key_file", path)
 
     @property
     def database_url(self) -> str:
@@ -105,7 +124,12 @@ class Settings:
 
     @property
     def secret_file(self) -> Path:
+        """Where installs before the keys folder kept the pseudonymisation key (see privacy)."""
         return self.data_dir / "secret.key"
+
+    @property
+    def pseudonym_key_path(self) -> Path:
+        return self.pseudonym_key_file or self.keys_dir / "pseudonym.key"
 
     @property
     def reload_signal_file(self) -> Path:
@@ -137,6 +161,9 @@ class Settings:
             "migrate_on_start": _bool,
             "fast_path": _bool,
             "writer": _writer_mode,
+            "keys_dir": Path,
+            "pseudonym_key_file": Path,
+            "production": _bool,
             "console_session_idle_seconds": _number(int),
         }
         for name, convert in conversions.items():
@@ -151,6 +178,7 @@ class Settings:
                     f"{variable}：{error.text.zh}", f"{variable}: {error.text.en}"
                 ) from None
         kwargs.setdefault("data_dir", default_data_dir(env))
+        kwargs.setdefault("keys_dir", default_keys_dir(env))
         return cls(**kwargs)
 
     def to_env(self) -> dict[str, str]:
@@ -171,10 +199,14 @@ class Settings:
             "MIGRATE_ON_START": "true" if self.migrate_on_start else "false",
             "FAST_PATH": "true" if self.fast_path else "false",
             "WRITER": self.writer,
+            "KEYS_DIR": str(self.keys_dir),
+            "PRODUCTION": "true" if self.production else "false",
             "CONSOLE_SESSION_IDLE_SECONDS": str(self.console_session_idle_seconds),
         }
         if self.db_url:
             out["DB_URL"] = self.db_url
         if self.secret:
             out["SECRET"] = self.secret
+        if self.pseudonym_key_file:
+            out["PSEUDONYM_KEY_FILE"] = str(self.pseudonym_key_file)
         return {PREFIX + k: v for k, v in out.items()}

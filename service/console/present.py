@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from service.console.household import field_id
+from service.console.fields import field_id
 from service.console.text import Lang, code_name
 from service.contract.request import PROGRAM_IDS
 from service.engine.messages import field_name

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api import access
+from service.api.actions import rulesets
 from service.api.auth import EVALUATE as INTAKE
 from service.api.auth import PERMISSIONS, RECORD, REPLAY, VERIFY, Principal
 from service.api.auth import RULES as RULES_PERMISSION
@@ -169,6 +170,15 @@ class Page:
     def t(self, key: str, **values: Any) -> str:
         text = word(key, self.lang)
         return text.format(**values) if values else text
+
+    def jurisdictions(self) -> list[tuple[str, str]]:
+        """(code, name in the page's language) of every loaded jurisdiction."""
+        rows = rulesets.list_rulesets(self.runtime)["jurisdictions"]
+        return [(r["id"], r["name_zh"] if self.lang == "zh" else r["name_en"]) for r in rows]
+
+    def place(self, jurisdiction: str) -> str:
+        """A jurisdiction's name (its code if the rules no longer have it)."""
+        return dict(self.jurisdictions()).get(jurisdiction, jurisdiction)
 
     def may(self, permission: str) -> bool:
         return self.principal is not None and self.principal.role in PERMISSIONS[permission]

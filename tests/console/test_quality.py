@@ -5,12 +5,14 @@ breakpoints), the security headers."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from service.console.assets import ASSETS
 from tests.console.conftest import Console
 
+ROOT = Path(__file__).resolve().parents[2]
 CSS = ASSETS["console.css"][0].decode("utf-8")
 JS = ASSETS["console.js"][0].decode("utf-8")
 
@@ -71,7 +73,10 @@ def test_every_page_labels_its_inputs_and_loads_only_its_own_assets(
     sqlite_console: Console, role: str
 ) -> None:
     browser = sqlite_console.browser(role)
-    for path in PAGES[role]:
+    body = (ROOT / "tests/examples/wuhan-dibao-household-eligible.json").read_bytes()
+    decision = sqlite_console.api.post_decision(body).json()["decision_id"]
+    extra = [f"/console/decisions/{decision}", f"/console/decisions/{decision}/notice"]
+    for path in PAGES[role] + (extra if role == "auditor" else []):
         page = browser.get(path)
         assert page.status_code == 200, path
         html = re.sub(r"<template.*?</template>", "", page.text, flags=re.S)
@@ -85,6 +90,8 @@ def test_every_page_labels_its_inputs_and_loads_only_its_own_assets(
         # every address the page refers to is this service's own
         for address in re.findall(r'(?:src|href|action)="([^"]+)"', html):
             assert address.startswith(("/console/", "#", "data:", "?")), f"{path}: {address}"
+        # the content security policy allows no inline style or script: there is none
+        assert ' style="' not in html and not re.search(r"<script(?![^>]*\bsrc=)", html)
         # no control a keyboard cannot reach: no click handlers on plain elements
         assert "onclick" not in html and 'tabindex="-1"' not in html.replace(
             'class="default-submit" tabindex="-1"', ""

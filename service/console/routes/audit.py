@@ -23,7 +23,6 @@ from service.console.present import (
     provisional_names,
     trace_by_program,
 )
-from service.console.routes.intake import jurisdiction_choices
 from service.console.text import code_name, word
 from service.console.web import PREFIX, ConsoleRoute, Page, open_page
 from service.contract.errors import Refusal, problem
@@ -96,8 +95,8 @@ async def decision_list(
         csv_url=page.url("/decisions.csv", **query),
         query=query,
         names=names,
-        places=dict(jurisdiction_choices(page)),
-        jurisdictions=jurisdiction_choices(page),
+        places=dict(page.jurisdictions()),
+        jurisdictions=page.jurisdictions(),
         programs=PROGRAM_IDS,
         statuses=("eligible", "ineligible", "insufficient_data", "not_applicable"),
     )
@@ -120,7 +119,7 @@ async def decision_export(
     assert principal is not None
     where = _filter(jurisdiction, date_from, date_to, program, status, key)
     names = await key_names(page)
-    places = dict(jurisdiction_choices(page))
+    places = dict(page.jurisdictions())
     lang = page.lang
     header = [
         word(k, lang)
@@ -216,7 +215,7 @@ async def render_detail(
         programs=programs_view(response, page.lang),
         trace=trace_by_program(response),
         provisional=provisional_names(response, page.lang),
-        place=dict(jurisdiction_choices(page)).get(record["jurisdiction"], record["jurisdiction"]),
+        place=page.place(record["jurisdiction"]),
         key=names.get(record["actor"], {}),
         report=report,
         compared=compared,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from service.api import access
 from service.api.auth import EVALUATE, REPLAY
 from service.console.web import (
     LOGIN_COOKIE,
@@ -24,6 +25,7 @@ from service.console.web import (
     open_page,
     sessions_of,
 )
+from service.contract.errors import Refusal
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 
@@ -72,13 +74,15 @@ async def login(request: Request) -> Response:
             message=page.t("error.csrf.body"),
             problems=[],
         )
-    runtime = page.runtime
     secret = fields.get("api_key", "").strip()
     principal = None
     if secret:
-        if not runtime.schema_ok:
-            await run_in_threadpool(runtime.ensure_schema)
-        principal = await run_in_threadpool(runtime.auth.authenticate, secret)
+        try:  # the key is checked exactly as a request to the API presents it
+            principal = await access.authenticate(
+                page.runtime, [(b"x-api-key", secret.encode("utf-8", "replace"))]
+            )
+        except Refusal:
+            principal = None
     target = local_path(fields.get("next"), PREFIX + "/")
     if principal is None:
         return _login_form(

@@ -12,9 +12,11 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from service.api.actions import decisions, rulesets
+from service.api.actions import decisions
 from service.api.auth import EVALUATE, READ, RECORD
+from service.console import form as form_view
 from service.console import household
+from service.console.fields import LISTS
 from service.console.present import missing_view, programs_view, provisional_names
 from service.console.web import PREFIX, ConsoleRoute, Page, PageExit, forbidden_page, open_page
 from service.contract.errors import Refusal, problem
@@ -22,15 +24,6 @@ from service.contract.errors import Refusal, problem
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 
 _ITEM = re.compile(r"(household(?:\.assets)?\.[a-z_]+)\[([0-9]{1,4})\]")
-
-
-def jurisdiction_choices(page: Page) -> list[tuple[str, str]]:
-    rows = rulesets.list_rulesets(page.runtime)["jurisdictions"]
-    return [(r["id"], r["name_zh"] if page.lang == "zh" else r["name_en"]) for r in rows]
-
-
-def place_name(page: Page, jurisdiction: str) -> str:
-    return dict(jurisdiction_choices(page)).get(jurisdiction, jurisdiction)
 
 
 def render_intake(
@@ -44,8 +37,8 @@ def render_intake(
     notice: str | None = None,
     unknown: list[str] | None = None,
 ) -> Response:
-    form = household.build_form(values, page.lang, jurisdiction_choices(page))
-    summary = household.place_problems(form, problems or [], page.lang)
+    form = form_view.build_form(values, page.lang, page.jurisdictions())
+    summary = form_view.place_problems(form, problems or [], page.lang)
     result = None
     if response is not None:
         result = {
@@ -53,7 +46,7 @@ def render_intake(
             "programs": programs_view(response, page.lang),
             "missing": missing_view(response, page.lang),
             "provisional": provisional_names(response, page.lang),
-            "place": place_name(page, response["ruleset"]["id"]),
+            "place": page.place(response["ruleset"]["id"]),
             "decision_id": decision_id,
         }
     return page.render(
@@ -73,7 +66,7 @@ async def intake_form(
     jurisdiction: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     page = await open_page(request, EVALUATE)
-    known = [j for j, _ in jurisdiction_choices(page)]
+    known = [j for j, _ in page.jurisdictions()]
     chosen = jurisdiction if jurisdiction in known else (known[0] if known else "")
     return render_intake(page, household.blank_household(chosen, date.today().isoformat()))
 
@@ -86,11 +79,11 @@ async def intake_action(request: Request) -> Response:
     pairs = await page.form()
     action = next((v for k, v in pairs if k == "action"), "evaluate")
     values = {k: v for k, v in pairs if k not in ("action", "contract_json")}
-    if action.startswith("add:") and action[4:] in household.LISTS:
+    if action.startswith("add:") and action[4:] in LISTS:
         return render_intake(page, household.add_item(values, action[4:]))
     if action.startswith("remove:"):
         match = _ITEM.fullmatch(action[7:])
-        if match and match.group(1) in household.LISTS:
+        if match and match.group(1) in LISTS:
             return render_intake(
                 page, household.remove_item(values, match.group(1), int(match.group(2)))
             )
@@ -168,7 +161,7 @@ async def decision_notice(
         programs=programs_view(response, page.lang),
         missing=missing_view(response, page.lang),
         provisional=provisional_names(response, page.lang),
-        place=place_name(page, record["jurisdiction"]),
+        place=page.place(record["jurisdiction"]),
         applicant=applicant_shown(record),
     )
 

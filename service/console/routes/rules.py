@@ -4,7 +4,7 @@ parameter's source, confidence and provisional mark, and what changed between tw
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -25,14 +25,6 @@ CONFIDENCE = {
 }
 
 
-def jurisdiction_names(runtime: Any) -> dict[str, tuple[str, str]]:
-    """id → (Chinese name, English name) of every loaded jurisdiction."""
-    return {
-        row["id"]: (row["name_zh"], row["name_en"])
-        for row in rulesets.list_rulesets(runtime)["jurisdictions"]
-    }
-
-
 @router.get("")
 async def jurisdictions(request: Request) -> Response:
     page = await open_page(request, RULES)
@@ -49,10 +41,7 @@ async def diff(
 ) -> Response:
     page = await open_page(request, RULES)
     report = rulesets.diff_ruleset(page.runtime, jurisdiction, date_from, date_to)
-    names = jurisdiction_names(page.runtime)
-    return page.render(
-        "rules_diff.html", report=report, place=names.get(jurisdiction, (jurisdiction,) * 2)
-    )
+    return page.render("rules_diff.html", report=report, place=page.place(jurisdiction))
 
 
 @router.get("/bundle")
@@ -63,7 +52,6 @@ async def bundle(
 ) -> Response:
     page = await open_page(request, RULES)
     data = rulesets.show_ruleset(page.runtime, jurisdiction, as_of)
-    names = jurisdiction_names(page.runtime)
     parameters = [
         {
             "path": path,
@@ -80,6 +68,6 @@ async def bundle(
         "rules_bundle.html",
         data=data,
         parameters=parameters,
-        place=names.get(jurisdiction, (jurisdiction,) * 2),
+        place=page.place(jurisdiction),
         confidence=CONFIDENCE,
     )

@@ -2,8 +2,9 @@
 // page works without it (the buttons are real form buttons the server answers). With it, the
 // intake form
 //   - adds and removes members and rows in place (the server's blank item, copied);
-//   - keeps an ID number masked on screen once entered (4201**********123X): the number itself
-//     stays in this script's memory and is sent with the form, never shown again;
+//   - keeps an ID number masked on screen once entered (as stored: no digit shown, the masked
+//     form of service/api/privacy.py); the number itself stays in this script's memory and is
+//     sent with the form, never shown again;
 //   - sends 试算 / 提交认定 / 载入 without leaving the page and puts the answer in place: the
 //     server has already put each error next to its field; an edited field loses its error;
 //   - moves the focus to a field a missing fact or an error links to.
@@ -18,8 +19,7 @@
   }
 
   function mask(number) {
-    if (number.length <= 8) return number.replace(/./g, "*");
-    return number.slice(0, 4) + number.slice(4, -4).replace(/./g, "*") + number.slice(-4);
+    return number.replace(/./g, "*");
   }
 
   function idInputs(root) {
