@@ -60,9 +60,12 @@ class DecisionRow(Base):
     __tablename__ = "decisions"
     __table_args__ = (
         CheckConstraint("seq >= 1", name="seq_positive"),
-        Index(None, "jurisdiction", "seq"),
-        Index(None, "as_of", "seq"),
-        Index(None, "actor", "seq"),
+        # The list's filters: each index has seq after its own column and carries the other
+        # filter columns, so a page's positions are found from an index alone (migration 0006).
+        Index(None, "jurisdiction", "seq", "as_of", "actor"),
+        Index(None, "as_of", "seq", "jurisdiction", "actor"),
+        Index(None, "actor", "seq", "jurisdiction", "as_of"),
+        Index(None, "seq", "jurisdiction", "as_of", "actor"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -89,7 +92,10 @@ class DecisionProgramRow(Base):
     """
 
     __tablename__ = "decision_programs"
-    __table_args__ = (Index(None, "program", "status", "decision_seq"),)
+    __table_args__ = (
+        Index(None, "program", "status", "decision_seq"),
+        Index(None, "decision_seq", "status", "program"),
+    )
 
     decision_seq: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("decisions.seq", ondelete="CASCADE"), primary_key=True

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, exists, select, text, update
+from sqlalchemy import Engine, exists, literal_column, select, text, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from service.store import keys as keymod
 from service.store.database import WRITE_OPTION, make_engine
@@ -60,6 +62,11 @@ T = TypeVar("T")
 
 MAX_WRITE_ATTEMPTS = 6
 MAX_LIST_LIMIT = 500
+# A date filter matching fewer decisions than this is read through the as_of index and its
+# positions sorted; a wider one is read in seq order (see DecisionStore.list).
+_NARROW_DATES = 100_000
+# A page is first looked for among this many positions after the cursor (or the newest).
+_WINDOW = 10_000
 VERIFY_BATCH_SIZE = 1000
 
 # PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected,
@@ -685,34 +692,118 @@ class DecisionStore:
         if date_to is not None:
             _check_date("date_to", date_to)
 
-        stmt = select(DecisionRow)
-        if jurisdiction is not None:
-            stmt = stmt.where(DecisionRow.jurisdiction == jurisdiction)
-        if date_from is not None:
-            stmt = stmt.where(DecisionRow.as_of >= date_from)
-        if date_to is not None:
-            stmt = stmt.where(DecisionRow.as_of <= date_to)
-        if actor is not None:
-            stmt = stmt.where(DecisionRow.actor == actor)
-        if program is not None or status is not None:
-            match = exists().where(DecisionProgramRow.decision_seq == DecisionRow.seq)
-            if program is not None:
-                match = match.where(DecisionProgramRow.program == program)
-            if status is not None:
-                match = match.where(DecisionProgramRow.status == status)
-            stmt = stmt.where(match)
-        if cursor is not None:
-            after = _decode_cursor(cursor, newest_first)
-            stmt = stmt.where(DecisionRow.seq < after if newest_first else DecisionRow.seq > after)
-        order = DecisionRow.seq.desc() if newest_first else DecisionRow.seq.asc()
-        # One extra row tells whether another page exists without a COUNT.
-        stmt = stmt.order_by(order).limit(limit + 1)
+        # Two steps: first the page's positions, from the indexes alone (each index on the
+        # decisions has seq after its own column and carries the other filter columns, so the
+        # plans are index-only: no decision of kilobytes is read to be rejected), then those
+        # rows only.
+        after = _decode_cursor(cursor, newest_first) if cursor is not None else None
 
         with self._read() as session:
-            rows = session.execute(stmt).scalars().all()
+
+            def positions(*, narrow: bool = False, window: tuple[int, int] | None = None) -> Any:
+                # narrow: the other columns' indexes and the seq order are kept out of the plan
+                # (SQLite's unary +, an expression for seq), leaving the as_of index; window:
+                # the seq order over those positions only, the as_of index kept out.
+                def column(col: Any, off: bool) -> Any:
+                    return UnaryExpression(col, operator=custom_op("+")) if off else col
+
+                others_off = narrow and not self._is_pg
+                dates_off = window is not None and not self._is_pg
+                stmt = select(DecisionRow.seq)
+                if date_from is not None:
+                    stmt = stmt.where(column(DecisionRow.as_of, dates_off) >= date_from)
+                if date_to is not None:
+                    stmt = stmt.where(column(DecisionRow.as_of, dates_off) <= date_to)
+                if jurisdiction is not None:
+                    stmt = stmt.where(column(DecisionRow.jurisdiction, others_off) == jurisdiction)
+                if actor is not None:
+                    stmt = stmt.where(column(DecisionRow.actor, others_off) == actor)
+                if program is not None or status is not None:
+                    own = DecisionProgramRow.decision_seq
+                    match = exists().where(own == DecisionRow.seq)
+                    if program is not None:
+                        # SQLite: not the primary key (decision_seq, program), which reads each
+                        # row for its status, but (decision_seq, status, program), index-only
+                        own_program = column(DecisionProgramRow.program, not self._is_pg)
+                        match = match.where(own_program == program)
+                    if status is not None:
+                        match = match.where(DecisionProgramRow.status == status)
+                    if after is not None:
+                        # the same bound: a merge join starts at the cursor, not at the end
+                        match = match.where(own < after if newest_first else own > after)
+                    if window is not None:
+                        match = match.where(own.between(*window))
+                    stmt = stmt.where(match)
+                if after is not None:
+                    seq = column(DecisionRow.seq, others_off)
+                    stmt = stmt.where(seq < after if newest_first else seq > after)
+                if window is not None:
+                    stmt = stmt.where(DecisionRow.seq.between(*window))
+                key = DecisionRow.seq + literal_column("0") if narrow else DecisionRow.seq
+                # One extra position tells whether another page exists without a COUNT.
+                stmt = stmt.order_by(key.desc() if newest_first else key.asc()).limit(limit + 1)
+                return session.execute(stmt).scalars().all()
+
+            # First the next _WINDOW positions in seq order (the order of recording): where
+            # the filters match recent decisions, as most pages do, that is the page at once.
+            if newest_first:
+                head = session.get(ChainHeadRow, 1)
+                top = (after if after is not None else (head.seq if head else 0) + 1) - 1
+                seqs = positions(window=(max(1, top - _WINDOW + 1), top))
+            else:
+                bottom = (after or 0) + 1
+                seqs = positions(window=(bottom, bottom + _WINDOW - 1))
+            if len(seqs) <= limit:
+                # Not a page there. The whole seq order then, except for a date range matching
+                # few decisions: those may all lie far down the order (an old range), so they
+                # are read from the as_of index and sorted; a bounded count tells which.
+                narrow = False
+                if date_from is not None or date_to is not None:
+                    narrow = self._dated_decisions(session, date_from, date_to) < _NARROW_DATES
+                seqs = positions(narrow=narrow)
+            order = DecisionRow.seq.desc() if newest_first else DecisionRow.seq.asc()
+            rows = (
+                session.execute(
+                    select(DecisionRow).where(DecisionRow.seq.in_(seqs[:limit])).order_by(order)
+                )
+                .scalars()
+                .all()
+                if seqs
+                else []
+            )
         page = [_to_stored(row) for row in rows[:limit]]
-        next_cursor = _encode_cursor(page[-1].seq, newest_first) if len(rows) > limit else None
+        next_cursor = _encode_cursor(page[-1].seq, newest_first) if len(seqs) > limit else None
         return page, next_cursor
+
+    def _dated_decisions(
+        self, session: Session, date_from: date | None, date_to: date | None
+    ) -> int:
+        """How many decisions the date range matches, as far as choosing a plan needs: on
+        PostgreSQL the planner's estimate from its statistics (counting costs as much as the
+        plan it chooses), on SQLite a count that stops at _NARROW_DATES."""
+        where = []
+        params: dict[str, Any] = {}
+        if date_from is not None:
+            where.append("as_of >= :date_from")
+            params["date_from"] = date_from
+        if date_to is not None:
+            where.append("as_of <= :date_to")
+            params["date_to"] = date_to
+        condition = " AND ".join(where)
+        if self._is_pg:
+            plan = session.execute(
+                text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM decisions WHERE {condition}"), params
+            ).scalar_one()
+            return int(plan[0]["Plan"]["Plan Rows"])
+        return int(
+            session.execute(
+                text(
+                    f"SELECT count(*) FROM (SELECT 1 FROM decisions WHERE {condition} "
+                    "LIMIT :bound) AS dated"
+                ),
+                {**params, "bound": _NARROW_DATES},
+            ).scalar_one()
+        )
 
     def verify(
         self,

@@ -12,7 +12,7 @@ from service.store import DecisionStore, alembic_config, current_revision, make_
 from service.store.migrate import MIGRATIONS_DIR
 from service.store.models import Base, ChainHeadRow
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 TABLES = {"decisions", "rule_bundles", "api_keys", "chain_head", "decision_programs"}
 
