@@ -1,6 +1,6 @@
 """The five programs evaluated on whole arrays of households at once.
 
-This mirrors ``service.engine.evaluate`` step by step (the engine is the reference; the tests
+This mirrors ``service.engine.programs`` step by step (the engine is the reference; the tests
 check that both give the same status, basis, amount and members for every program of every
 household). Only the decision is computed, not the trace.
 
@@ -198,7 +198,8 @@ KNOWN_RULES = frozenset(
         "single_person", "review_months", "review_able_to_work_months", "dibao_assets",
         "marginal_assets", "marginal_multiplier", "marginal_upper_inclusive",
         "marginal_above_standard_required", "tekun_elderly_age", "tekun_minor_age",
-        "tekun_schooling_beyond_minor", "tekun_disability", "tekun_basic", "care_partial_from",
+        "tekun_schooling_beyond_minor", "tekun_disability", "tekun_basic", "tekun_basic_mode",
+        "care_wage_based", "care_partial_from",
         "care_full_from", "care_amounts", "urgent_causes", "urgent_cap", "advance_cap",
         "expenditure_tiers", "expenditure_cap_multiple", "special_groups",
         "disposable_income_monthly", "disposable_income_annual", "rigid_in_force",
@@ -509,7 +510,7 @@ def _outcome(fail: np.ndarray, missing: np.ndarray) -> np.ndarray:
 def asset_outcome(
     b: Batch, a: AssetParams, size: np.ndarray, res: np.ndarray, std_known: np.ndarray
 ) -> np.ndarray:
-    """``Evaluation.asset_test`` for every household, with household size ``size``."""
+    """``Case.assets`` for every household, with household size ``size``."""
     fail = np.zeros(b.n, dtype=bool)
     missing = ~std_known
     limit = (2 * a.fin_p[res] * size + a.fin_q) // (2 * a.fin_q)
@@ -545,7 +546,7 @@ def asset_outcome(
 
 
 def _applies(conditions: Any, age: np.ndarray, b: Batch, severe: np.ndarray) -> np.ndarray:
-    """``Evaluation._supplement_applies`` for every member: any condition whose facts all hold."""
+    """``programs.dibao._applies`` for every member: any condition whose facts all hold."""
     result = np.zeros(len(age), dtype=bool)
     for c in conditions:
         ok = np.ones(len(age), dtype=bool)
