@@ -793,7 +793,8 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
     included = candidate & (cand_o == PASS)
     n_included = _count(hh, included, n)
     n_undecided = _count(hh, candidate & (cand_o == INS), n)
-    sp_amount = _sum(hh, m_std - dib, included, n)
+    # an included member is a covered 低保 member: own difference plus the 分类施保 supplement
+    sp_amount = _sum(hh, m_std - dib + supplements, included, n)
     active = ~empty & (dibao_status != EL) & (n_candidates > 0)
     sp_el = active & (n_included > 0)
     sp_un = active & (n_included == 0) & (dibao_status == IN) & (n_undecided > 0)

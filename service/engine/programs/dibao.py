@@ -358,7 +358,8 @@ def single_person(
 ) -> Result:
     """单人户: members of a 低保边缘 (or listed-type) household assessed as households of one.
 
-    Only when 低保 is not already eligible on another path: standard − own income.
+    Only when 低保 is not already eligible on another path. An included member is a covered
+    低保 member like any other: standard − own income, plus the member's 分类施保 supplement.
     """
     if dibao.status == ELIGIBLE or not remaining:
         return dibao
@@ -431,6 +432,7 @@ def _single_person_member(
         "own_income": money(own) if own is not None else None,
         "standard": params.standard_text,
     }
+    chosen: list[tuple[Decimal, str]] = []
     if own is not None and standard is not None and own >= standard:
         outcome, variant = FAIL, "fail_income"  # fails on known facts, whatever the type
     elif type_outcome == FAIL:
@@ -447,7 +449,14 @@ def _single_person_member(
         outcome, variant = PASS, "pass"
         difference = standard - own
         values["monthly_amount"] = money(difference)
+        # An included member is a covered 低保 member like any other: the member's amount adds
+        # the 分类施保 supplement (rules-reference §6), shown as its own step below.
+        chosen = _supplement_items(case, person)
     case.step("dibao.single_person", "dibao", outcome, variant, values, person.id)
     if outcome == PASS:
-        included.append({"member": person.id, "monthly_amount": money(difference)})
+        supplement = ZERO
+        if chosen:
+            chosen = _supplement_items(case, person)  # read again: the supplement's own step
+            supplement = _supplement_step(case, person, chosen)
+        included.append({"member": person.id, "monthly_amount": money(difference + supplement)})
     return outcome
