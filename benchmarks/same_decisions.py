@@ -39,7 +39,11 @@ from service.synthetic import population  # noqa: E402
 # one line per request (the response, or the problems of a refused request).
 _DUMP = """
 import json, sys
-from service.engine import Decider, RequestRejected
+from service.engine import RequestRejected
+try:
+    from service.engine import Decider
+except ImportError:  # before the entry point was renamed
+    from service.engine import Engine as Decider
 engine = Decider("rules")
 whole = sys.argv[3] == "whole"
 with open(sys.argv[1], encoding="utf-8") as requests, open(sys.argv[2], "w", encoding="utf-8") as out:
@@ -156,6 +160,7 @@ def main() -> int:
     if args.whole:
         return _compare_whole(this, that, args.show)
     differing = refused = steps = reworded = 0
+    where: dict[str, int] = {}
     for number, (mine, theirs) in enumerate(zip(this, that, strict=True), start=1):
         new, old = json.loads(mine), json.loads(theirs)
         if isinstance(new, dict):
@@ -166,11 +171,21 @@ def main() -> int:
             continue
         if not isinstance(old, list) or new[0] != old[0]:
             differing += 1
-            if differing <= 5:
-                print(f"request {number}: the response differs beyond its message texts")
+            places = differences(new[0], old[0] if isinstance(old, list) else old)
+            for place in places:
+                key = place.split("]")[-1] if place.startswith(".trace[") else place
+                kind = f"{_step_name(new[0], place).strip(' ()') or place.split('[')[0]}{key}"
+                where[kind] = where.get(kind, 0) + 1
+            if differing <= args.show:
+                print(
+                    f"request {number}: differs beyond its message texts at "
+                    + ", ".join(p + _step_name(new[0], p) for p in places[:6])
+                )
             continue
         steps += len(new[1])
         reworded += sum(a != b for a, b in zip(new[1], old[1], strict=True))
+    for place, count in sorted(where.items(), key=lambda item: -item[1]):
+        print(f"  {count:6d} × {place}")
     print(
         f"{len(this)} requests ({refused} refused), {steps} trace steps: "
         f"{differing} responses differ beyond the message texts; "

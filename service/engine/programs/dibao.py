@@ -11,7 +11,7 @@ own ``dibao.classified_supplement``). Paths are alternatives: one eligible path 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -41,7 +41,7 @@ from service.engine.dates import add_months, first_of_next_month, whole_months_b
 from service.engine.programs import tekun as tekun_program
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     status: str
     basis: str | None = None
@@ -71,7 +71,7 @@ class Result:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExitPath:
     outcome: str
     reasons: tuple[str, ...]
@@ -136,7 +136,12 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
     ]
     if exit_path is not None:
         reasons.extend(exit_path.reasons)
-    return replace(base, status=status(outcome), reasons=tuple(reasons))
+    return Result(
+        status(outcome),
+        per_capita_income=base.per_capita_income,
+        standard=base.standard,
+        reasons=tuple(reasons),
+    )
 
 
 def _household_amount(
@@ -162,10 +167,11 @@ def _household_amount(
             "monthly_amount": money(monthly),
         },
     )
-    return replace(
-        base,
-        status=ELIGIBLE,
+    return Result(
+        ELIGIBLE,
         basis="household",
+        per_capita_income=base.per_capita_income,
+        standard=base.standard,
         members=tuple(p.id for p in remaining),
         monthly_amount=money(monthly),
         payment_starts=payment_starts,
@@ -256,10 +262,11 @@ def _gradual_exit(
             "exit_ends": iso(exit_ends),
         },
     )
-    result = replace(
-        base,
-        status=ELIGIBLE,
+    result = Result(
+        ELIGIBLE,
         basis="gradual_exit",
+        per_capita_income=base.per_capita_income,
+        standard=base.standard,
         members=tuple(p.id for p in remaining),
         monthly_amount=money(amount),
         payment_starts=payment_starts,
@@ -397,10 +404,11 @@ def single_person(
         payment_starts, next_review = _schedule(case, covered)
         case.no_step()  # the review interval: the members' steps are written
         total = sum((Decimal(i["monthly_amount"]) for i in included), ZERO)
-        return replace(
-            dibao,
-            status=ELIGIBLE,
+        return Result(
+            ELIGIBLE,
             basis="single_person",
+            per_capita_income=dibao.per_capita_income,
+            standard=dibao.standard,
             members=tuple(i["member"] for i in included),
             monthly_amount=money(total),
             payment_starts=payment_starts,
@@ -408,10 +416,11 @@ def single_person(
             single_person=tuple(included),
             reasons=("dibao.single_person",),
         )
+    # 低保 was not eligible on another path: only its status and reasons can change
     if dibao.status == INELIGIBLE and INSUFFICIENT in outcomes:
-        return replace(dibao, status=INSUFFICIENT_DATA, reasons=("dibao.single_person",))
-    if dibao.status == INELIGIBLE:
-        return replace(dibao, reasons=(*dibao.reasons, "dibao.single_person"))
+        dibao.status, dibao.reasons = INSUFFICIENT_DATA, ("dibao.single_person",)
+    elif dibao.status == INELIGIBLE:
+        dibao.reasons = (*dibao.reasons, "dibao.single_person")
     return dibao
 
 

@@ -31,7 +31,7 @@ from service.engine.programs import dibao as dibao_program
 STEPS = ("marginal.precondition", "marginal.income_test", "marginal.asset_test")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     status: str
     threshold: str | None

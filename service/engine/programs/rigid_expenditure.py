@@ -45,7 +45,7 @@ STEPS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     status: str
     share: str | None = None

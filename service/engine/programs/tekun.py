@@ -35,7 +35,7 @@ STEPS = ("tekun.no_work_capacity", "tekun.no_means", "tekun.no_capable_supporter
 _SUPPORT_VARIANT = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Amount:
     basic_monthly: str
     care_tier: str | None
@@ -43,7 +43,7 @@ class Amount:
     monthly_amount: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MemberResult:
     member: str
     status: str
@@ -63,7 +63,7 @@ class MemberResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     status: str
     members: list[MemberResult]

@@ -39,7 +39,7 @@ EXPENDITURE_STEPS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     status: str
     kind: str | None = None
@@ -63,7 +63,7 @@ class Result:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Assessment:
     """The amount part of a kind of emergency: its steps' outcomes and the figures found."""
 
