@@ -238,9 +238,9 @@ class Case:
         outer, params.read = params.read, 0
         deductions = self.household.__dict__["deductions"]
         by_member: dict[str, Decimal] = {}
-        share = params.employment_cost_share
+        share = params.employment_cost_share()
         if deductions:
-            allowed = params.deductions_allowed
+            allowed = params.deductions_allowed()
             for item in deductions:
                 if item.type not in allowed:
                     continue
@@ -251,7 +251,7 @@ class Case:
         for person in self.people:
             own: Decimal | None = by_member.get(person.id, ZERO)
             if share is not None and person.member.__dict__["employed"]:
-                standard = params.standard
+                standard = params.standard()
                 # the employment cost depends on the standard
                 own = None if standard is None else own + share * standard  # type: ignore[operator]
             out.append(own)
@@ -276,7 +276,7 @@ class Case:
             deductions, _ = self._member_deductions()
             gross: dict[str, Decimal] = {}
             if income:
-                excluded = params.tekun_excluded if tekun else params.dibao_excluded
+                excluded = params.tekun_excluded() if tekun else params.dibao_excluded()
                 for item in income:
                     fields = item.__dict__
                     kind = fields["type"]
@@ -423,7 +423,7 @@ class Case:
         if assets_model is None:
             return AssetResult(INSUFFICIENT, values, failed, ["household.assets"], 0)
         assets = assets_model.__dict__  # its fields, without pydantic's ``__getattr__`` hook
-        standard = params.standard
+        standard = params.standard()
         if standard is None:
             missing.append("residence")
         else:

@@ -1,7 +1,7 @@
 """The parameters an evaluation reads, each read recorded: a step's provenance is what it read.
 
 As OpenFisca's tracing parameter nodes record every parameter a formula reads, every parameter
-the programs use is read through ``Parameters``, one per evaluation. Each property returns the
+the programs use is read through ``Parameters``, one per evaluation. Each method returns the
 value and sets the parameter's bit in ``read``; the trace takes the bits when a step is written
 (``Case.step``) and marks the step provisional exactly when one of them is a provisional
 parameter. No step lists its parameters by hand, so the marks cannot drift from the rules.
@@ -305,7 +305,10 @@ def _money(value: Decimal) -> str:
 
 
 class Parameters:
-    """The parameters of one evaluation: each property returns a value and records its read.
+    """The parameters of one evaluation: each method returns a value and records its read.
+
+    Methods, not properties: a property's getter is called through its descriptor, which costs
+    several times a method call on this interpreter, and these run ~50 times a household.
 
     ``read`` holds the bits of the parameters read since the trace last took them.
     """
@@ -324,48 +327,40 @@ class Parameters:
 
     # --- the 低保 standard and what derives from it -----------------------------------------
 
-    @property
     def standard(self) -> Decimal | None:
         place = self.place
         self.read |= place.standard_bit
         return place.standard
 
-    @property
     def standard_text(self) -> str | None:
         place = self.place
         self.read |= place.standard_bit
         return place.standard_text
 
-    @property
     def marginal_threshold(self) -> Decimal | None:
         place = self.place
         self.read |= place.standard_bit | _MARGINAL_MULTIPLIER
         return place.marginal_threshold
 
-    @property
     def marginal_threshold_text(self) -> str | None:
         place = self.place
         self.read |= place.standard_bit | _MARGINAL_MULTIPLIER
         return place.marginal_threshold_text
 
-    @property
     def marginal_multiplier_text(self) -> str:
         self.read |= _MARGINAL_MULTIPLIER
         return self.place.marginal_multiplier_text
 
-    @property
     def disposable_income_monthly(self) -> Decimal | None:
         place = self.place
         self.read |= place.disposable_income_bit
         return place.disposable_income_monthly
 
-    @property
     def disposable_income_monthly_text(self) -> str | None:
         place = self.place
         self.read |= place.disposable_income_bit
         return place.disposable_income_monthly_text
 
-    @property
     def disposable_income_annual_text(self) -> str | None:
         place = self.place
         self.read |= place.disposable_income_bit
@@ -373,22 +368,18 @@ class Parameters:
 
     # --- income ------------------------------------------------------------------------------
 
-    @property
     def dibao_excluded(self) -> frozenset[str]:
         self.read |= _DIBAO_EXCLUDED
         return self.place.dibao_excluded
 
-    @property
     def tekun_excluded(self) -> frozenset[str]:
         self.read |= _TEKUN_EXCLUDED
         return self.place.tekun_excluded
 
-    @property
     def deductions_allowed(self) -> frozenset[str]:
         self.read |= _DEDUCTIONS
         return self.place.deductions_allowed
 
-    @property
     def employment_cost_share(self) -> Decimal | None:
         self.read |= _EMPLOYMENT_COST
         return self.place.employment_cost_share
@@ -417,38 +408,31 @@ class Parameters:
 
     # --- 特困 ---------------------------------------------------------------------------------
 
-    @property
     def tekun_elderly_age(self) -> int:
         self.read |= _ELDERLY
         return self.place.tekun_elderly_age
 
-    @property
     def tekun_minor_age(self) -> int:
         self.read |= _MINOR
         return self.place.tekun_minor_age
 
-    @property
     def tekun_schooling_beyond_minor(self) -> frozenset[str]:
         self.read |= _SCHOOLING
         return self.place.tekun_schooling_beyond_minor
 
-    @property
     def tekun_disability(self) -> tuple[DisabilityGrades, ...]:
         self.read |= _TEKUN_DISABILITY
         return self.place.tekun_disability
 
-    @property
     def tekun_basic(self) -> Decimal:
         place = self.place
         self.read |= place.tekun_basic_bit
         return place.tekun_basic
 
-    @property
     def care_partial_from(self) -> int:
         self.read |= _CARE_TIERS
         return self.place.care_partial_from
 
-    @property
     def care_full_from(self) -> int:
         self.read |= _CARE_TIERS
         return self.place.care_full_from
@@ -460,98 +444,80 @@ class Parameters:
 
     # --- 低保 ---------------------------------------------------------------------------------
 
-    @property
     def supplements(self) -> ClassifiedSupplements | None:
         self.read |= _SUPPLEMENTS
         return self.place.supplements
 
-    @property
     def gradual_exit(self) -> GradualExit:
         self.read |= _GRADUAL_EXIT
         return self.place.gradual_exit
 
-    @property
     def single_person(self) -> SinglePerson:
         self.read |= _SINGLE_PERSON
         return self.place.single_person
 
-    @property
     def review_months(self) -> int:
         self.read |= _REVIEW
         return self.place.review_months
 
-    @property
     def review_able_to_work_months(self) -> int:
         self.read |= _REVIEW
         return self.place.review_able_to_work_months
 
     # --- 低保边缘 ---------------------------------------------------------------------------------
 
-    @property
     def marginal_upper_inclusive(self) -> bool:
         self.read |= _MARGINAL_UPPER
         return self.place.marginal_upper_inclusive
 
-    @property
     def marginal_above_standard_required(self) -> bool:
         self.read |= _MARGINAL_ABOVE
         return self.place.marginal_above_standard_required
 
     # --- 刚性支出 ---------------------------------------------------------------------------------
 
-    @property
     def rigid_in_force(self) -> bool:
         self.read |= _RIGID_IN_FORCE
         return self.place.rigid_in_force
 
-    @property
     def rigid_share_threshold(self) -> Decimal:
         self.read |= _RIGID_SHARE
         return self.place.rigid_share_threshold
 
-    @property
     def rigid_share_threshold_text(self) -> str:
         self.read |= _RIGID_SHARE
         return self.place.rigid_share_threshold_text
 
-    @property
     def rigid_threshold_inclusive(self) -> bool:
         self.read |= _RIGID_INCLUSIVE
         return self.place.rigid_threshold_inclusive
 
-    @property
     def rigid_validity_months(self) -> int:
         self.read |= _RIGID_VALIDITY
         return self.place.rigid_validity_months
 
     # --- 临时救助 ---------------------------------------------------------------------------------
 
-    @property
     def urgent_causes(self) -> frozenset[str]:
         self.read |= _URGENT_CAUSES
         return self.place.urgent_causes
 
-    @property
     def urgent_cap(self) -> Cap:
         self.read |= _URGENT_CAP
         return self.place.urgent_cap
 
-    @property
     def advance_cap_text(self) -> str:
         self.read |= _ADVANCE_CAP
         return self.place.advance_cap_text
 
-    @property
     def expenditure_tiers(self) -> tuple[Tier, ...]:
         self.read |= _TIERS
         return self.place.expenditure_tiers
 
-    @property
     def expenditure_cap_multiple(self) -> Decimal:
         self.read |= _CAP_MULTIPLE
         return self.place.expenditure_cap_multiple
 
-    @property
     def special_groups(self) -> SpecialGroups | None:
         self.read |= _SPECIAL_GROUPS
         return self.place.special_groups

@@ -99,10 +99,10 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
         case.step("dibao.household", "dibao", PASS, "pass", values)
     income = case.income(remaining)
     per_capita = income.per_capita
-    standard = params.standard
+    standard = params.standard()
     values = {
         "per_capita_income": income.per_capita_text,
-        "standard": params.standard_text,
+        "standard": params.standard_text(),
         "household_income": money(income.total) if income.total is not None else None,
         "household_size": int_text(len(remaining)),
     }
@@ -159,7 +159,7 @@ def _household_amount(
         PASS,
         "difference",
         {
-            "standard": params.standard_text,
+            "standard": params.standard_text(),
             "per_capita_income": str(per_capita),
             "household_size": int_text(len(remaining)),
             "difference_amount": money(difference),
@@ -186,7 +186,7 @@ def _gradual_exit(
     """渐退: a household on 低保 whose income rose from employment keeps it for a while."""
     params = case.params
     current = case.household.current_benefit
-    rule = params.gradual_exit
+    rule = params.gradual_exit()
     rise = current.income_rise_from_employment
     values: dict[str, Any] = {
         "current_program": current.program,
@@ -202,7 +202,7 @@ def _gradual_exit(
         parts.append(PASS if rise else FAIL)
     parts.append(assets)
     if rule.income_ceiling is not None:
-        standard = params.standard
+        standard = params.standard()
         assert standard is not None
         ceiling = rule.income_ceiling * standard
         values["income_ceiling"] = money(ceiling)
@@ -212,7 +212,7 @@ def _gradual_exit(
         "dibao.gradual_exit.eligible", "dibao", eligible, VARIANT_OF_OUTCOME[eligible], values
     )
     as_of = case.as_of
-    rule = params.gradual_exit
+    rule = params.gradual_exit()
     start = current.exit_started or as_of
     months = whole_months_between(start, as_of)
     exit_ends = add_months(start, rule.max_months)
@@ -244,7 +244,7 @@ def _gradual_exit(
             if o == failing
         )
         return ExitPath(outcome, reasons, None)
-    rule = params.gradual_exit
+    rule = params.gradual_exit()
     amount = (
         current.monthly_amount
         if rule.amount == "keep"
@@ -280,7 +280,7 @@ def _gradual_exit(
 def _supplement_items(case: Case, person: Person) -> list[tuple[Decimal, str]]:
     """分类施保: the member's supplements (the highest item, plus the additional ones)."""
     params = case.params
-    plan = params.supplements
+    plan = params.supplements()
     if plan is None:
         return []
     best: tuple[Decimal, str] | None = None
@@ -296,7 +296,7 @@ def _supplement_items(case: Case, person: Person) -> list[tuple[Decimal, str]]:
 def _item_amount(params: Any, item: Any) -> Decimal:
     if item.amount is not None:
         return item.amount  # type: ignore[no-any-return]
-    return item.share_of_standard * params.standard  # type: ignore[no-any-return]
+    return item.share_of_standard * params.standard()  # type: ignore[no-any-return]
 
 
 def _supplement_step(case: Case, person: Person, chosen: list[tuple[Decimal, str]]) -> Decimal:
@@ -353,9 +353,9 @@ def _schedule(case: Case, covered: list[Person]) -> tuple[date, date]:
     """The first month paid and the next review (sooner when a covered member can work)."""
     params = case.params
     months = (
-        params.review_able_to_work_months
+        params.review_able_to_work_months()
         if any(p.able_to_work() for p in covered)
-        else params.review_months
+        else params.review_months()
     )
     return first_of_next_month(case.as_of), add_months(case.as_of, months)
 
@@ -371,7 +371,7 @@ def single_person(
     if dibao.status == ELIGIBLE or not remaining:
         return dibao
     params = case.params
-    rule = params.single_person
+    rule = params.single_person()
     candidates = [
         p
         for p in remaining
@@ -432,14 +432,14 @@ def _single_person_member(
     included: list[dict[str, str]],
 ) -> str:
     params = case.params
-    rule = params.single_person
-    standard = params.standard
+    rule = params.single_person()
+    standard = params.standard()
     own = case.incomes(False)[person.position]
     values: dict[str, Any] = {
         "household_types": list(rule.household_types),
         "household_type_status": [f"{t}:{types[t]}" for t in rule.household_types],
         "own_income": money(own) if own is not None else None,
-        "standard": params.standard_text,
+        "standard": params.standard_text(),
     }
     chosen: list[tuple[Decimal, str]] = []
     if own is not None and standard is not None and own >= standard:

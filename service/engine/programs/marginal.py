@@ -79,21 +79,21 @@ def _income_test(case: Case, remaining: list[Person]) -> str:
     params = case.params
     income = case.income(remaining)
     per_capita = income.per_capita
-    threshold = params.marginal_threshold
-    standard = params.standard
+    threshold = params.marginal_threshold()
+    standard = params.standard()
     values = {
         "per_capita_income": income.per_capita_text,
-        "standard": params.standard_text,
-        "threshold": params.marginal_threshold_text,
-        "multiplier": params.marginal_multiplier_text,
+        "standard": params.standard_text(),
+        "threshold": params.marginal_threshold_text(),
+        "multiplier": params.marginal_multiplier_text(),
     }
     if per_capita is None or threshold is None or standard is None:
         outcome, variant = INSUFFICIENT, "insufficient"
         case.need("marginal", case.income_missing_field() if per_capita is None else "residence")
     else:
-        inclusive = params.marginal_upper_inclusive
+        inclusive = params.marginal_upper_inclusive()
         below = per_capita <= threshold if inclusive else per_capita < threshold
-        above = per_capita > standard if params.marginal_above_standard_required else True
+        above = per_capita > standard if params.marginal_above_standard_required() else True
         outcome = PASS if below and above else FAIL
         if outcome == PASS:
             variant = "pass_inclusive" if inclusive else "pass"

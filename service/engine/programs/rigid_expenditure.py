@@ -64,7 +64,7 @@ class Result:
 def decide(case: Case, dibao: str, marginal: str, remaining: list[Person]) -> Result:
     """``dibao`` and ``marginal``: those programs' statuses."""
     params = case.params
-    if not params.rigid_in_force:
+    if not params.rigid_in_force():
         case.step(
             "rigid_expenditure.in_force",
             "rigid_expenditure",
@@ -105,11 +105,11 @@ def decide(case: Case, dibao: str, marginal: str, remaining: list[Person]) -> Re
 def _income_test(case: Case, income: Income) -> str:
     """Per-capita income below a month of last year's per-capita disposable income."""
     params = case.params
-    line = params.disposable_income_monthly
+    line = params.disposable_income_monthly()
     values = {
         "per_capita_income": income.per_capita_text,
-        "disposable_income_monthly": params.disposable_income_monthly_text,
-        "disposable_income_annual": params.disposable_income_annual_text,
+        "disposable_income_monthly": params.disposable_income_monthly_text(),
+        "disposable_income_annual": params.disposable_income_annual_text(),
     }
     if income.per_capita is None or line is None:
         outcome = INSUFFICIENT
@@ -137,7 +137,7 @@ def _share_test(case: Case, income: Income, outcomes: list[str]) -> Result:
     values: dict[str, Any] = {
         "rigid_expenditure_12m": money(spending) if spending is not None else None,
         "income_12m": money(total * 12) if total is not None else None,
-        "share_threshold": params.rigid_share_threshold_text,
+        "share_threshold": params.rigid_share_threshold_text(),
     }
     shown = None
     if spending is None or total is None:
@@ -152,8 +152,8 @@ def _share_test(case: Case, income: Income, outcomes: list[str]) -> Result:
         share = spending / (total * 12)
         shown = str(share.quantize(SHARE_PLACES, ROUND_HALF_UP))
         values["share"] = shown
-        threshold = params.rigid_share_threshold
-        inclusive = params.rigid_threshold_inclusive
+        threshold = params.rigid_share_threshold()
+        inclusive = params.rigid_threshold_inclusive()
         over = share >= threshold if inclusive else share > threshold
         share_outcome = PASS if over else FAIL
         variant = (
@@ -165,7 +165,7 @@ def _share_test(case: Case, income: Income, outcomes: list[str]) -> Result:
     outcome = combine(outcomes)
     valid_until = None
     if outcome == PASS:
-        valid_until = add_months(case.as_of, params.rigid_validity_months)
+        valid_until = add_months(case.as_of, params.rigid_validity_months())
     case.step("rigid_expenditure.share_test", "rigid_expenditure", share_outcome, variant, values)
     failing = PASS if outcome == PASS else (FAIL if outcome == FAIL else INSUFFICIENT)
     return Result(status(outcome), shown, valid_until, tuple(matching(STEPS, outcomes, failing)))

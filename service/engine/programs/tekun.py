@@ -123,16 +123,16 @@ def _no_work_capacity(case: Case, person: Person) -> str:
     params = case.params
     age = person.age
     disability = person.disability
-    elderly_age = params.tekun_elderly_age
-    minor_age = params.tekun_minor_age
+    elderly_age = params.tekun_elderly_age()
+    minor_age = params.tekun_minor_age()
     if age >= elderly_age:
         variant = "pass_elderly"
     elif age < minor_age:
         variant = "pass_minor"
-    elif person.schooling in params.tekun_schooling_beyond_minor:
+    elif person.schooling in params.tekun_schooling_beyond_minor():
         variant = "pass_student"
     elif disability and grades_match(
-        params.tekun_disability, disability.category, disability.grade
+        params.tekun_disability(), disability.category, disability.grade
     ):
         variant = "pass_disability"
     else:
@@ -157,7 +157,7 @@ def _no_means(case: Case, person: Person, assets: str) -> str:
     """第六条: own income (特困 exclusions) below the standard, and the asset test."""
     params = case.params
     income = case.incomes(True)[person.position]
-    standard = params.standard
+    standard = params.standard()
     if income is None or standard is None:
         income_outcome = INSUFFICIENT
         case.need("tekun", case.income_missing_field() if income is None else "residence")
@@ -180,7 +180,7 @@ def _no_means(case: Case, person: Person, assets: str) -> str:
         {
             # rounded to the cent already: its text needs no second rounding
             "own_income": str(income) if income is not None else None,
-            "standard": params.standard_text,
+            "standard": params.standard_text(),
             "asset_test": assets,
         },
         person.id,
@@ -208,15 +208,15 @@ def _no_capable_supporter(case: Case, person: Person) -> str:
 def _amount(case: Case, person: Person) -> Amount:
     """Basic support plus the care amount of the member's care tier."""
     params = case.params
-    basic = params.tekun_basic
+    basic = params.tekun_basic()
     failed = person.member.self_care_failed_items
     tier: str | None
     if failed is None:
         tier = None
         case.need("tekun", f"household.members[{person.index}].self_care_failed_items")
-    elif failed >= params.care_full_from:
+    elif failed >= params.care_full_from():
         tier = "full"
-    elif failed >= params.care_partial_from:
+    elif failed >= params.care_partial_from():
         tier = "partial"
     else:
         tier = "self_care"

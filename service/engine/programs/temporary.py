@@ -124,7 +124,7 @@ def _urgent(case: Case, repeat: str) -> Assessment:
     params = case.params
     emergency = case.emergency
     cause = emergency.cause
-    causes = params.urgent_causes
+    causes = params.urgent_causes()
     values: dict[str, Any] = {"cause": cause, "urgent_causes": sorted(causes)}
     if cause is None:
         cause_outcome, variant = INSUFFICIENT, "insufficient"
@@ -134,19 +134,19 @@ def _urgent(case: Case, repeat: str) -> Assessment:
     else:
         cause_outcome, variant = FAIL, "fail"
     case.step("temporary.urgent.cause", "temporary", cause_outcome, variant, values)
-    cap_rule = params.urgent_cap
+    cap_rule = params.urgent_cap()
     cap: Decimal | None
     if cap_rule.fixed is not None:
         cap = cap_rule.fixed
     else:
-        standard = params.standard
+        standard = params.standard()
         cap = (
             cap_rule.standard_multiple * standard * len(case.people)  # type: ignore[operator]
             if standard is not None
             else None
         )
     need = emergency.assessed_need
-    advance_cap = params.advance_cap_text
+    advance_cap = params.advance_cap_text()
     cap_text = money(cap) if cap is not None else None
     values = {
         "assessed_need": money(need) if need is not None else None,
@@ -184,7 +184,7 @@ def _expenditure(
     assets = case.asset_step(
         "temporary.expenditure.asset_test", "temporary", params.place.dibao_assets, len(people)
     )
-    group = params.special_groups
+    group = params.special_groups()
     in_group = False
     if group is not None:
         current = case.household.current_benefit
@@ -196,14 +196,14 @@ def _expenditure(
     if in_group and group is not None:
         tiers, cap_multiple = group.tiers, group.cap_multiple
     else:
-        tiers, cap_multiple = params.expenditure_tiers, params.expenditure_cap_multiple
+        tiers, cap_multiple = params.expenditure_tiers(), params.expenditure_cap_multiple()
     spending = case.rigid_total("temporary")
-    standard = params.standard
+    standard = params.standard()
     values: dict[str, Any] = {
         "rigid_expenditure_12m": money(spending) if spending is not None else None,
         "special_group": str(in_group).lower(),
         "cap_multiple": str(cap_multiple),
-        "standard": params.standard_text,
+        "standard": params.standard_text(),
     }
     if spending is None or standard is None:
         if standard is None:
@@ -238,10 +238,10 @@ def _income_test(case: Case, people: list[Person]) -> str:
     params = case.params
     income = case.income(people)
     per_capita = income.per_capita
-    line = params.disposable_income_monthly
+    line = params.disposable_income_monthly()
     values: dict[str, Any] = {
         "per_capita_income": income.per_capita_text,
-        "disposable_income_monthly": params.disposable_income_monthly_text,
+        "disposable_income_monthly": params.disposable_income_monthly_text(),
     }
     if per_capita is None or line is None:
         case.need("temporary", case.income_missing_field() if per_capita is None else "residence")
