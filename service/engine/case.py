@@ -151,16 +151,16 @@ class AssetResult:
     words: tuple[str, dict[str, str] | None] | None = None  # (variant, words), built once
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Income:
     """The household's countable income (after 特困 members leave) and its per-capita share."""
 
     total: Decimal | None
     per_capita: Decimal | None  # rounded to the cent: its text is ``str()``
+    per_capita_text: str | None
 
-    @property
-    def per_capita_text(self) -> str | None:
-        return str(self.per_capita) if self.per_capita is not None else None
+
+NO_INCOME = Income(None, None, None)
 
 
 class Case:
@@ -309,12 +309,17 @@ class Case:
         params = self.params
         outer, params.read = params.read, 0
         incomes = self.incomes(False)
-        own = [incomes[p.position] for p in people]
-        if not people or None in own:
-            result = Income(None, None)
-        else:
-            total = sum(own, ZERO)  # type: ignore[arg-type]
-            result = Income(total, cents(total / len(people)))
+        result = NO_INCOME
+        if people:
+            total = ZERO
+            for person in people:
+                own = incomes[person.position]
+                if own is None:
+                    break
+                total += own
+            else:
+                per_capita = cents(total / len(people))
+                result = Income(total, per_capita, str(per_capita))
         self._income_of = (people, result, params.read)
         params.read |= outer
         return result

@@ -84,9 +84,16 @@ def decide(case: Case) -> Result:
         assets = case.asset_step(
             "tekun.asset_test", "tekun", params.place.dibao_assets, len(people)
         )
-    members = [_member(case, person, assets) for person in people]
-    eligible = [m.member for m in members if m.status == ELIGIBLE]
-    undecided = [m.member for m in members if m.status == INSUFFICIENT_DATA]
+    members = []
+    eligible: list[str] = []
+    undecided: list[str] = []
+    for person in people:
+        member = _member(case, person, assets)
+        members.append(member)
+        if member.status == ELIGIBLE:
+            eligible.append(member.member)
+        elif member.status == INSUFFICIENT_DATA:
+            undecided.append(member.member)
     if not members:
         status = NOT_APPLICABLE
     elif eligible:
