@@ -56,7 +56,6 @@ API_FROM_CASELOAD = frozenset({"service.caseload.http"})
 PENDING = {
     ("cycle", "service.engine.bundle"): "bundle.py and compiled.py import each other",
     ("cycle", "service.engine.compiled"): "bundle.py and compiled.py import each other",
-    ("layers", "service.caseload.generate"): "takes private names from service.synthetic",
 }
 
 

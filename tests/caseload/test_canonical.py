@@ -12,13 +12,13 @@ import pyarrow as pa
 import pytest
 from pydantic import Field, ValidationError
 
-from service.caseload import generate, layout
+from service import synthetic
+from service.caseload import layout
 from service.caseload.canonical import flat_row, reader
 from service.caseload.columns import Batch
 from service.caseload.shape import describe
 from service.contract import request as contract
 from service.contract.request import EvaluationRequest
-from tests.caseload import fuzz
 
 ODD_VALUES = [
     None, True, False, 0, 1, 7, -1, 1.5, 10**13, "", " 12.00", "-1", "1e3", "12.345", "bogus",
@@ -65,8 +65,8 @@ def test_fast_reader_is_a_subset_of_the_contract(rule_base):
     bases = []
     for jurisdiction in ("wuhan", "zhumadian", "changsha"):
         rules = rule_base.resolve(jurisdiction, on).rules
-        bases += list(generate.requests(jurisdiction, 60, 4, on, dict(rules.standard)))
-        bases += [fuzz.household(rng, jurisdiction, on, rules) for _ in range(60)]
+        bases += list(synthetic.caseload(jurisdiction, 60, 4, on, dict(rules.standard)))
+        bases += [synthetic.edge_household(rng, jurisdiction, on, rules) for _ in range(60)]
     for request in bases:
         request.pop("id", None)
         assert flat_row(request) is not None  # generated requests are canonical
