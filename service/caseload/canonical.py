@@ -119,8 +119,8 @@ def _fill(shape: Fact, prefix: str, build: bool = False) -> Any:
         "_ABSENT": _ABSENT,
         "Decimal": Decimal,
         "date": date,
-        "keys": frozenset(f.name for f in shape.fields),
-        "columns": tuple(c.name for c in layout.flatten(shape)),
+        "keys": frozenset(field_.name for field_ in shape.fields),
+        "columns": tuple(entry.name for entry in layout.flatten(shape)),
     }
     lines = ["def fill(d):" if build else "def fill(d, row):"]
     if shape.nullable and not build:
@@ -168,7 +168,7 @@ def _fill(shape: Fact, prefix: str, build: bool = False) -> Any:
 def reader(shape: Fact = REQUEST) -> Callable[..., dict[str, Any] | None]:
     """``flat_row`` for a request of this shape (the contract's, or another for a test)."""
     fill = _fill(shape, "")
-    columns = ("id", *(c.name for c in layout.flatten(shape)))
+    columns = ("id", *(entry.name for entry in layout.flatten(shape)))
 
     def flat_row(data: Any, household_id: str | None = None) -> dict[str, Any] | None:
         """The flat row of a canonical request, or None (then validate it with the contract)."""

@@ -30,13 +30,13 @@ MIN_DAY = (date(1, 1, 1) - EPOCH).days
 MAX_DAY = (date(9999, 12, 31) - EPOCH).days
 UNKNOWN_DAY = np.iinfo(np.int32).min
 
-INCOME_INDEX = {t: i for i, t in enumerate(layout.INCOME_TYPES)}
-DEDUCTION_INDEX = {t: i for i, t in enumerate(layout.DEDUCTION_TYPES)}
-VEHICLE_INDEX = {t: i for i, t in enumerate(layout.VEHICLE_KINDS)}
-CATEGORY_INDEX = {t: i for i, t in enumerate(layout.DISABILITY_CATEGORIES)}
-SCHOOLING_INDEX = {t: i for i, t in enumerate(layout.SCHOOLING)}
-CAUSE_INDEX = {t: i for i, t in enumerate(layout.EMERGENCY_CAUSES)}
-PROGRAM_INDEX = {t: i for i, t in enumerate(layout.PROGRAMS)}
+INCOME_INDEX = {code: index for index, code in enumerate(layout.INCOME_TYPES)}
+DEDUCTION_INDEX = {code: index for index, code in enumerate(layout.DEDUCTION_TYPES)}
+VEHICLE_INDEX = {code: index for index, code in enumerate(layout.VEHICLE_KINDS)}
+CATEGORY_INDEX = {code: index for index, code in enumerate(layout.DISABILITY_CATEGORIES)}
+SCHOOLING_INDEX = {code: index for index, code in enumerate(layout.SCHOOLING)}
+CAUSE_INDEX = {code: index for index, code in enumerate(layout.EMERGENCY_CAUSES)}
+PROGRAM_INDEX = {code: index for index, code in enumerate(layout.PROGRAMS)}
 
 
 @dataclass
@@ -211,44 +211,45 @@ def _build(table: pa.Table) -> Batch:
     slow |= m_null | (m_len < 1) | (m_len > 50)
     member_null = _isnull(members)
     _flag(slow, m_hh, member_null)
-    f = _fields(members)
-    ids = f["id"]
+    member = _fields(members)
+    ids = member["id"]
     id_len = np.asarray(pc.utf8_length(ids).fill_null(0).to_numpy(zero_copy_only=False))
     _flag(slow, m_hh, (id_len < 1) | (id_len > 64))
-    _, bad = _codes(f["relation"], layout.RELATIONS)
-    _flag(slow, m_hh, bad | _isnull(f["relation"]))
-    birth, known = _days(f["birth_date"])
+    _, bad = _codes(member["relation"], layout.RELATIONS)
+    _flag(slow, m_hh, bad | _isnull(member["relation"]))
+    birth, known = _days(member["birth_date"])
     _flag(slow, m_hh, ~known | (birth < MIN_DAY) | (birth > MAX_DAY))
-    m_cat, bad = _codes(f["disability_category"], layout.DISABILITY_CATEGORIES)
+    m_cat, bad = _codes(member["disability_category"], layout.DISABILITY_CATEGORIES)
     _flag(slow, m_hh, bad)
-    grade_known = ~_isnull(f["disability_grade"])
+    grade_known = ~_isnull(member["disability_grade"])
     m_grade = np.asarray(
-        f["disability_grade"].fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
+        member["disability_grade"].fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
     )
     _flag(
         slow, m_hh, (grade_known != (m_cat >= 0)) | (grade_known & ((m_grade < 1) | (m_grade > 4)))
     )
-    m_ill = _bool3(f["serious_illness"]) == 1
-    m_employed = _bool3(f["employed"]) == 1
-    m_school, bad = _codes(f["schooling"], layout.SCHOOLING)
+    m_ill = _bool3(member["serious_illness"]) == 1
+    m_employed = _bool3(member["employed"]) == 1
+    m_school, bad = _codes(member["schooling"], layout.SCHOOLING)
     _flag(slow, m_hh, bad)
     m_school[m_school < 0] = SCHOOLING_INDEX["none"]
-    selfcare_known = ~_isnull(f["self_care_failed_items"])
+    selfcare_known = ~_isnull(member["self_care_failed_items"])
     m_selfcare = np.asarray(
-        f["self_care_failed_items"].fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
+        member["self_care_failed_items"].fill_null(-1).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
     )
     _flag(slow, m_hh, selfcare_known & ((m_selfcare < 0) | (m_selfcare > 6)))
-    m_supporter = _bool3(f["has_capable_supporter"])
-    excluded, bad = _codes(f["excluded"], layout.EXCLUSIONS)
+    m_supporter = _bool3(member["has_capable_supporter"])
+    excluded, bad = _codes(member["excluded"], layout.EXCLUSIONS)
     _flag(slow, m_hh, bad)
     m_excluded = excluded >= 0
 
     # member ids: unique within a household; income and deductions must name one of them
     encoded = pc.dictionary_encode(ids)
     dictionary = encoded.dictionary
-    k = max(len(dictionary), 1)
+    id_count = max(len(dictionary), 1)
     code = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-    key = m_hh * k + code
+    key = m_hh * id_count + code
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
     dup = np.zeros(len(key), dtype=bool)
@@ -259,14 +260,14 @@ def _build(table: pa.Table) -> Batch:
     def items(name: str, types: tuple[str, ...]) -> tuple[np.ndarray, ...]:
         values, parents, _, nulls = _list(col[name])
         _flag(slow, parents, _isnull(values))
-        g = _fields(values)
-        t, bad = _codes(g["type"], types)
-        _flag(slow, parents, bad | (t < 0))
-        fen, known, bad = _money(g["monthly"])
+        item = _fields(values)
+        kind, bad = _codes(item["type"], types)
+        _flag(slow, parents, bad | (kind < 0))
+        fen, known, bad = _money(item["monthly"])
         _flag(slow, parents, bad | ~known | (fen >= BIG))
-        found = pc.index_in(g["member"], value_set=dictionary)
+        found = pc.index_in(item["member"], value_set=dictionary)
         mcode = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-        ikey = parents * k + mcode
+        ikey = parents * id_count + mcode
         pos = np.searchsorted(sorted_key, ikey)
         pos = np.minimum(pos, max(len(sorted_key) - 1, 0))
         hit = (
@@ -277,7 +278,7 @@ def _build(table: pa.Table) -> Batch:
         _flag(slow, parents, ~hit)
         member = order[pos] if len(order) else np.zeros(len(ikey), np.int64)
         member = np.where(hit, member, 0)
-        return member, t, fen, nulls, parents
+        return member, kind, fen, nulls, parents
 
     i_member, i_type, i_fen, income_null, i_hh = items("income", layout.INCOME_TYPES)
     d_member, d_type, d_fen, _, _ = items("deductions", layout.DEDUCTION_TYPES)
@@ -306,10 +307,10 @@ def _build(table: pa.Table) -> Batch:
             veh_mask[np.unique(parents[hit])] |= 1 << kind
     values, parents, _, houses_null = _list(col["assets_houses"])
     _flag(slow, parents, _isnull(values))
-    g = _fields(values)
-    area, area_known, bad = _money(g["area_m2"])
+    house = _fields(values)
+    area, area_known, bad = _money(house["area_m2"])
     _flag(slow, parents, bad | (area >= BIG_AREA))
-    dil = _bool3(g["dilapidated"])
+    dil = _bool3(house["dilapidated"])
     counted = dil == 0
     homes_counted = _count(parents, counted, n)
     homes_dil_unknown = _count(parents, dil == -1, n)

@@ -89,8 +89,8 @@ def single_field(fact: Fact) -> Fact | None:
 
 
 FACT_COLUMNS: tuple[Column, ...] = flatten(REQUEST)
-COLUMNS: tuple[str, ...] = ("id", *(c.name for c in FACT_COLUMNS))
-_BY_NAME = {c.name: c for c in FACT_COLUMNS}
+COLUMNS: tuple[str, ...] = ("id", *(entry.name for entry in FACT_COLUMNS))
+_BY_NAME = {entry.name: entry for entry in FACT_COLUMNS}
 
 
 def column(name: str) -> Column:
@@ -107,7 +107,7 @@ def _spread_object(name: str) -> Fact:
 
 def _group(name: str) -> dict[str, str]:
     """column → field of an object spread over the row (``assets_financial`` → ``financial``)."""
-    return {prefix_of(name) + f.name: f.name for f in _spread_object(name).fields}
+    return {prefix_of(name) + field_.name: field_.name for field_ in _spread_object(name).fields}
 
 
 ASSET_COLUMNS = _group("assets")
@@ -128,19 +128,13 @@ EMERGENCY_KINDS: tuple[str, ...] = get_args(contract.EmergencyKind)
 EMERGENCY_CAUSES: tuple[str, ...] = get_args(contract.EmergencyCause)
 BENEFIT_PROGRAMS: tuple[str, ...] = column("benefit_program").fact.values
 
-LIST_COLUMNS = frozenset(c.name for c in FACT_COLUMNS if c.fact.kind == "list")
-MONEY_COLUMNS = frozenset(c.name for c in FACT_COLUMNS if c.fact.kind == "decimal")
-DATE_COLUMNS = frozenset(c.name for c in FACT_COLUMNS if c.fact.kind == "date")
-BOOL_COLUMNS = frozenset(c.name for c in FACT_COLUMNS if c.fact.kind == "flag")
-WHOLE_COLUMNS = frozenset(c.name for c in FACT_COLUMNS if c.fact.kind == "whole")
+LIST_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "list")
+MONEY_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "decimal")
+DATE_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "date")
+BOOL_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "flag")
+WHOLE_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "whole")
 
-RESULT_STATUS_COLUMNS = (
-    "tekun_status",
-    "dibao_status",
-    "marginal_status",
-    "rigid_expenditure_status",
-    "temporary_status",
-)
+RESULT_STATUS_COLUMNS = tuple(f"{program}_status" for program in contract.PROGRAM_IDS)
 # Which household, and under which rules it was decided: the jurisdiction and date actually used
 # (the record's own, or the run's default or forced value) and the bundle resolved for them.
 RESULT_KEY_COLUMNS = ("line", "id", "jurisdiction", "as_of", "bundle_version", "bundle_sha256")
@@ -193,7 +187,9 @@ def _arrow(fact: Fact) -> Any:
         if only is not None:
             return pa.list_(_arrow(only))
         if fact.item.kind == "object":
-            return pa.list_(pa.struct([(c.name, _arrow(c.fact)) for c in flatten(fact.item)]))
+            return pa.list_(
+                pa.struct([(entry.name, _arrow(entry.fact)) for entry in flatten(fact.item)])
+            )
         return pa.list_(_arrow(fact.item))
     raise TypeError(f"no Arrow type for {fact.kind}")
 
@@ -202,7 +198,9 @@ def arrow_schema(shape: Fact = REQUEST) -> Any:
     """The Arrow schema of a caseload file (of the contract's request, or another shape)."""
     import pyarrow as pa
 
-    return pa.schema([("id", pa.string()), *((c.name, _arrow(c.fact)) for c in flatten(shape))])
+    return pa.schema(
+        [("id", pa.string()), *((entry.name, _arrow(entry.fact)) for entry in flatten(shape))]
+    )
 
 
 def result_schema() -> Any:
@@ -270,7 +268,7 @@ def _to_cell(fact: Fact) -> Cell:
         ]  # vehicles → kinds
     if fact.item.kind == "object":
         spread = spreader(fact.item, "")
-        keys = tuple(c.name for c in flatten(fact.item))
+        keys = tuple(entry.name for entry in flatten(fact.item))
 
         def structs(items: list[Any]) -> list[Any]:
             out = []

@@ -66,7 +66,7 @@ def _unwrap(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any], bool]
     metadata = list(metadata)
     while True:
         if _is_union(annotation):
-            options = [a for a in get_args(annotation) if a is not type(None)]
+            options = [option for option in get_args(annotation) if option is not type(None)]
             if len(options) != 1:
                 raise TypeError(f"unsupported union {annotation!r}")
             nullable = True
