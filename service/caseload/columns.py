@@ -9,6 +9,10 @@ flags only need to be a superset of what the contract refuses.
 
 Money is integer fen (int64), floor areas integer 1/10,000 m², dates days since 1970-01-01.
 Tri-state facts are int8: -1 unknown, 0 false, 1 true.
+
+The facts the evaluator reads are checked where they are read (``_build``). A fact of the layout
+that no program reads yet (one just added to the contract) is checked from its contract shape
+(``unread_checks``), so a row the contract would refuse is never taken on the fast path.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from service.caseload import layout
+from service.caseload.shape import Fact
 
 BIG = 10**11  # fen (1e9 yuan): larger amounts go to the per-household engine
 BIG_AREA = 10**12  # 1/10,000 m² (1e8 m²)
@@ -362,6 +367,7 @@ def _build(table: pa.Table) -> Batch:
     # a household without counted members: the engine decides it (edge cases of size 0)
     counted_members = _count(m_hh, ~m_excluded, n)
     slow |= counted_members == 0
+    flag_unread(col, UNREAD, slow)
 
     return Batch(
         n=n,
@@ -412,3 +418,83 @@ def _build(table: pa.Table) -> Batch:
         d_type=d_type,
         d_fen=d_fen,
     )
+
+
+# --- facts no program reads: checked from the contract's shape -----------------------------------
+
+# Every fact ``_build`` reads and checks, as (list column, struct field) or ("", column).
+READ = frozenset(
+    {
+        *(("", c) for c in ("id", "jurisdiction", "as_of", "residence", "programs", "members")),
+        *(("", c) for c in ("income", "deductions", "assets_vehicles", "assets_houses")),
+        *(("", c) for c in layout.ASSET_COLUMNS),
+        *(("", c) for c in layout.RIGID_COLUMNS),
+        *(("", c) for c in layout.BENEFIT_COLUMNS),
+        *(("", c) for c in layout.EMERGENCY_COLUMNS),
+        *(("members", c) for c in ("id", "relation", "birth_date", "disability_category")),
+        *(("members", c) for c in ("disability_grade", "serious_illness", "employed")),
+        *(("members", c) for c in ("schooling", "self_care_failed_items", "excluded")),
+        ("members", "has_capable_supporter"),
+        *((items, c) for items in ("income", "deductions") for c in ("member", "type", "monthly")),
+        ("assets_houses", "area_m2"),
+        ("assets_houses", "dilapidated"),
+    }
+)  # jurisdiction and as_of are checked with the run's defaults (``chunks``)
+
+
+def leaves(columns: tuple[layout.Column, ...]) -> tuple[tuple[str, str, Fact], ...]:
+    """Every fact of a layout as (list column, struct field, fact) or ("", column, fact)."""
+    out: list[tuple[str, str, Fact]] = []
+    for entry in columns:
+        item = entry.fact.item
+        struct = item is not None and item.kind == "object"
+        if struct and layout.single_field(entry.fact) is None:
+            assert item is not None
+            out += [(entry.name, field.name, field.fact) for field in layout.flatten(item)]
+            continue
+        out.append(("", entry.name, entry.fact))
+    return tuple(out)
+
+
+UNREAD = tuple(leaf for leaf in leaves(layout.FACT_COLUMNS) if leaf[:2] not in READ)
+"""The layout's facts no program reads (empty while every fact is read)."""
+
+
+def _bad_values(array: pa.Array, fact: Fact) -> np.ndarray:
+    """Where a value breaks the contract's constraints for ``fact`` (a null where it is required
+    included); a superset is enough: flagged rows are validated by the contract."""
+    nulls = _isnull(array)
+    bad = nulls & (fact.required and not fact.nullable)
+    if fact.kind == "enum":
+        _, invalid = _codes(array, fact.values)
+        return bad | invalid
+    if fact.kind == "whole":
+        values = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        low = fact.ge if fact.ge is not None else -(2**15)
+        high = fact.le if fact.le is not None else 2**15 - 1
+        return bad | (~nulls & ((values < low) | (values > high)))
+    if fact.kind == "decimal":
+        scaled, _, out_of_range = _money(array)
+        return bad | out_of_range | (scaled >= 10 ** (fact.digits + fact.places))
+    if fact.kind == "date":
+        days, known = _days(array)
+        return bad | (known & ((days < MIN_DAY) | (days > MAX_DAY)))
+    if fact.kind == "string":
+        lengths = np.asarray(pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False))
+        low, high = fact.min_length or 0, fact.max_length or 2**31
+        return bad | (~nulls & ((lengths < low) | (lengths > high)))
+    if fact.kind == "list":  # a list of plain values: flag any row holding one (rare: be safe)
+        return ~nulls
+    return bad  # a flag: any boolean is valid
+
+
+def flag_unread(
+    col: dict[str, pa.Array], unread: tuple[tuple[str, str, Fact], ...], slow: np.ndarray
+) -> None:
+    """Flags the rows whose facts that no program reads break the contract's constraints."""
+    for list_column, name, fact in unread:
+        if not list_column:
+            slow |= _bad_values(col[name], fact)
+            continue
+        values, parents, _, _ = _list(col[list_column])
+        _flag(slow, parents, _bad_values(_fields(values)[name], fact))

@@ -8,12 +8,13 @@ import copy
 import random
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from pydantic import Field, ValidationError
 
 from service import synthetic
-from service.caseload import layout
+from service.caseload import columns, layout
 from service.caseload.canonical import flat_row, reader
 from service.caseload.columns import Batch
 from service.caseload.shape import describe
@@ -98,7 +99,8 @@ def test_fast_reader_is_a_subset_of_the_contract(rule_base):
 
 
 class _CarerMember(contract.Member):
-    carer_allowance: contract.Flag | None = None  # a household fact the contract does not have
+    carer_allowance: contract.Flag | None = None  # household facts the contract does not have
+    care_hours: contract.WholeNumber | None = Field(default=None, ge=0, le=168)
 
 
 class _CarerHousehold(contract.Household):
@@ -177,3 +179,38 @@ def test_the_layout_leaves_out_personal_data_only() -> None:
 
     walk(describe(contract.EvaluationRequest).fields, layout.arrow_schema().names)
     assert {"serious_illness", "area_m2", "exit_started", "assessed_need"} <= seen
+
+
+def test_a_fact_no_program_reads_is_still_checked_on_the_fast_path() -> None:
+    """A fact added to the contract that no program reads yet is checked from its shape: a row
+    the contract would refuse for it goes to the contract (flagged), never the fast path."""
+    shape = describe(_CarerRequest)
+    assert columns.UNREAD == ()  # today every fact of the layout is read where it is checked
+    unread = tuple(
+        leaf for leaf in columns.leaves(layout.flatten(shape)) if leaf[:2] not in columns.READ
+    )
+    assert [leaf[:2] for leaf in unread] == [
+        ("members", "carer_allowance"),
+        ("members", "care_hours"),
+    ]
+    member = {"id": "a", "relation": "applicant", "birth_date": date(1950, 1, 1)}
+    rows = [
+        {"members": [{**member, "care_hours": 20}]},
+        {"members": [{**member, "care_hours": 200}]},  # the contract refuses more than 168
+        {"members": [member, {**member, "id": "b", "care_hours": 169}]},
+        {"members": [{**member, "carer_allowance": False}]},
+    ]
+    for request in rows:
+        hours = [m.get("care_hours") for m in request["members"]]
+        valid = all(h is None or h <= 168 for h in hours)
+        try:
+            _CarerRequest.model_validate({"jurisdiction": "wuhan", "household": request})
+            assert valid
+        except ValidationError:
+            assert not valid
+    table = pa.Table.from_pylist(rows, schema=layout.arrow_schema(shape))
+    slow = np.zeros(len(rows), dtype=bool)
+    columns.flag_unread(
+        {name: table.column(name).combine_chunks() for name in table.column_names}, unread, slow
+    )
+    assert slow.tolist() == [False, True, True, False]
