@@ -54,8 +54,6 @@ API_FROM_CASELOAD = frozenset({"service.caseload.http"})
 
 # Modules that another part of the same change straightens; each mark goes when it has.
 PENDING = {
-    ("cycle", "service.engine.bundle"): "bundle.py and compiled.py import each other",
-    ("cycle", "service.engine.compiled"): "bundle.py and compiled.py import each other",
 }
 
 

@@ -1,6 +1,6 @@
 """The five programs evaluated on whole arrays of households at once.
 
-This mirrors ``service.engine.evaluate`` step by step (the engine is the reference; the tests
+This mirrors ``service.engine.programs`` step by step (the engine is the reference; the tests
 check that both give the same status, basis, amount and members for every program of every
 household). Only the decision is computed, not the trace.
 
@@ -38,13 +38,17 @@ from service.caseload.columns import (
 from service.engine.bundle import Bundle
 from service.engine.compiled import AssetLimits, Rules
 
-PASS, INS, FAIL = 0, 1, 2
-EL, IN, UN, NA = 0, 1, 2, 3
+# a rule's outcome, ordered so that the worst of several is their maximum
+PASS, INSUFFICIENT, FAIL = 0, 1, 2
+# a program status, as STATUS_LABELS lists them
+ELIGIBLE, INELIGIBLE, INSUFFICIENT_DATA, NOT_APPLICABLE = 0, 1, 2, 3
 STATUS_LABELS = ("eligible", "ineligible", "insufficient_data", "not_applicable")
 STATUS_CODE = {label: code for code, label in enumerate(STATUS_LABELS)}
 BASIS_LABELS = ("", "household", "gradual_exit", "single_person")
 BASIS_CODE = {label: code for code, label in enumerate(BASIS_LABELS)}
-_STATUS_OF = np.array([EL, UN, IN], dtype=np.int8)  # outcome → program status
+_STATUS_OF = np.array(
+    [ELIGIBLE, INSUFFICIENT_DATA, INELIGIBLE], dtype=np.int8
+)  # outcome → program status
 _COUNTABLE = frozenset({"wage", "business", "property", "transfer", "other"})
 _MAX_STANDARD_FEN = 10**9
 
@@ -198,7 +202,8 @@ KNOWN_RULES = frozenset(
         "single_person", "review_months", "review_able_to_work_months", "dibao_assets",
         "marginal_assets", "marginal_multiplier", "marginal_upper_inclusive",
         "marginal_above_standard_required", "tekun_elderly_age", "tekun_minor_age",
-        "tekun_schooling_beyond_minor", "tekun_disability", "tekun_basic", "care_partial_from",
+        "tekun_schooling_beyond_minor", "tekun_disability", "tekun_basic", "tekun_basic_mode",
+        "care_wage_based", "care_partial_from",
         "care_full_from", "care_amounts", "urgent_causes", "urgent_cap", "advance_cap",
         "expenditure_tiers", "expenditure_cap_multiple", "special_groups",
         "disposable_income_monthly", "disposable_income_annual", "rigid_in_force",
@@ -499,17 +504,17 @@ def _count(index: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
 
 def _tri(values: np.ndarray) -> np.ndarray:
     """Tri-state fact that must be true → outcome (unknown → insufficient)."""
-    return np.where(values == -1, INS, np.where(values == 1, PASS, FAIL)).astype(np.int8)
+    return np.where(values == -1, INSUFFICIENT, np.where(values == 1, PASS, FAIL)).astype(np.int8)
 
 
 def _outcome(fail: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    return np.where(fail, FAIL, np.where(missing, INS, PASS)).astype(np.int8)
+    return np.where(fail, FAIL, np.where(missing, INSUFFICIENT, PASS)).astype(np.int8)
 
 
 def asset_outcome(
     b: Batch, a: AssetParams, size: np.ndarray, res: np.ndarray, std_known: np.ndarray
 ) -> np.ndarray:
-    """``Evaluation.asset_test`` for every household, with household size ``size``."""
+    """``Case.assets`` for every household, with household size ``size``."""
     fail = np.zeros(b.n, dtype=bool)
     missing = ~std_known
     limit = (2 * a.fin_p[res] * size + a.fin_q) // (2 * a.fin_q)
@@ -540,12 +545,12 @@ def asset_outcome(
         missing |= ~b.cap_known
         fail |= b.cap_known & (b.cap >= a.capital_over)
     out = _outcome(fail, missing)
-    out[~b.assets_known] = INS
+    out[~b.assets_known] = INSUFFICIENT
     return out
 
 
 def _applies(conditions: Any, age: np.ndarray, b: Batch, severe: np.ndarray) -> np.ndarray:
-    """``Evaluation._supplement_applies`` for every member: any condition whose facts all hold."""
+    """``programs.dibao._applies`` for every member: any condition whose facts all hold."""
     result = np.zeros(len(age), dtype=bool)
     for c in conditions:
         ok = np.ones(len(age), dtype=bool)
@@ -635,7 +640,7 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
         | p.tek_school[b.m_school]
         | _grades(p.tek_disability, b)
     )
-    income_o = np.where(~income_ok | ~m_sk, INS, np.where(tek < m_std, PASS, FAIL))
+    income_o = np.where(~income_ok | ~m_sk, INSUFFICIENT, np.where(tek < m_std, PASS, FAIL))
     member_o = np.maximum.reduce(
         [
             np.where(capacity, PASS, FAIL),
@@ -653,9 +658,15 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
     tekun_amount = _sum(hh, p.tek_basic[res][hh] + care, tek_el, n)
     tekun_status = np.where(
         n_people == 0,
-        NA,
+        NOT_APPLICABLE,
         np.where(
-            tekun_members > 0, EL, np.where(_count(hh, counted & (member_o == INS), n) > 0, UN, IN)
+            tekun_members > 0,
+            ELIGIBLE,
+            np.where(
+                _count(hh, counted & (member_o == INSUFFICIENT), n) > 0,
+                INSUFFICIENT_DATA,
+                INELIGIBLE,
+            ),
         ),
     ).astype(np.int8)
 
@@ -667,15 +678,15 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
     pc_known = ~empty & (_count(hh, rem & ~income_ok, n) == 0)
     size = np.maximum(n_rem, 1)
     pc = (2 * total + size) // (2 * size)  # cents(total / size), half up
-    income_o = np.where(~pc_known | ~sk, INS, np.where(pc < std, PASS, FAIL))
+    income_o = np.where(~pc_known | ~sk, INSUFFICIENT, np.where(pc < std, PASS, FAIL))
     dib_assets = asset_outcome(b, p.dibao_assets, n_rem, res, sk)
     household = np.maximum(income_o, dib_assets)
 
-    dibao_status = np.full(n, IN, dtype=np.int8)
+    dibao_status = np.full(n, INELIGIBLE, dtype=np.int8)
     dibao_basis = np.zeros(n, dtype=np.int8)
     dibao_members = np.zeros(n, dtype=np.int64)
     dibao_amount = np.full(n, -1, dtype=np.int64)
-    dibao_status[empty] = NA
+    dibao_status[empty] = NOT_APPLICABLE
 
     household_pass = ~empty & (household == PASS)
     supplements = np.zeros(m, dtype=np.int64)
@@ -698,7 +709,7 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
                 _applies(conditions, age, b, severe), amounts[res][hh], 0
             )
     amount = (std - pc) * n_rem + _sum(hh, supplements, rem, n)
-    dibao_status[household_pass] = EL
+    dibao_status[household_pass] = ELIGIBLE
     dibao_basis[household_pass] = BASIS_CODE["household"]
     dibao_members[household_pass] = n_rem[household_pass]
     dibao_amount[household_pass] = amount[household_pass]
@@ -712,14 +723,14 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
     start = np.where(b.ben_exit == UNKNOWN_DAY, as_of, b.ben_exit.astype(np.int64))
     period_o = np.where(whole_months_between(start, as_of) < rule.max_months, PASS, FAIL)
     exit_o = np.maximum(eligible_o, period_o)
-    exit_o = np.where((exit_o == PASS) & ~b.ben_amount_known, INS, exit_o)
+    exit_o = np.where((exit_o == PASS) & ~b.ben_amount_known, INSUFFICIENT, exit_o)
     if p.exit_fraction is None:
         exit_amount = b.ben_amount
     else:
         num, den = p.exit_fraction
         exit_amount = (2 * b.ben_amount * num + den) // (2 * den)
     exit_el = try_exit & (exit_o == PASS)
-    dibao_status[exit_el] = EL
+    dibao_status[exit_el] = ELIGIBLE
     dibao_basis[exit_el] = BASIS_CODE["gradual_exit"]
     dibao_members[exit_el] = n_rem[exit_el]
     dibao_amount[exit_el] = exit_amount[exit_el]
@@ -728,14 +739,14 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
     dibao_status[other] = _STATUS_OF[outcome[other]]
 
     # --- 低保边缘 ------------------------------------------------------------------------------
-    marginal_status = np.full(n, NA, dtype=np.int8)
-    consider = ~empty & (dibao_status != EL)
-    pre = np.where(dibao_status == UN, INS, PASS)
+    marginal_status = np.full(n, NOT_APPLICABLE, dtype=np.int8)
+    consider = ~empty & (dibao_status != ELIGIBLE)
+    pre = np.where(dibao_status == INSUFFICIENT_DATA, INSUFFICIENT, PASS)
     threshold = p.marginal_threshold[res]
     below = pc <= threshold if r.marginal_upper_inclusive else pc < threshold
     if r.marginal_above_standard_required:
         below = below & (pc > std)
-    income_o = np.where(~pc_known | ~sk, INS, np.where(below, PASS, FAIL))
+    income_o = np.where(~pc_known | ~sk, INSUFFICIENT, np.where(below, PASS, FAIL))
     m_assets = (
         dib_assets
         if p.marginal_assets is p.dibao_assets
@@ -745,12 +756,18 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
     marginal_status[consider] = _STATUS_OF[outcome[consider]]
 
     # --- 刚性支出 ------------------------------------------------------------------------------
-    rigid_status = np.full(n, NA, dtype=np.int8)
+    rigid_status = np.full(n, NOT_APPLICABLE, dtype=np.int8)
     if r.rigid_in_force:
-        consider = ~empty & (dibao_status != EL) & (marginal_status != EL)
-        pre = np.where((dibao_status == UN) | (marginal_status == UN), INS, PASS)
+        consider = ~empty & (dibao_status != ELIGIBLE) & (marginal_status != ELIGIBLE)
+        pre = np.where(
+            (dibao_status == INSUFFICIENT_DATA) | (marginal_status == INSUFFICIENT_DATA),
+            INSUFFICIENT,
+            PASS,
+        )
         line = p.line[res]
-        income_o = np.where(~pc_known | ~p.line_known[res], INS, np.where(pc < line, PASS, FAIL))
+        income_o = np.where(
+            ~pc_known | ~p.line_known[res], INSUFFICIENT, np.where(pc < line, PASS, FAIL)
+        )
         num, den = p.rigid_share
         spend = b.rigid_total
         if r.rigid_threshold_inclusive:
@@ -759,7 +776,7 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
             over = spend * den > 12 * total * num
         share_o = np.where(
             ~b.rigid_known | ~pc_known,
-            INS,
+            INSUFFICIENT,
             np.where(total == 0, np.where(spend > 0, PASS, FAIL), np.where(over, PASS, FAIL)),
         )
         outcome = np.maximum.reduce([pre, income_o, m_assets, share_o])
@@ -773,9 +790,9 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
     any_el = np.zeros(n, dtype=bool)
     any_un = np.zeros(n, dtype=bool)
     for kind in sp.household_types:
-        any_el |= kinds[kind] == EL
-        any_un |= kinds[kind] == UN
-    type_o = np.where(any_el, PASS, np.where(any_un, INS, FAIL))
+        any_el |= kinds[kind] == ELIGIBLE
+        any_un |= kinds[kind] == INSUFFICIENT_DATA
+    type_o = np.where(any_el, PASS, np.where(any_un, INSUFFICIENT, FAIL))
     # own income at or above the standard fails whatever the household type; then the type
     own_known = income_ok & m_sk
     member_type = type_o[hh]
@@ -784,32 +801,35 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
             own_known & (dib >= m_std),
             member_type == FAIL,
             ~own_known,
-            member_type == INS,
+            member_type == INSUFFICIENT,
         ],
-        [FAIL, FAIL, INS, INS],
+        [FAIL, FAIL, INSUFFICIENT, INSUFFICIENT],
         PASS,
     )
     included = candidate & (cand_o == PASS)
     n_included = _count(hh, included, n)
-    n_undecided = _count(hh, candidate & (cand_o == INS), n)
-    sp_amount = _sum(hh, m_std - dib, included, n)
-    active = ~empty & (dibao_status != EL) & (n_candidates > 0)
+    n_undecided = _count(hh, candidate & (cand_o == INSUFFICIENT), n)
+    # an included member is a covered 低保 member: own difference plus the 分类施保 supplement
+    sp_amount = _sum(hh, m_std - dib + supplements, included, n)
+    active = ~empty & (dibao_status != ELIGIBLE) & (n_candidates > 0)
     sp_el = active & (n_included > 0)
-    sp_un = active & (n_included == 0) & (dibao_status == IN) & (n_undecided > 0)
-    dibao_status[sp_el] = EL
+    sp_un = active & (n_included == 0) & (dibao_status == INELIGIBLE) & (n_undecided > 0)
+    dibao_status[sp_el] = ELIGIBLE
     dibao_basis[sp_el] = BASIS_CODE["single_person"]
     dibao_members[sp_el] = n_included[sp_el]
     dibao_amount[sp_el] = sp_amount[sp_el]
-    dibao_status[sp_un] = UN
+    dibao_status[sp_un] = INSUFFICIENT_DATA
 
     # --- 临时救助 ------------------------------------------------------------------------------
-    temporary_status = np.full(n, NA, dtype=np.int8)
+    temporary_status = np.full(n, NOT_APPLICABLE, dtype=np.int8)
     temporary_amount = np.full(n, -1, dtype=np.int64)
     repeat = _tri(np.where(b.em_assisted == -1, -1, 1 - b.em_assisted))  # not already assisted
     urgent = b.em_kind == 1
     if urgent.any():
         cause_o = np.where(
-            b.em_cause < 0, INS, np.where(p.urgent_cause_ok[np.maximum(b.em_cause, 0)], PASS, FAIL)
+            b.em_cause < 0,
+            INSUFFICIENT,
+            np.where(p.urgent_cause_ok[np.maximum(b.em_cause, 0)], PASS, FAIL),
         )
         need = b.em_need
         if p.urgent_fixed is not None:
@@ -822,7 +842,7 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
             cap_known = sk
             within = need * q <= cap_p
             capped = (2 * cap_p + q) // (2 * q)
-        amount_o = np.where(~b.em_need_known | ~cap_known, INS, PASS)
+        amount_o = np.where(~b.em_need_known | ~cap_known, INSUFFICIENT, PASS)
         outcome = np.maximum.reduce([repeat, cause_o, amount_o])
         temporary_status[urgent] = _STATUS_OF[outcome[urgent]]
         paid = urgent & (outcome == PASS)
@@ -836,19 +856,21 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
         pc2 = np.where(empty, (2 * all_total + people) // (2 * people), pc)
         pc2_known = np.where(empty, all_known, pc_known)
         line = p.line[res]
-        income_o = np.where(~pc2_known | ~p.line_known[res], INS, np.where(pc2 < line, PASS, FAIL))
+        income_o = np.where(
+            ~pc2_known | ~p.line_known[res], INSUFFICIENT, np.where(pc2 < line, PASS, FAIL)
+        )
         e_assets = np.where(empty, tek_assets, dib_assets)
         in_group = np.zeros(n, dtype=bool)
         if p.group_residence is not None:
             statuses = {"dibao": dibao_status, "tekun": tekun_status, "marginal": marginal_status}
             for program in p.group_programs:
-                in_group |= statuses[program] == EL
+                in_group |= statuses[program] == ELIGIBLE
                 if program in layout.BENEFIT_PROGRAMS:
                     in_group |= b.ben_prog == layout.BENEFIT_PROGRAMS.index(program) + 1
             if p.group_residence != "any":
                 in_group &= res == layout.RESIDENCES.index(p.group_residence) + 1
         spend = b.rigid_total
-        tier_o = np.full(n, INS, dtype=np.int8)
+        tier_o = np.full(n, INSUFFICIENT, dtype=np.int8)
         tier_amount = np.full(n, -1, dtype=np.int64)
         decided = b.rigid_known & sk
         for group, (starts, ends, amounts) in p.expenditure.items():
@@ -875,22 +897,22 @@ def evaluate_batch(b: Batch, bundle: Bundle, as_of: np.ndarray) -> Decisions:
         if not off.any():
             continue
         if program == "tekun":
-            tekun_status[off] = NA
+            tekun_status[off] = NOT_APPLICABLE
             tekun_members[off] = 0
             tekun_amount[off] = 0
         elif program == "dibao":
-            dibao_status[off] = NA
+            dibao_status[off] = NOT_APPLICABLE
             dibao_basis[off] = 0
             dibao_members[off] = 0
             dibao_amount[off] = -1
             per_capita_income[off] = -1
             standard[off] = -1
         elif program == "marginal":
-            marginal_status[off] = NA
+            marginal_status[off] = NOT_APPLICABLE
         elif program == "rigid_expenditure":
-            rigid_status[off] = NA
+            rigid_status[off] = NOT_APPLICABLE
         else:
-            temporary_status[off] = NA
+            temporary_status[off] = NOT_APPLICABLE
             temporary_amount[off] = -1
     tekun_amount = np.where(tekun_members > 0, tekun_amount, -1)
     return Decisions(

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from service.bilingual import BilingualError, Text
 from service.canonical import canonical_json
 from service.contract.errors import format_path, reason_for
+from service.engine.compiled import Rules, compile_rules, monthly_standard
 from service.engine.ruleset import (
     Jurisdiction,
     Param,
@@ -255,11 +256,9 @@ class Bundle:
         return Parameters.model_validate(unflatten(self.parameters))
 
     @cached_property
-    def rules(self) -> Any:
-        """The compiled evaluation view (``service.engine.compiled.Rules``)."""
-        from service.engine.compiled import compile_rules
-
-        return compile_rules(self)
+    def rules(self) -> Rules:
+        """The compiled evaluation view."""
+        return compile_rules(self.model, self.jurisdiction, self.parameters)
 
     def value(self, path: str) -> Any:
         return self.parameters[path]["value"]
@@ -453,13 +452,6 @@ def validate_bundle(bundle: Bundle, *, file: str) -> list[RuleProblem]:
             )
         )
     return problems
-
-
-def monthly_standard(model: Parameters, residence: str) -> Decimal:
-    standards = model.dibao.standard  # type: ignore[union-attr]
-    leaf = standards.unified or (standards.urban if residence == "urban" else standards.rural)  # type: ignore[union-attr]
-    assert leaf is not None
-    return leaf.value / 12 if leaf.per == "year" else leaf.value
 
 
 def _check_tekun_floor(bundle: Bundle, model: Parameters, file: str) -> list[RuleProblem]:

@@ -7,10 +7,11 @@ the trace can say which provisional values a step used.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from service.engine.ruleset import (
     AssetRules,
@@ -22,13 +23,11 @@ from service.engine.ruleset import (
     FinancialLimit,
     GradualExit,
     HomesLimit,
+    Parameters,
     SinglePerson,
     SpecialGroups,
     Tier,
 )
-
-if TYPE_CHECKING:
-    from service.engine.bundle import Bundle
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,11 @@ class Rules:
     tekun_schooling_beyond_minor: frozenset[str]
     tekun_disability: tuple[DisabilityGrades, ...]
     tekun_basic: dict[str, Decimal]  # by residence, monthly
+    tekun_basic_mode: str  # "published", or a multiple of the "urban" or the "own" standard
     care_partial_from: int
     care_full_from: int
     care_amounts: dict[str, Decimal | None]  # by tier
+    care_wage_based: dict[str, bool]  # by tier: a share of the minimum wage
     urgent_causes: frozenset[str]
     urgent_cap: Cap
     advance_cap: Decimal
@@ -85,9 +86,9 @@ class Rules:
     rigid_threshold_inclusive: bool
     rigid_validity_months: int
     provisional: frozenset[str]  # parameter paths whose confidence is P
-    # residence → what the evaluation derives from the standard for it, with the step metadata
+    # residence → the rules for it as the evaluation reads them, with the step metadata
     # (templates, citation, provisional names); filled on use, shared by every evaluation under
-    # this bundle (see ``evaluate.Residence``).
+    # this bundle (see ``parameters.Place``).
     step_cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -134,12 +135,19 @@ def _care_amount(amount: CareAmount | None, minimum_wage: Decimal | None) -> Dec
     )
 
 
-def compile_rules(bundle: Bundle) -> Rules:
-    m = bundle.model
+def monthly_standard(model: Parameters, residence: str) -> Decimal:
+    standards = model.dibao.standard  # type: ignore[union-attr]
+    leaf = standards.unified or (standards.urban if residence == "urban" else standards.rural)  # type: ignore[union-attr]
+    assert leaf is not None
+    return leaf.value / 12 if leaf.per == "year" else leaf.value
+
+
+def compile_rules(
+    m: Parameters, jurisdiction: str, parameters: Mapping[str, Mapping[str, Any]]
+) -> Rules:
+    """The rules of a bundle (its parameters ``m``, as flat ``parameters`` with confidences)."""
     assert m.income and m.dibao and m.assets and m.marginal and m.tekun and m.temporary
     assert m.disposable_income and m.rigid_expenditure and m.dibao.standard
-    from service.engine.bundle import monthly_standard
-
     standards = m.dibao.standard
     standard = {r: monthly_standard(m, r) for r in ("urban", "rural")}
     basic = m.tekun.basic.value  # type: ignore[union-attr]
@@ -157,7 +165,7 @@ def compile_rules(bundle: Bundle) -> Rules:
     income = {r: getattr(m.disposable_income, r).value for r in ("urban", "rural")}
     dibao_assets = _asset_limits(m.assets, None, "assets")
     return Rules(
-        bundle_jurisdiction=bundle.jurisdiction,
+        bundle_jurisdiction=jurisdiction,
         standard=standard,
         standard_unified=standards.unified is not None,
         dibao_excluded=frozenset(m.income.dibao_excluded_types.value),  # type: ignore[union-attr]
@@ -179,12 +187,23 @@ def compile_rules(bundle: Bundle) -> Rules:
         tekun_schooling_beyond_minor=frozenset(m.tekun.schooling_beyond_minor.value),  # type: ignore[union-attr]
         tekun_disability=tuple(m.tekun.disability.value),  # type: ignore[union-attr]
         tekun_basic=tekun_basic,  # type: ignore[arg-type]
+        tekun_basic_mode="published"
+        if basic.mode == "published"
+        else ("urban" if basic.base == "urban" else "own"),
         care_partial_from=m.tekun.care_tiers.value.partial_from,  # type: ignore[union-attr]
         care_full_from=m.tekun.care_tiers.value.full_from,  # type: ignore[union-attr]
         care_amounts={
             "self_care": _care_amount(care.self_care, wage),
             "partial": _care_amount(care.partial, wage),
             "full": _care_amount(care.full, wage),
+        },
+        care_wage_based={
+            tier: amount is not None and amount.fixed is None
+            for tier, amount in (
+                ("self_care", care.self_care),
+                ("partial", care.partial),
+                ("full", care.full),
+            )
         },
         urgent_causes=frozenset(m.temporary.urgent_causes.value),  # type: ignore[union-attr]
         urgent_cap=m.temporary.urgent_cap.value,  # type: ignore[union-attr]
@@ -200,9 +219,7 @@ def compile_rules(bundle: Bundle) -> Rules:
         rigid_share_threshold=m.rigid_expenditure.share_threshold.value,  # type: ignore[union-attr]
         rigid_threshold_inclusive=m.rigid_expenditure.threshold_inclusive.value,  # type: ignore[union-attr]
         rigid_validity_months=m.rigid_expenditure.validity_months.value,  # type: ignore[union-attr]
-        provisional=frozenset(
-            p for p, leaf in bundle.parameters.items() if leaf["confidence"] == "P"
-        ),
+        provisional=frozenset(p for p, leaf in parameters.items() if leaf["confidence"] == "P"),
     )
 
 

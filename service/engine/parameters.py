@@ -1,0 +1,581 @@
+"""The parameters an evaluation reads, each read recorded: a step's provenance is what it read.
+
+As OpenFisca's tracing parameter nodes record every parameter a formula reads, every parameter
+the programs use is read through ``Parameters``, one per evaluation. Each property returns the
+value and sets the parameter's bit in ``read``; the trace takes the bits when a step is written
+(``Case.step``) and marks the step provisional exactly when one of them is a provisional
+parameter. No step lists its parameters by hand, so the marks cannot drift from the rules.
+
+The values live in a ``Place``: the bundle's compiled rules for one residence, with what derives
+from the standard (thresholds, texts) worked out once. A value that derives from several
+parameters (the 低保边缘 threshold: multiple × standard) records all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from service.engine.compiled import AssetLimits, Rules
+from service.engine.messages import label
+
+if TYPE_CHECKING:
+    from service.engine.ruleset import (
+        Cap,
+        CapitalLimit,
+        ClassifiedSupplements,
+        DisabilityGrades,
+        FinancialLimit,
+        GradualExit,
+        HomesLimit,
+        SinglePerson,
+        SpecialGroups,
+        Tier,
+    )
+
+CENT = Decimal("0.01")
+
+# Every parameter an evaluation can read, in the order a step lists its provisional ones.
+# (低保边缘's own asset limits sit beside 低保's: a step reads one or the other; the standard
+# comes last, as it is the base most other figures are computed from.)
+ORDER: tuple[str, ...] = (
+    "income.dibao_excluded_types",
+    "income.tekun_excluded_types",
+    "income.deductions_allowed",
+    "income.employment_cost_share",
+    "tekun.elderly_age",
+    "tekun.minor_age",
+    "tekun.disability",
+    "tekun.schooling_beyond_minor",
+    "tekun.basic",
+    "tekun.care_tiers",
+    "tekun.care_amounts",
+    "tekun.minimum_wage",
+    "assets.financial",
+    "marginal.assets.financial",
+    "assets.vehicles_disallowed",
+    "marginal.assets.vehicles_disallowed",
+    "assets.homes",
+    "marginal.assets.homes",
+    "assets.commercial_property_fails",
+    "marginal.assets.commercial_property_fails",
+    "assets.business_capital",
+    "marginal.assets.business_capital",
+    "dibao.classified_supplements",
+    "dibao.gradual_exit",
+    "dibao.review",
+    "dibao.single_person",
+    "marginal.multiplier",
+    "marginal.upper_inclusive",
+    "marginal.above_standard_required",
+    "rigid_expenditure.in_force",
+    "disposable_income.urban",
+    "disposable_income.rural",
+    "rigid_expenditure.share_threshold",
+    "rigid_expenditure.threshold_inclusive",
+    "rigid_expenditure.validity_months",
+    "temporary.urgent_causes",
+    "temporary.urgent_cap",
+    "temporary.advance_cap",
+    "temporary.expenditure_tiers",
+    "temporary.expenditure_cap_multiple",
+    "temporary.special_groups",
+    "dibao.standard.unified",
+    "dibao.standard.urban",
+    "dibao.standard.rural",
+)
+BIT: dict[str, int] = {path: 1 << index for index, path in enumerate(ORDER)}
+
+
+def paths_of(read: int) -> tuple[str, ...]:
+    """The parameter paths whose bits are set in ``read``, in ``ORDER``."""
+    return tuple(path for path in ORDER if read & BIT[path])
+
+
+def _bits(*paths: str) -> int:
+    out = 0
+    for path in paths:
+        out |= BIT[path]
+    return out
+
+
+# (the step's entry builder, its provisional parameter names), by the provisional bits it read
+StepMeta = tuple[int, Any, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class TracedAssets:
+    """One asset test's limits (低保's, or 低保边缘's with its overrides), each read recorded."""
+
+    limits: AssetLimits
+    financial_bit: int
+    vehicles_bit: int
+    homes_bit: int
+    commercial_bit: int
+    capital_bit: int
+
+
+def _traced_assets(limits: AssetLimits) -> TracedAssets:
+    return TracedAssets(limits, *(BIT[path] for path in limits.paths))
+
+
+@dataclass(eq=False)
+class Place:
+    """A bundle's rules for one residence: the values ``Parameters`` hands out and their bits.
+
+    Fixed per bundle and residence, so built once (cached in ``Rules.step_cache``), together
+    with the step metadata (templates with the standard's name baked in, citations, provisional
+    parameters) that depends on it. Programs never read it directly: only through
+    ``Parameters``, which records each read.
+    """
+
+    jurisdiction: str
+    version_text: str  # the bundle's version, ISO format (not a parameter)
+    standard_words: dict[str, str]  # the standard's name (城市/农村/城乡统一), zh and en
+    provisional_mask: int  # the bits of the bundle's provisional parameters
+    provisional: frozenset[str]
+    # the standard and what derives from it
+    standard: Decimal | None
+    standard_text: str | None
+    standard_bit: int  # 0 when no standard applies (no residence in a city with two)
+    # the figures a result reports (the 低保 standard, the 低保边缘 threshold): shown whatever
+    # the rules read, so not a read of any step
+    result_standard_text: str | None
+    result_threshold_text: str | None
+    marginal_threshold: Decimal | None  # 低保边缘: the multiple of the standard, to the cent
+    marginal_threshold_text: str | None
+    marginal_multiplier_text: str
+    # 刚性支出 and 临时救助 compare with last year's disposable income, a month of it
+    disposable_income_monthly: Decimal | None
+    disposable_income_monthly_text: str | None
+    disposable_income_annual_text: str | None
+    disposable_income_bit: int
+    # the rules as compiled
+    dibao_excluded: frozenset[str]
+    tekun_excluded: frozenset[str]
+    deductions_allowed: frozenset[str]
+    employment_cost_share: Decimal | None
+    supplements: ClassifiedSupplements | None
+    gradual_exit: GradualExit
+    single_person: SinglePerson
+    review_months: int
+    review_able_to_work_months: int
+    dibao_assets: TracedAssets
+    marginal_assets: TracedAssets
+    marginal_multiplier: Decimal
+    marginal_upper_inclusive: bool
+    marginal_above_standard_required: bool
+    tekun_elderly_age: int
+    tekun_minor_age: int
+    tekun_schooling_beyond_minor: frozenset[str]
+    tekun_disability: tuple[DisabilityGrades, ...]
+    tekun_basic: Decimal  # monthly, for this residence (urban where none is given)
+    tekun_basic_bit: int  # with the standard's when 特困 is a multiple of it
+    care_partial_from: int
+    care_full_from: int
+    care_amounts: dict[str, Decimal | None]  # by tier
+    care_amount_bits: dict[str, int]  # with the minimum wage's where a tier is a share of it
+    urgent_causes: frozenset[str]
+    urgent_cap: Cap
+    advance_cap: Decimal
+    advance_cap_text: str
+    expenditure_tiers: tuple[Tier, ...]
+    expenditure_cap_multiple: Decimal
+    special_groups: SpecialGroups | None
+    rigid_in_force: bool
+    rigid_share_threshold: Decimal
+    rigid_share_threshold_text: str
+    rigid_threshold_inclusive: bool
+    rigid_validity_months: int
+    step_meta: dict[tuple[str, str, int], StepMeta] = field(default_factory=dict)
+    # step → variant → the first meta built for it: almost every call of a step reads the same
+    # provisional parameters, and two string keys are found faster than a tuple key is hashed
+    step_meta_fast: dict[str, dict[str, StepMeta]] = field(default_factory=dict)
+
+
+def place(rules: Rules, residence: str | None, version_text: str) -> Place:
+    """The ``Place`` of ``rules`` for ``residence``, built on first use and kept on the rules."""
+    found = rules.step_cache.get(residence)
+    if found is None:
+        found = rules.step_cache[residence] = _place(rules, residence, version_text)
+    return found  # type: ignore[no-any-return]
+
+
+def _place(rules: Rules, residence: str | None, version_text: str) -> Place:
+    standard: Decimal | None
+    if residence is not None:
+        standard = rules.standard[residence]
+    elif rules.standard_unified:
+        standard = rules.standard["urban"]
+    else:
+        standard = None
+    if rules.standard_unified:
+        standard_bit = BIT["dibao.standard.unified"]
+    else:
+        standard_bit = BIT[f"dibao.standard.{residence}"] if residence else 0
+    threshold = (
+        (rules.marginal_multiplier * standard).quantize(CENT, ROUND_HALF_UP)
+        if standard is not None
+        else None
+    )
+    line = rules.disposable_income_monthly.get(residence) if residence else None
+    basic_mode = _tekun_basic_mode(rules)
+    basic_residence = residence or "urban"  # only read without residence in unified cities
+    basic_standard_bit = (
+        0
+        if basic_mode == "published"
+        else BIT["dibao.standard.unified"]
+        if rules.standard_unified
+        else BIT[f"dibao.standard.{basic_residence if basic_mode == 'own' else 'urban'}"]
+    )
+    return Place(
+        jurisdiction=rules.bundle_jurisdiction,
+        version_text=version_text,
+        standard_words=label(residence, rules.standard_unified),
+        provisional_mask=_bits(*(p for p in rules.provisional if p in BIT)),
+        provisional=rules.provisional,
+        standard=standard,
+        standard_text=_money(standard) if standard is not None else None,
+        standard_bit=standard_bit,
+        result_standard_text=_money(standard) if standard is not None else None,
+        result_threshold_text=_money(threshold) if threshold is not None else None,
+        marginal_threshold=threshold,
+        marginal_threshold_text=_money(threshold) if threshold is not None else None,
+        marginal_multiplier_text=str(rules.marginal_multiplier),
+        disposable_income_monthly=line,
+        disposable_income_monthly_text=_money(line) if line is not None else None,
+        disposable_income_annual_text=(
+            str(rules.disposable_income_annual[residence]) if residence else None
+        ),
+        disposable_income_bit=BIT[f"disposable_income.{residence}"] if residence else 0,
+        dibao_excluded=rules.dibao_excluded,
+        tekun_excluded=rules.tekun_excluded,
+        deductions_allowed=rules.deductions_allowed,
+        employment_cost_share=rules.employment_cost_share,
+        supplements=rules.supplements,
+        gradual_exit=rules.gradual_exit,
+        single_person=rules.single_person,
+        review_months=rules.review_months,
+        review_able_to_work_months=rules.review_able_to_work_months,
+        dibao_assets=_traced_assets(rules.dibao_assets),
+        marginal_assets=_traced_assets(rules.marginal_assets),
+        marginal_multiplier=rules.marginal_multiplier,
+        marginal_upper_inclusive=rules.marginal_upper_inclusive,
+        marginal_above_standard_required=rules.marginal_above_standard_required,
+        tekun_elderly_age=rules.tekun_elderly_age,
+        tekun_minor_age=rules.tekun_minor_age,
+        tekun_schooling_beyond_minor=rules.tekun_schooling_beyond_minor,
+        tekun_disability=rules.tekun_disability,
+        tekun_basic=rules.tekun_basic[basic_residence],
+        tekun_basic_bit=BIT["tekun.basic"] | basic_standard_bit,
+        care_partial_from=rules.care_partial_from,
+        care_full_from=rules.care_full_from,
+        care_amounts=rules.care_amounts,
+        care_amount_bits={
+            tier: BIT["tekun.care_amounts"] | (BIT["tekun.minimum_wage"] if wage else 0)
+            for tier, wage in rules.care_wage_based.items()
+        },
+        urgent_causes=rules.urgent_causes,
+        urgent_cap=rules.urgent_cap,
+        advance_cap=rules.advance_cap,
+        advance_cap_text=_money(rules.advance_cap),
+        expenditure_tiers=rules.expenditure_tiers,
+        expenditure_cap_multiple=rules.expenditure_cap_multiple,
+        special_groups=rules.special_groups,
+        rigid_in_force=rules.rigid_in_force,
+        rigid_share_threshold=rules.rigid_share_threshold,
+        rigid_share_threshold_text=str(rules.rigid_share_threshold),
+        rigid_threshold_inclusive=rules.rigid_threshold_inclusive,
+        rigid_validity_months=rules.rigid_validity_months,
+    )
+
+
+def _tekun_basic_mode(rules: Rules) -> str:
+    """``published``, ``own`` (a multiple of the household's own standard) or ``urban``."""
+    return rules.tekun_basic_mode
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT, ROUND_HALF_UP))
+
+
+class Parameters:
+    """The parameters of one evaluation: each property returns a value and records its read.
+
+    ``read`` holds the bits of the parameters read since the trace last took them.
+    """
+
+    __slots__ = ("place", "read")
+
+    def __init__(self, place: Place):
+        self.place = place
+        self.read = 0
+
+    def take(self) -> int:
+        """The bits read since the last call, and a fresh start."""
+        read = self.read
+        self.read = 0
+        return read
+
+    # --- the 低保 standard and what derives from it -----------------------------------------
+
+    @property
+    def standard(self) -> Decimal | None:
+        place = self.place
+        self.read |= place.standard_bit
+        return place.standard
+
+    @property
+    def standard_text(self) -> str | None:
+        place = self.place
+        self.read |= place.standard_bit
+        return place.standard_text
+
+    @property
+    def marginal_threshold(self) -> Decimal | None:
+        place = self.place
+        self.read |= place.standard_bit | _MARGINAL_MULTIPLIER
+        return place.marginal_threshold
+
+    @property
+    def marginal_threshold_text(self) -> str | None:
+        place = self.place
+        self.read |= place.standard_bit | _MARGINAL_MULTIPLIER
+        return place.marginal_threshold_text
+
+    @property
+    def marginal_multiplier_text(self) -> str:
+        self.read |= _MARGINAL_MULTIPLIER
+        return self.place.marginal_multiplier_text
+
+    @property
+    def disposable_income_monthly(self) -> Decimal | None:
+        place = self.place
+        self.read |= place.disposable_income_bit
+        return place.disposable_income_monthly
+
+    @property
+    def disposable_income_monthly_text(self) -> str | None:
+        place = self.place
+        self.read |= place.disposable_income_bit
+        return place.disposable_income_monthly_text
+
+    @property
+    def disposable_income_annual_text(self) -> str | None:
+        place = self.place
+        self.read |= place.disposable_income_bit
+        return place.disposable_income_annual_text
+
+    # --- income ------------------------------------------------------------------------------
+
+    @property
+    def dibao_excluded(self) -> frozenset[str]:
+        self.read |= _DIBAO_EXCLUDED
+        return self.place.dibao_excluded
+
+    @property
+    def tekun_excluded(self) -> frozenset[str]:
+        self.read |= _TEKUN_EXCLUDED
+        return self.place.tekun_excluded
+
+    @property
+    def deductions_allowed(self) -> frozenset[str]:
+        self.read |= _DEDUCTIONS
+        return self.place.deductions_allowed
+
+    @property
+    def employment_cost_share(self) -> Decimal | None:
+        self.read |= _EMPLOYMENT_COST
+        return self.place.employment_cost_share
+
+    # --- assets -------------------------------------------------------------------------------
+
+    def financial(self, assets: TracedAssets) -> FinancialLimit:
+        self.read |= assets.financial_bit
+        return assets.limits.financial
+
+    def vehicles_disallowed(self, assets: TracedAssets) -> frozenset[str]:
+        self.read |= assets.vehicles_bit
+        return assets.limits.vehicles_disallowed
+
+    def homes(self, assets: TracedAssets) -> HomesLimit:
+        self.read |= assets.homes_bit
+        return assets.limits.homes
+
+    def commercial_property_fails(self, assets: TracedAssets) -> bool:
+        self.read |= assets.commercial_bit
+        return assets.limits.commercial_property_fails
+
+    def business_capital(self, assets: TracedAssets) -> CapitalLimit | None:
+        self.read |= assets.capital_bit
+        return assets.limits.business_capital
+
+    # --- 特困 ---------------------------------------------------------------------------------
+
+    @property
+    def tekun_elderly_age(self) -> int:
+        self.read |= _ELDERLY
+        return self.place.tekun_elderly_age
+
+    @property
+    def tekun_minor_age(self) -> int:
+        self.read |= _MINOR
+        return self.place.tekun_minor_age
+
+    @property
+    def tekun_schooling_beyond_minor(self) -> frozenset[str]:
+        self.read |= _SCHOOLING
+        return self.place.tekun_schooling_beyond_minor
+
+    @property
+    def tekun_disability(self) -> tuple[DisabilityGrades, ...]:
+        self.read |= _TEKUN_DISABILITY
+        return self.place.tekun_disability
+
+    @property
+    def tekun_basic(self) -> Decimal:
+        place = self.place
+        self.read |= place.tekun_basic_bit
+        return place.tekun_basic
+
+    @property
+    def care_partial_from(self) -> int:
+        self.read |= _CARE_TIERS
+        return self.place.care_partial_from
+
+    @property
+    def care_full_from(self) -> int:
+        self.read |= _CARE_TIERS
+        return self.place.care_full_from
+
+    def care_amount(self, tier: str) -> Decimal | None:
+        place = self.place
+        self.read |= place.care_amount_bits[tier]
+        return place.care_amounts[tier]
+
+    # --- 低保 ---------------------------------------------------------------------------------
+
+    @property
+    def supplements(self) -> ClassifiedSupplements | None:
+        self.read |= _SUPPLEMENTS
+        return self.place.supplements
+
+    @property
+    def gradual_exit(self) -> GradualExit:
+        self.read |= _GRADUAL_EXIT
+        return self.place.gradual_exit
+
+    @property
+    def single_person(self) -> SinglePerson:
+        self.read |= _SINGLE_PERSON
+        return self.place.single_person
+
+    @property
+    def review_months(self) -> int:
+        self.read |= _REVIEW
+        return self.place.review_months
+
+    @property
+    def review_able_to_work_months(self) -> int:
+        self.read |= _REVIEW
+        return self.place.review_able_to_work_months
+
+    # --- 低保边缘 ---------------------------------------------------------------------------------
+
+    @property
+    def marginal_upper_inclusive(self) -> bool:
+        self.read |= _MARGINAL_UPPER
+        return self.place.marginal_upper_inclusive
+
+    @property
+    def marginal_above_standard_required(self) -> bool:
+        self.read |= _MARGINAL_ABOVE
+        return self.place.marginal_above_standard_required
+
+    # --- 刚性支出 ---------------------------------------------------------------------------------
+
+    @property
+    def rigid_in_force(self) -> bool:
+        self.read |= _RIGID_IN_FORCE
+        return self.place.rigid_in_force
+
+    @property
+    def rigid_share_threshold(self) -> Decimal:
+        self.read |= _RIGID_SHARE
+        return self.place.rigid_share_threshold
+
+    @property
+    def rigid_share_threshold_text(self) -> str:
+        self.read |= _RIGID_SHARE
+        return self.place.rigid_share_threshold_text
+
+    @property
+    def rigid_threshold_inclusive(self) -> bool:
+        self.read |= _RIGID_INCLUSIVE
+        return self.place.rigid_threshold_inclusive
+
+    @property
+    def rigid_validity_months(self) -> int:
+        self.read |= _RIGID_VALIDITY
+        return self.place.rigid_validity_months
+
+    # --- 临时救助 ---------------------------------------------------------------------------------
+
+    @property
+    def urgent_causes(self) -> frozenset[str]:
+        self.read |= _URGENT_CAUSES
+        return self.place.urgent_causes
+
+    @property
+    def urgent_cap(self) -> Cap:
+        self.read |= _URGENT_CAP
+        return self.place.urgent_cap
+
+    @property
+    def advance_cap_text(self) -> str:
+        self.read |= _ADVANCE_CAP
+        return self.place.advance_cap_text
+
+    @property
+    def expenditure_tiers(self) -> tuple[Tier, ...]:
+        self.read |= _TIERS
+        return self.place.expenditure_tiers
+
+    @property
+    def expenditure_cap_multiple(self) -> Decimal:
+        self.read |= _CAP_MULTIPLE
+        return self.place.expenditure_cap_multiple
+
+    @property
+    def special_groups(self) -> SpecialGroups | None:
+        self.read |= _SPECIAL_GROUPS
+        return self.place.special_groups
+
+
+_MARGINAL_MULTIPLIER = BIT["marginal.multiplier"]
+_MARGINAL_UPPER = BIT["marginal.upper_inclusive"]
+_MARGINAL_ABOVE = BIT["marginal.above_standard_required"]
+_DIBAO_EXCLUDED = BIT["income.dibao_excluded_types"]
+_TEKUN_EXCLUDED = BIT["income.tekun_excluded_types"]
+_DEDUCTIONS = BIT["income.deductions_allowed"]
+_EMPLOYMENT_COST = BIT["income.employment_cost_share"]
+_ELDERLY = BIT["tekun.elderly_age"]
+_MINOR = BIT["tekun.minor_age"]
+_SCHOOLING = BIT["tekun.schooling_beyond_minor"]
+_TEKUN_DISABILITY = BIT["tekun.disability"]
+_CARE_TIERS = BIT["tekun.care_tiers"]
+_SUPPLEMENTS = BIT["dibao.classified_supplements"]
+_GRADUAL_EXIT = BIT["dibao.gradual_exit"]
+_SINGLE_PERSON = BIT["dibao.single_person"]
+_REVIEW = BIT["dibao.review"]
+_RIGID_IN_FORCE = BIT["rigid_expenditure.in_force"]
+_RIGID_SHARE = BIT["rigid_expenditure.share_threshold"]
+_RIGID_INCLUSIVE = BIT["rigid_expenditure.threshold_inclusive"]
+_RIGID_VALIDITY = BIT["rigid_expenditure.validity_months"]
+_URGENT_CAUSES = BIT["temporary.urgent_causes"]
+_URGENT_CAP = BIT["temporary.urgent_cap"]
+_ADVANCE_CAP = BIT["temporary.advance_cap"]
+_TIERS = BIT["temporary.expenditure_tiers"]
+_CAP_MULTIPLE = BIT["temporary.expenditure_cap_multiple"]
+_SPECIAL_GROUPS = BIT["temporary.special_groups"]

@@ -1,0 +1,471 @@
+"""最低生活保障 (低保): rules-reference §3 (household), §4 (渐退, gradual exit), §6 (单人户).
+
+Facts read: the household after its 特困 members leave (size, countable income), its assets,
+the current benefit (for a gradual exit), each member's age, disability, schooling and illness
+(for 分类施保 supplements and the review interval). Steps: ``dibao.household``,
+``dibao.income_test``, ``dibao.asset_test``; on a pass ``dibao.classified_supplement`` per member
+and ``dibao.amount``; else for a household on 低保 whose income rose ``dibao.gradual_exit.*``;
+after 低保边缘 and 刚性支出 are decided, ``dibao.single_person`` per candidate member (with its
+own ``dibao.classified_supplement``). Paths are alternatives: one eligible path is enough.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from service.engine.case import (
+    ELIGIBLE,
+    FAIL,
+    INELIGIBLE,
+    INSUFFICIENT,
+    INSUFFICIENT_DATA,
+    NA,
+    NOT_APPLICABLE,
+    PASS,
+    VARIANT_OF_OUTCOME,
+    ZERO,
+    Case,
+    Person,
+    combine,
+    combine_paths,
+    int_text,
+    iso,
+    money,
+    status,
+)
+from service.engine.compiled import grades_match
+from service.engine.dates import add_months, first_of_next_month, whole_months_between
+from service.engine.programs import tekun as tekun_program
+
+
+@dataclass(slots=True)
+class Result:
+    status: str
+    basis: str | None = None
+    members: tuple[str, ...] = ()
+    monthly_amount: str | None = None
+    per_capita_income: str | None = None
+    standard: str | None = None
+    payment_starts: date | None = None
+    next_review: date | None = None
+    exit_ends: date | None = None
+    single_person: tuple[dict[str, str], ...] = ()
+    reasons: tuple[str, ...] = ()
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "basis": self.basis,
+            "members": list(self.members),
+            "monthly_amount": self.monthly_amount,
+            "per_capita_income": self.per_capita_income,
+            "standard": self.standard,
+            "payment_starts": iso(self.payment_starts) if self.payment_starts else None,
+            "next_review": iso(self.next_review) if self.next_review else None,
+            "exit_ends": iso(self.exit_ends) if self.exit_ends else None,
+            "single_person": list(self.single_person),
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(slots=True)
+class ExitPath:
+    outcome: str
+    reasons: tuple[str, ...]
+    result: Result | None  # when eligible
+
+
+def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) -> Result:
+    """The household basis, then the gradual exit; ``single_person`` comes later."""
+    params = case.params
+    # reported as it is, whatever rule reads it: not a parameter read of any step
+    standard_text = case.place.result_standard_text
+    values: dict[str, Any] = {
+        "household_size": int_text(len(remaining)),
+        "tekun_members": tekun.eligible,
+    }
+    if not remaining:
+        case.step("dibao.household", "dibao", NA, "empty", values)
+        return Result(NOT_APPLICABLE, standard=standard_text)
+    # Only members found 特困 leave; a member whose 特困 result is undecided stays in the
+    # household (as the contract's Wuhan example does) and the trace says so.
+    if tekun.undecided:
+        values["tekun_undecided"] = tekun.undecided
+        case.step("dibao.household", "dibao", PASS, "pass_undecided", values)
+    else:
+        case.step("dibao.household", "dibao", PASS, "pass", values)
+    income = case.income(remaining)
+    per_capita = income.per_capita
+    standard = params.standard
+    values = {
+        "per_capita_income": income.per_capita_text,
+        "standard": params.standard_text,
+        "household_income": money(income.total) if income.total is not None else None,
+        "household_size": int_text(len(remaining)),
+    }
+    if per_capita is None or standard is None:
+        income_outcome = INSUFFICIENT
+        case.need("dibao", case.income_missing_field() if per_capita is None else "residence")
+    else:
+        income_outcome = PASS if per_capita < standard else FAIL
+    case.step(
+        "dibao.income_test", "dibao", income_outcome, VARIANT_OF_OUTCOME[income_outcome], values
+    )
+    assets = case.asset_step("dibao.asset_test", "dibao", params.place.dibao_assets, len(remaining))
+    path = combine([income_outcome, assets])
+    base = Result(INELIGIBLE, per_capita_income=income.per_capita_text, standard=standard_text)
+    if path == PASS:
+        assert per_capita is not None and standard is not None
+        return _household_amount(case, remaining, per_capita, standard, base)
+    exit_path = None
+    current = case.household.current_benefit
+    if income_outcome == FAIL and current is not None and current.program == "dibao":
+        assert per_capita is not None
+        exit_path = _gradual_exit(case, remaining, per_capita, assets, base)
+        if exit_path.result is not None:
+            return exit_path.result
+    outcome = path if exit_path is None else combine_paths([path, exit_path.outcome])
+    failing = FAIL if outcome == FAIL else INSUFFICIENT
+    reasons = [
+        s
+        for s, o in (("dibao.income_test", income_outcome), ("dibao.asset_test", assets))
+        if o == failing
+    ]
+    if exit_path is not None:
+        reasons.extend(exit_path.reasons)
+    return Result(
+        status(outcome),
+        per_capita_income=base.per_capita_income,
+        standard=base.standard,
+        reasons=tuple(reasons),
+    )
+
+
+def _household_amount(
+    case: Case, remaining: list[Person], per_capita: Decimal, standard: Decimal, base: Result
+) -> Result:
+    """(standard − per-capita income) × size, plus each member's 分类施保 supplement."""
+    params = case.params
+    supplements = _supplements(case, remaining)
+    difference = (standard - per_capita) * len(remaining)
+    monthly = difference + supplements
+    payment_starts, next_review = _schedule(case, remaining)
+    case.step(
+        "dibao.amount",
+        "dibao",
+        PASS,
+        "difference",
+        {
+            "standard": params.standard_text,
+            "per_capita_income": str(per_capita),
+            "household_size": int_text(len(remaining)),
+            "difference_amount": money(difference),
+            "supplements": money(supplements),
+            "monthly_amount": money(monthly),
+        },
+    )
+    return Result(
+        ELIGIBLE,
+        basis="household",
+        per_capita_income=base.per_capita_income,
+        standard=base.standard,
+        members=tuple(p.id for p in remaining),
+        monthly_amount=money(monthly),
+        payment_starts=payment_starts,
+        next_review=next_review,
+        reasons=("dibao.income_test", "dibao.asset_test"),
+    )
+
+
+def _gradual_exit(
+    case: Case, remaining: list[Person], per_capita: Decimal, assets: str, base: Result
+) -> ExitPath:
+    """渐退: a household on 低保 whose income rose from employment keeps it for a while."""
+    params = case.params
+    current = case.household.current_benefit
+    rule = params.gradual_exit
+    rise = current.income_rise_from_employment
+    values: dict[str, Any] = {
+        "current_program": current.program,
+        "income_rise_from_employment": None if rise is None else str(rise).lower(),
+        "asset_test": assets,
+        "per_capita_income": str(per_capita),
+    }
+    parts = []
+    if rise is None:
+        parts.append(INSUFFICIENT)
+        case.need("dibao", "household.current_benefit.income_rise_from_employment")
+    else:
+        parts.append(PASS if rise else FAIL)
+    parts.append(assets)
+    if rule.income_ceiling is not None:
+        standard = params.standard
+        assert standard is not None
+        ceiling = rule.income_ceiling * standard
+        values["income_ceiling"] = money(ceiling)
+        parts.append(PASS if per_capita < ceiling else FAIL)
+    eligible = combine(parts)
+    case.step(
+        "dibao.gradual_exit.eligible", "dibao", eligible, VARIANT_OF_OUTCOME[eligible], values
+    )
+    as_of = case.as_of
+    rule = params.gradual_exit
+    start = current.exit_started or as_of
+    months = whole_months_between(start, as_of)
+    exit_ends = add_months(start, rule.max_months)
+    period = PASS if months < rule.max_months else FAIL
+    case.step(
+        "dibao.gradual_exit.period",
+        "dibao",
+        period,
+        "pass" if period == PASS else "fail",
+        {
+            "exit_started": iso(start),
+            "months_elapsed": int_text(months),
+            "max_months": str(rule.max_months),
+            "exit_ends": iso(exit_ends),
+        },
+    )
+    outcome = combine([eligible, period])
+    if outcome == PASS and current.monthly_amount is None:
+        outcome = INSUFFICIENT
+        case.need("dibao", "household.current_benefit.monthly_amount")
+    if outcome != PASS:
+        failing = FAIL if outcome == FAIL else INSUFFICIENT
+        reasons = tuple(
+            s
+            for s, o in (
+                ("dibao.gradual_exit.eligible", eligible),
+                ("dibao.gradual_exit.period", period),
+            )
+            if o == failing
+        )
+        return ExitPath(outcome, reasons, None)
+    rule = params.gradual_exit
+    amount = (
+        current.monthly_amount
+        if rule.amount == "keep"
+        else current.monthly_amount * (rule.fraction or ZERO)
+    )
+    payment_starts, next_review = _schedule(case, remaining)
+    case.step(
+        "dibao.amount",
+        "dibao",
+        PASS,
+        "gradual_exit",
+        {
+            "current_amount": money(current.monthly_amount),
+            "monthly_amount": money(amount),
+            "exit_ends": iso(exit_ends),
+        },
+    )
+    result = Result(
+        ELIGIBLE,
+        basis="gradual_exit",
+        per_capita_income=base.per_capita_income,
+        standard=base.standard,
+        members=tuple(p.id for p in remaining),
+        monthly_amount=money(amount),
+        payment_starts=payment_starts,
+        next_review=min(next_review, exit_ends),
+        exit_ends=exit_ends,
+        reasons=("dibao.gradual_exit.eligible", "dibao.gradual_exit.period"),
+    )
+    return ExitPath(PASS, (), result)
+
+
+def _supplement_items(case: Case, person: Person) -> list[tuple[Decimal, str]]:
+    """分类施保: the member's supplements (the highest item, plus the additional ones)."""
+    params = case.params
+    plan = params.supplements
+    if plan is None:
+        return []
+    best: tuple[Decimal, str] | None = None
+    for item in plan.items:
+        if _applies(item.when, person):
+            amount = _item_amount(params, item)
+            if best is None or amount > best[0]:
+                best = (amount, item.id)
+    extra = [(_item_amount(params, i), i.id) for i in plan.additional if _applies(i.when, person)]
+    return ([best] if best else []) + extra
+
+
+def _item_amount(params: Any, item: Any) -> Decimal:
+    if item.amount is not None:
+        return item.amount  # type: ignore[no-any-return]
+    return item.share_of_standard * params.standard  # type: ignore[no-any-return]
+
+
+def _supplement_step(case: Case, person: Person, chosen: list[tuple[Decimal, str]]) -> Decimal:
+    """The member's supplement as its own step; its total."""
+    total = sum((a for a, _ in chosen), ZERO)
+    case.step(
+        "dibao.classified_supplement",
+        "dibao",
+        PASS,
+        "pass",
+        {"categories": [c for _, c in chosen], "supplement": money(total)},
+        person.id,
+    )
+    return total
+
+
+def _supplements(case: Case, remaining: list[Person]) -> Decimal:
+    """The household's supplements, one step per member who has one.
+
+    A member without one was still looked up: that read goes to the next step written (another
+    member's supplement, or the amount, which both depend on the plan).
+    """
+    total = ZERO
+    for person in remaining:
+        chosen = _supplement_items(case, person)
+        if chosen:
+            total += _supplement_step(case, person, chosen)
+    return total
+
+
+def _applies(conditions: Any, person: Person) -> bool:
+    for c in conditions:
+        if c.age_at_least is not None and person.age < c.age_at_least:
+            continue
+        if c.age_below is not None and person.age >= c.age_below:
+            continue
+        if c.schooling_in is not None and person.schooling not in c.schooling_in:
+            continue
+        if c.severe_disability and not person.severe_disability:
+            continue
+        if c.any_disability and person.disability is None:
+            continue
+        if c.disability_grade_at_most is not None and (
+            person.disability is None or person.disability.grade > c.disability_grade_at_most
+        ):
+            continue
+        if c.serious_illness and not person.serious_illness:
+            continue
+        return True
+    return False
+
+
+def _schedule(case: Case, covered: list[Person]) -> tuple[date, date]:
+    """The first month paid and the next review (sooner when a covered member can work)."""
+    params = case.params
+    months = (
+        params.review_able_to_work_months
+        if any(p.able_to_work() for p in covered)
+        else params.review_months
+    )
+    return first_of_next_month(case.as_of), add_months(case.as_of, months)
+
+
+def single_person(
+    case: Case, dibao: Result, remaining: list[Person], marginal: str, rigid: str
+) -> Result:
+    """单人户: members of a 低保边缘 (or listed-type) household assessed as households of one.
+
+    Only when 低保 is not already eligible on another path. An included member is a covered
+    低保 member like any other: standard − own income, plus the member's 分类施保 supplement.
+    """
+    if dibao.status == ELIGIBLE or not remaining:
+        return dibao
+    params = case.params
+    rule = params.single_person
+    candidates = [
+        p
+        for p in remaining
+        if (
+            p.disability is not None
+            and grades_match(rule.disability, p.disability.category, p.disability.grade)
+        )
+        or (rule.serious_illness and p.serious_illness)
+    ]
+    if not candidates:
+        case.no_step()  # the rule was read, and no member is assessed under it
+        return dibao
+    types = {"marginal": marginal, "rigid_expenditure": rigid}
+    type_statuses = [types[t] for t in rule.household_types]
+    if ELIGIBLE in type_statuses:
+        type_outcome = PASS
+    elif INSUFFICIENT_DATA in type_statuses:
+        type_outcome = INSUFFICIENT
+    else:
+        type_outcome = FAIL
+    included: list[dict[str, str]] = []
+    covered: list[Person] = []
+    outcomes = []
+    for person in candidates:
+        outcome = _single_person_member(case, person, types, type_outcome, included)
+        outcomes.append(outcome)
+        if outcome == PASS:
+            covered.append(person)
+    if included:
+        payment_starts, next_review = _schedule(case, covered)
+        case.no_step()  # the review interval: the members' steps are written
+        total = sum((Decimal(i["monthly_amount"]) for i in included), ZERO)
+        return Result(
+            ELIGIBLE,
+            basis="single_person",
+            per_capita_income=dibao.per_capita_income,
+            standard=dibao.standard,
+            members=tuple(i["member"] for i in included),
+            monthly_amount=money(total),
+            payment_starts=payment_starts,
+            next_review=next_review,
+            single_person=tuple(included),
+            reasons=("dibao.single_person",),
+        )
+    # 低保 was not eligible on another path: only its status and reasons can change
+    if dibao.status == INELIGIBLE and INSUFFICIENT in outcomes:
+        dibao.status, dibao.reasons = INSUFFICIENT_DATA, ("dibao.single_person",)
+    elif dibao.status == INELIGIBLE:
+        dibao.reasons = (*dibao.reasons, "dibao.single_person")
+    return dibao
+
+
+def _single_person_member(
+    case: Case,
+    person: Person,
+    types: dict[str, str],
+    type_outcome: str,
+    included: list[dict[str, str]],
+) -> str:
+    params = case.params
+    rule = params.single_person
+    standard = params.standard
+    own = case.incomes(False)[person.position]
+    values: dict[str, Any] = {
+        "household_types": list(rule.household_types),
+        "household_type_status": [f"{t}:{types[t]}" for t in rule.household_types],
+        "own_income": money(own) if own is not None else None,
+        "standard": params.standard_text,
+    }
+    chosen: list[tuple[Decimal, str]] = []
+    if own is not None and standard is not None and own >= standard:
+        outcome, variant = FAIL, "fail_income"  # fails on known facts, whatever the type
+    elif type_outcome == FAIL:
+        outcome, variant = FAIL, "fail_household"
+    elif own is None or standard is None:
+        outcome, variant = INSUFFICIENT, "insufficient"
+        case.need("dibao", case.income_missing_field() if own is None else "residence")
+    elif type_outcome == INSUFFICIENT:
+        outcome, variant = INSUFFICIENT, "insufficient"
+        # The facts that would decide the household type decide this path too.
+        undecided = {t for t in rule.household_types if types[t] == INSUFFICIENT_DATA}
+        case.need("dibao", *(f for (f, p) in list(case.missing) if p in undecided))
+    else:
+        outcome, variant = PASS, "pass"
+        difference = standard - own
+        values["monthly_amount"] = money(difference)
+        # An included member is a covered 低保 member like any other: the member's amount adds
+        # the 分类施保 supplement (rules-reference §6), shown as its own step below.
+        chosen = _supplement_items(case, person)
+    case.step("dibao.single_person", "dibao", outcome, variant, values, person.id)
+    if outcome == PASS:
+        supplement = ZERO
+        if chosen:
+            chosen = _supplement_items(case, person)  # read again: the supplement's own step
+            supplement = _supplement_step(case, person, chosen)
+        included.append({"member": person.id, "monthly_amount": money(difference + supplement)})
+    return outcome

@@ -1,0 +1,104 @@
+"""低保边缘家庭 (marginal low-income household): rules-reference §5.
+
+Facts read: the household after its 特困 members leave (size, countable income) and its assets;
+the 低保 result. Steps: ``marginal.precondition`` (not covered by 低保),
+``marginal.income_test`` (per-capita income up to the multiple of the standard, and above the
+standard where the rule set asks), ``marginal.asset_test`` (低保's limits with the rule set's
+overrides).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from service.engine.case import (
+    ELIGIBLE,
+    FAIL,
+    INSUFFICIENT,
+    INSUFFICIENT_DATA,
+    NA,
+    NOT_APPLICABLE,
+    PASS,
+    Case,
+    Person,
+    combine,
+    matching,
+    status,
+)
+from service.engine.programs import dibao as dibao_program
+
+STEPS = ("marginal.precondition", "marginal.income_test", "marginal.asset_test")
+
+
+@dataclass(slots=True)
+class Result:
+    status: str
+    threshold: str | None
+    reasons: list[str]
+
+    def document(self) -> dict[str, Any]:
+        return {"status": self.status, "threshold": self.threshold, "reasons": self.reasons}
+
+
+def decide(case: Case, dibao: dibao_program.Result, remaining: list[Person]) -> Result:
+    # reported as it is, whatever rule reads it: not a parameter read of any step
+    threshold_text = case.place.result_threshold_text
+    values: dict[str, Any] = {"dibao_status": dibao.status, "dibao_basis": dibao.basis}
+    if not remaining:
+        case.step("marginal.precondition", "marginal", NA, "empty", values)
+        return Result(NOT_APPLICABLE, threshold_text, [])
+    if dibao.status == ELIGIBLE:
+        case.step("marginal.precondition", "marginal", NA, "covered", values)
+        return Result(NOT_APPLICABLE, threshold_text, [])
+    pre = INSUFFICIENT if dibao.status == INSUFFICIENT_DATA else PASS
+    case.step(
+        "marginal.precondition",
+        "marginal",
+        pre,
+        "pass" if pre == PASS else "insufficient",
+        values,
+    )
+    outcomes = [pre, _income_test(case, remaining)]
+    outcomes.append(
+        case.asset_step(
+            "marginal.asset_test", "marginal", case.params.place.marginal_assets, len(remaining)
+        )
+    )
+    outcome = combine(outcomes)
+    failing = FAIL if outcome == FAIL else INSUFFICIENT
+    return Result(
+        status(outcome),
+        threshold_text,
+        matching(STEPS, outcomes, PASS if outcome == PASS else failing),
+    )
+
+
+def _income_test(case: Case, remaining: list[Person]) -> str:
+    """Per-capita income up to the threshold (multiple × standard), above the standard if asked."""
+    params = case.params
+    income = case.income(remaining)
+    per_capita = income.per_capita
+    threshold = params.marginal_threshold
+    standard = params.standard
+    values = {
+        "per_capita_income": income.per_capita_text,
+        "standard": params.standard_text,
+        "threshold": params.marginal_threshold_text,
+        "multiplier": params.marginal_multiplier_text,
+    }
+    if per_capita is None or threshold is None or standard is None:
+        outcome, variant = INSUFFICIENT, "insufficient"
+        case.need("marginal", case.income_missing_field() if per_capita is None else "residence")
+    else:
+        inclusive = params.marginal_upper_inclusive
+        below = per_capita <= threshold if inclusive else per_capita < threshold
+        above = per_capita > standard if params.marginal_above_standard_required else True
+        outcome = PASS if below and above else FAIL
+        if outcome == PASS:
+            variant = "pass_inclusive" if inclusive else "pass"
+        elif not above:
+            variant = "fail_not_above"
+        else:
+            variant = "fail_inclusive" if inclusive else "fail"
+    return case.step("marginal.income_test", "marginal", outcome, variant, values)

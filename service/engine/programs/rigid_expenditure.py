@@ -1,0 +1,171 @@
+"""刚性支出困难家庭 (rigid-expenditure hardship household): rules-reference §9.
+
+Facts read: the household after its 特困 members leave (countable income), its assets and its
+rigid expenditure over 12 months; the 低保 and 低保边缘 results. Steps:
+``rigid_expenditure.in_force`` (only where the rule set has the program),
+``rigid_expenditure.precondition`` (covered by neither), ``rigid_expenditure.income_test``
+(below last year's disposable income), ``rigid_expenditure.asset_test`` (低保边缘's limits),
+``rigid_expenditure.share_test`` (expenditure over the year's income).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from service.engine.case import (
+    ELIGIBLE,
+    FAIL,
+    INSUFFICIENT,
+    INSUFFICIENT_DATA,
+    NA,
+    NOT_APPLICABLE,
+    PASS,
+    VARIANT_OF_OUTCOME,
+    Case,
+    Income,
+    Person,
+    combine,
+    int_text,
+    iso,
+    matching,
+    money,
+    status,
+)
+from service.engine.dates import add_months
+
+SHARE_PLACES = Decimal("0.0001")  # a share is shown to four places
+STEPS = (
+    "rigid_expenditure.precondition",
+    "rigid_expenditure.income_test",
+    "rigid_expenditure.asset_test",
+    "rigid_expenditure.share_test",
+)
+
+
+@dataclass(slots=True)
+class Result:
+    status: str
+    share: str | None = None
+    valid_until: date | None = None
+    reasons: tuple[str, ...] = ()
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "share": self.share,
+            "valid_until": iso(self.valid_until) if self.valid_until else None,
+            "reasons": list(self.reasons),
+        }
+
+
+def decide(case: Case, dibao: str, marginal: str, remaining: list[Person]) -> Result:
+    """``dibao`` and ``marginal``: those programs' statuses."""
+    params = case.params
+    if not params.rigid_in_force:
+        case.step(
+            "rigid_expenditure.in_force",
+            "rigid_expenditure",
+            NA,
+            "not_in_force",
+            {"as_of": iso(case.as_of)},
+        )
+        return Result(NOT_APPLICABLE)
+    values: dict[str, Any] = {
+        "dibao_status": dibao,
+        "marginal_status": marginal,
+        "household_size": int_text(len(remaining)),
+    }
+    if not remaining or dibao == ELIGIBLE or marginal == ELIGIBLE:
+        case.step("rigid_expenditure.precondition", "rigid_expenditure", NA, "covered", values)
+        return Result(NOT_APPLICABLE)
+    pre = INSUFFICIENT if INSUFFICIENT_DATA in (dibao, marginal) else PASS
+    case.step(
+        "rigid_expenditure.precondition",
+        "rigid_expenditure",
+        pre,
+        "pass" if pre == PASS else "insufficient",
+        values,
+    )
+    income = case.income(remaining)
+    outcomes = [pre, _income_test(case, income)]
+    outcomes.append(
+        case.asset_step(
+            "rigid_expenditure.asset_test",
+            "rigid_expenditure",
+            params.place.marginal_assets,
+            len(remaining),
+        )
+    )
+    return _share_test(case, income, outcomes)
+
+
+def _income_test(case: Case, income: Income) -> str:
+    """Per-capita income below a month of last year's per-capita disposable income."""
+    params = case.params
+    line = params.disposable_income_monthly
+    values = {
+        "per_capita_income": income.per_capita_text,
+        "disposable_income_monthly": params.disposable_income_monthly_text,
+        "disposable_income_annual": params.disposable_income_annual_text,
+    }
+    if income.per_capita is None or line is None:
+        outcome = INSUFFICIENT
+        case.need(
+            "rigid_expenditure",
+            case.income_missing_field() if income.per_capita is None else "residence",
+        )
+    else:
+        outcome = PASS if income.per_capita < line else FAIL
+    return case.step(
+        "rigid_expenditure.income_test",
+        "rigid_expenditure",
+        outcome,
+        VARIANT_OF_OUTCOME[outcome],
+        values,
+    )
+
+
+def _share_test(case: Case, income: Income, outcomes: list[str]) -> Result:
+    """The year's rigid expenditure over the year's income, against the rule set's share; the
+    program's result (the validity of a recognition is read before the last step is written)."""
+    params = case.params
+    spending = case.rigid_total("rigid_expenditure")
+    total = income.total
+    values: dict[str, Any] = {
+        "rigid_expenditure_12m": money(spending) if spending is not None else None,
+        "income_12m": money(total * 12) if total is not None else None,
+        "share_threshold": params.rigid_share_threshold_text,
+    }
+    shown = None
+    if spending is None or total is None:
+        if total is None:
+            case.need("rigid_expenditure", case.income_missing_field())
+        share_outcome, variant = INSUFFICIENT, "insufficient"
+    elif total == 0:
+        share_outcome = PASS if spending > 0 else FAIL
+        values["share"] = None
+        variant = "no_income_pass" if share_outcome == PASS else "no_income_fail"
+    else:
+        share = spending / (total * 12)
+        shown = str(share.quantize(SHARE_PLACES, ROUND_HALF_UP))
+        values["share"] = shown
+        threshold = params.rigid_share_threshold
+        inclusive = params.rigid_threshold_inclusive
+        over = share >= threshold if inclusive else share > threshold
+        share_outcome = PASS if over else FAIL
+        variant = (
+            ("pass_inclusive" if inclusive else "pass")
+            if over
+            else ("fail_inclusive" if inclusive else "fail")
+        )
+    outcomes.append(share_outcome)
+    outcome = combine(outcomes)
+    valid_until = None
+    if outcome == PASS:
+        valid_until = add_months(case.as_of, params.rigid_validity_months)
+    case.step("rigid_expenditure.share_test", "rigid_expenditure", share_outcome, variant, values)
+    failing = PASS if outcome == PASS else (FAIL if outcome == FAIL else INSUFFICIENT)
+    return Result(status(outcome), shown, valid_until, tuple(matching(STEPS, outcomes, failing)))
