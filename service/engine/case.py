@@ -109,13 +109,6 @@ def matching(
     return [steps[i] for i, outcome in enumerate(outcomes) if outcome == wanted]
 
 
-def _net_income(gross: Decimal, deduction: Decimal) -> Decimal:
-    """A member's countable income after deductions, never below zero, rounded to the cent."""
-    if gross is ZERO and deduction is ZERO:
-        return ZERO_CENTS  # no income and no deduction (most members): nothing to compute
-    return cents(max(ZERO, gross - deduction))
-
-
 @dataclass(slots=True)
 class Person:
     """One counted member with the facts the rules read (no parameter is read to find them)."""
@@ -194,6 +187,7 @@ class Case:
         self.missing: dict[tuple[str, str], None] = {}
         self.people = self._people()
         self._meta = self.place.step_meta_fast
+        self._provisional_mask = self.place.provisional_mask
         # shared computations, each done once per household with the parameters it read
         self._deductions: tuple[list[Decimal | None], int] | None = None
         self._incomes: dict[bool, tuple[list[Decimal | None], int]] = {}
@@ -266,7 +260,8 @@ class Case:
         return found
 
     def incomes(self, tekun: bool) -> list[Decimal | None]:
-        """Each counted member's countable income (for 特困 with its own exclusions), or None."""
+        """Each counted member's countable income (for 特困 with its own exclusions), or None:
+        after deductions, never below zero, rounded to the cent."""
         found = self._incomes.get(tekun)
         if found is not None:
             self.params.read |= found[1]
@@ -288,10 +283,18 @@ class Case:
                     if kind in _COUNTABLE_TYPES or kind not in excluded:
                         who = fields["member"]
                         gross[who] = gross.get(who, ZERO) + fields["monthly"]
-            out = [
-                None if d is None else _net_income(gross.get(p.id, ZERO), d)
-                for p, d in zip(self.people, deductions, strict=True)
-            ]
+            out = []
+            for person in self.people:
+                d = deductions[person.position]
+                g = gross.get(person.id, ZERO)
+                # no income and no deduction (most members): nothing to compute
+                out.append(
+                    None
+                    if d is None
+                    else ZERO_CENTS
+                    if g is ZERO and d is ZERO
+                    else cents(max(ZERO, g - d))
+                )
         self._incomes[tekun] = (out, params.read)
         params.read |= outer
         return out
@@ -345,7 +348,7 @@ class Case:
     ) -> str:
         """Writes one trace entry; its provisional parameters are those read since the last."""
         params = self.params
-        read = params.read & self.place.provisional_mask  # only these change the entry
+        read = params.read & self._provisional_mask  # only these change the entry
         params.read = 0
         by_variant = self._meta.get(step)
         meta = by_variant.get(variant) if by_variant is not None else None

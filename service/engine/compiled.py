@@ -1,8 +1,9 @@
 """A resolved bundle compiled into plain attributes for fast evaluation.
 
 Built once per bundle (and cached on it), so evaluating a household reads attributes and never
-walks dicts or pydantic models. Every parameter an evaluation reads is recorded with its path so
-the trace can say which provisional values a step used.
+walks dicts or pydantic models. The programs read these values through
+``service.engine.parameters``, which records each read so that the trace can say which
+provisional values a step used; the caseload's batch form reads them directly.
 """
 
 from __future__ import annotations

@@ -229,6 +229,7 @@ def _place(rules: Rules, residence: str | None, version_text: str) -> Place:
         if rules.standard_unified
         else BIT[f"dibao.standard.{basic_residence if basic_mode == 'own' else 'urban'}"]
     )
+    dibao_assets = _traced_assets(rules.dibao_assets)
     return Place(
         jurisdiction=rules.bundle_jurisdiction,
         version_text=version_text,
@@ -258,8 +259,11 @@ def _place(rules: Rules, residence: str | None, version_text: str) -> Place:
         single_person=rules.single_person,
         review_months=rules.review_months,
         review_able_to_work_months=rules.review_able_to_work_months,
-        dibao_assets=_traced_assets(rules.dibao_assets),
-        marginal_assets=_traced_assets(rules.marginal_assets),
+        dibao_assets=dibao_assets,
+        # the very same test where 低保边缘 has no limits of its own: computed once per household
+        marginal_assets=dibao_assets
+        if rules.marginal_assets is rules.dibao_assets
+        else _traced_assets(rules.marginal_assets),
         marginal_multiplier=rules.marginal_multiplier,
         marginal_upper_inclusive=rules.marginal_upper_inclusive,
         marginal_above_standard_required=rules.marginal_above_standard_required,

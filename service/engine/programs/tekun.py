@@ -27,6 +27,7 @@ from service.engine.case import (
     ZERO,
     Case,
     Person,
+    int_text,
     money,
 )
 from service.engine.compiled import grades_match
@@ -145,8 +146,8 @@ def _no_work_capacity(case: Case, person: Person) -> str:
             "age": SMALL_INT_TEXT[age] if 0 <= age < 256 else str(age),
             "disability": f"{disability.category}-{disability.grade}" if disability else "none",
             "schooling": person.schooling,
-            "elderly_age": str(elderly_age),
-            "minor_age": str(minor_age),
+            "elderly_age": int_text(elderly_age),
+            "minor_age": int_text(minor_age),
         },
         person.id,
     )
