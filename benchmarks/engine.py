@@ -2,23 +2,29 @@
 
     python benchmarks/engine.py [--households 100000] [--runs 3] [--seed 1]
 
-Generates a population across every shipped jurisdiction and date range, parses it once into
-contract requests (timed separately), then evaluates all of it ``--runs`` times on one thread and
-prints the median. The full trace (every step, values, zh/en messages, citations) is built for
-every household. Run it pinned to one core for steadier figures: ``taskset -c 1 python ...``.
+Generates the mixed synthetic population (``service.synthetic.population``: every shipped
+jurisdiction and date range), parses it once into contract requests (timed separately), makes one
+untimed pass (the status mix printed below), then evaluates all of it ``--runs`` times on one
+thread and prints the median. The full trace (every step, values, zh/en messages, citations) is
+built for every household and dropped, as a service sends and frees it. The timing is
+``benchmarks/measure.py``'s, shared with ``benchmarks/peers/compare.py``: long-lived data frozen
+out of the cyclic collector, wall and CPU time. Run it pinned to one core for steadier figures:
+``taskset -c 1 python ...``. ``benchmarks/README.md`` compares its figure with the peers'.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import statistics
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import timed_runs  # noqa: E402
 
 from service.contract.request import EvaluationRequest  # noqa: E402
 from service.engine import evaluate, load_rules  # noqa: E402
@@ -52,18 +58,15 @@ def main() -> None:
         steps += len(response["trace"])
         for program, result in response["programs"].items():
             statuses[(program, result["status"])] += 1
-    # The population itself (a few GB of objects) is long-lived: keep the cyclic collector from
-    # rescanning it, as a long-running service does after start-up.
-    gc.collect()
-    gc.freeze()
-    timings = []
-    for _ in range(args.runs):
-        started = time.perf_counter()
+
+    def work() -> None:
         for req, bundle in zip(requests, bundles, strict=True):
             evaluate(req, bundle)  # each response is dropped, as a service sends and frees it
-        timings.append(time.perf_counter() - started)
 
-    median = statistics.median(timings)
+    # The population itself (a few GB of objects) is long-lived: timed_runs keeps the cyclic
+    # collector from rescanning it, as a long-running service does after start-up.
+    runs = timed_runs(work, args.runs)
+    median = runs.median
     n = args.households
     print(
         f"households: {n:,} across {len({r.jurisdiction for r in requests})} jurisdictions, "
@@ -72,10 +75,13 @@ def main() -> None:
     print(
         f"parse (pydantic, contract validation): {parse_s:.2f} s = {n / parse_s:,.0f} households/s"
     )
-    print("evaluate runs (s): " + " / ".join(f"{t:.2f}" for t in timings))
+    print(f"evaluate runs (s): {runs.text()}")
     print(
         f"evaluate median: {median:.2f} s = {n / median:,.0f} households/s, "
         f"{median / n * 1e6:.1f} µs per household (full trace)"
+    )
+    print(
+        f"evaluate median CPU time: {runs.median_cpu:.2f} s = {n / runs.median_cpu:,.0f} households/s"
     )
     print(f"parse + evaluate: {n / (median + parse_s):,.0f} households/s")
     print("status mix:")

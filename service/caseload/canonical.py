@@ -7,264 +7,180 @@ enum values spelt exactly, money as a decimal string (``"1200.00"``) or a whole 
 contract (pydantic) as usual, so a line is never accepted here that the contract would refuse.
 The checks between fields (duplicate member ids, income naming no member) are made on the
 columns (``columns.Batch``), whose flagged rows also go through the contract.
+
+The reader is built from the contract's shape (``shape``): the keys, kinds, presence rules and
+constraints of every field, and the same flattening as the layout (``layout``). A field the
+contract checks with its own validator (the ID number) is read only when null.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from service.caseload import layout
-
-_MONEY = re.compile(r"[0-9]{1,13}(\.[0-9]{1,2})?")
-_QUANTITY = re.compile(r"[0-9]{1,9}(\.[0-9]{1,4})?")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-_REQUEST = frozenset({"jurisdiction", "as_of", "residence", "programs", "household", "emergency"})
-_HOUSEHOLD = frozenset(
-    {"members", "income", "deductions", "assets", "rigid_expenditure_12m", "current_benefit"}
-)
-_MEMBER = frozenset(
-    {
-        "id",
-        "relation",
-        "birth_date",
-        "id_number",
-        "name",
-        "disability",
-        "serious_illness",
-        "employed",
-        "schooling",
-        "self_care_failed_items",
-        "has_capable_supporter",
-        "excluded",
-    }
-)
-_ITEM = frozenset({"member", "type", "monthly"})
-_ASSETS = frozenset({"financial", "vehicles", "houses", "commercial_property", "business_capital"})
-_RIGID = frozenset({"medical", "education", "rehabilitation", "other"})
-_BENEFIT = frozenset(
-    {"program", "monthly_amount", "since", "exit_started", "income_rise_from_employment"}
-)
-_EMERGENCY = frozenset({"kind", "cause", "occurred_on", "assessed_need", "already_assisted"})
-_RESIDENCES = frozenset(layout.RESIDENCES)
-_PROGRAMS = frozenset(layout.PROGRAMS)
-_RELATIONS = frozenset(layout.RELATIONS)
-_CATEGORIES = frozenset(layout.DISABILITY_CATEGORIES)
-_SCHOOLING = frozenset(layout.SCHOOLING)
-_EXCLUSIONS = frozenset(layout.EXCLUSIONS)
-_INCOME = frozenset(layout.INCOME_TYPES)
-_DEDUCTIONS = frozenset(layout.DEDUCTION_TYPES)
-_VEHICLES = frozenset(layout.VEHICLE_KINDS)
-_KINDS = frozenset(layout.EMERGENCY_KINDS)
-_CAUSES = frozenset(layout.EMERGENCY_CAUSES)
+from service.caseload.shape import REQUEST, Fact
 
 
 class _NotCanonical(Exception):
     pass
 
 
-def _fail() -> Any:
+def _fail(*_: Any) -> Any:
     raise _NotCanonical
 
 
-def _obj(value: Any, keys: frozenset[str]) -> dict[str, Any]:
-    if type(value) is not dict or not keys.issuperset(value):
-        _fail()
-    return value
+Read = Callable[[Any], Any]
+_ABSENT = object()
+
+# The reader of an object is generated as Python source from its shape, one statement per
+# field, because it runs for every line of a JSONL caseload: a loop over the fields calling a
+# reader per value costs a third more than the plain code. ``SOURCES`` keeps what was built.
+SOURCES: list[str] = []
 
 
-def _money(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    if type(value) is str and _MONEY.fullmatch(value):
-        return Decimal(value)
-    if type(value) is int and 0 <= value < 10**13:
-        return Decimal(value)
-    return _fail()
+def _check(fact: Fact, names: dict[str, Any]) -> list[str]:
+    """Statements that check ``v`` (not null) and leave its cell value in ``v``."""
+    tag = f"_{len(names)}"
+    if fact.kind == "string":
+        names["low" + tag] = fact.min_length or 0
+        names["high" + tag] = fact.max_length if fact.max_length is not None else 2**63
+        return [f"if type(v) is not str or not low{tag} <= len(v) <= high{tag}: _fail()"]
+    if fact.kind == "enum":
+        names["allowed" + tag] = frozenset(fact.values)
+        return [f"if type(v) is not str or v not in allowed{tag}: _fail()"]
+    if fact.kind == "flag":
+        return ["if type(v) is not bool: _fail()"]
+    if fact.kind == "whole":
+        names["low" + tag] = fact.ge if fact.ge is not None else -(2**15)
+        names["high" + tag] = fact.le if fact.le is not None else 2**15 - 1  # int16
+        return [f"if type(v) is not int or not low{tag} <= v <= high{tag}: _fail()"]
+    if fact.kind == "decimal":
+        assert fact.pattern is not None
+        names["text" + tag] = re.compile(fact.pattern.strip("^$")).fullmatch
+        names["bound" + tag] = 10**fact.digits  # a JSON whole number: no fraction to check
+        return [
+            f"if type(v) is str and text{tag}(v): v = Decimal(v)",
+            f"elif type(v) is int and 0 <= v < bound{tag}: v = Decimal(v)",
+            "else: _fail()",
+        ]
+    if fact.kind == "date":
+        names["text" + tag] = re.compile((fact.pattern or "").strip("^$")).fullmatch
+        return [
+            f"if type(v) is not str or not text{tag}(v): _fail()",
+            "try: v = date.fromisoformat(v)",
+            "except ValueError: _fail()",
+        ]
+    if fact.kind == "list":
+        assert fact.item is not None
+        names["low" + tag] = fact.min_length or 0
+        names["high" + tag] = fact.max_length if fact.max_length is not None else 2**63
+        only = layout.single_field(fact)
+        check = [f"if type(v) is not list or not low{tag} <= len(v) <= high{tag}: _fail()"]
+        if only is not None:  # a list of one-field objects: the list of that field's values
+            names["item" + tag] = _build(fact.item)
+            return [*check, f"v = [item{tag}(x)[{only.name!r}] for x in v]"]
+        if fact.item.kind == "object":
+            names["item" + tag] = _build(fact.item)
+            return [*check, f"v = [item{tag}(x) for x in v]"]
+        names["item" + tag] = _value(fact.item)
+        return [*check, f"v = [item{tag}(x) for x in v]"]
+    raise TypeError(fact.kind)
 
 
-def _quantity(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    if type(value) is str and _QUANTITY.fullmatch(value):
-        return Decimal(value)
-    if type(value) is int and 0 <= value < 10**9:
-        return Decimal(value)
-    return _fail()
+def _value(fact: Fact) -> Read:
+    """A reader of one value that may not be null (a list's item)."""
+    names: dict[str, Any] = {"_fail": _fail, "Decimal": Decimal, "date": date}
+    body = "\n".join(f"    {line}" for line in _check(fact, names))
+    return _compile(f"def read(v):\n{body}\n    return v\n", names, "read")
 
 
-def _date(value: Any, optional: bool = True) -> date | None:
-    if value is None and optional:
-        return None
-    if type(value) is str and _DATE.fullmatch(value):
+def _compile(source: str, names: dict[str, Any], name: str) -> Any:
+    SOURCES.append(source)
+    exec(source, names)  # noqa: S102 (built from the contract's shape, no outside input)
+    return names[name]
+
+
+def _build(shape: Fact) -> Read:
+    """A list item: a new struct with every column of the item."""
+    return _fill(shape, "", build=True)
+
+
+def _fill(shape: Fact, prefix: str, build: bool = False) -> Any:
+    """``fill(value, row)``: checks one object and writes its cells into ``row`` (which holds
+    every column, null); with ``build``, ``fill(value)`` returns a new row of the object's own
+    columns (a list's item). Unknown keys, a missing required field, a null the contract
+    refuses, or any value not in its plainest form fail."""
+    names: dict[str, Any] = {
+        "_fail": _fail,
+        "_ABSENT": _ABSENT,
+        "Decimal": Decimal,
+        "date": date,
+        "keys": frozenset(field_.name for field_ in shape.fields),
+        "columns": tuple(entry.name for entry in layout.flatten(shape)),
+    }
+    lines = ["def fill(d):" if build else "def fill(d, row):"]
+    if shape.nullable and not build:
+        lines.append("    if d is None: return")
+    lines.append("    if type(d) is not dict or not keys.issuperset(d): _fail()")
+    if build:
+        lines.append("    row = dict.fromkeys(columns)")
+    for fact in shape.fields:
+        key = repr(fact.name)
+        # Every check starts with a type test, so a null fails it: only where the contract
+        # accepts an omitted fact is the check guarded.
+        if fact.required and not fact.nullable:  # absent or null: refused
+            lines.append(f"    v = d.get({key})")
+            guard = ""
+        elif not fact.nullable:  # absent: the default applies; null: refused
+            lines.append(f"    v = d.get({key}, _ABSENT)")
+            guard = "if v is not _ABSENT:"
+        elif fact.required:  # absent: refused; null: an omitted fact
+            lines.append(f"    v = d.get({key}, _ABSENT)")
+            lines.append("    if v is _ABSENT: _fail()")
+            guard = "if v is not None:"
+        else:  # absent or null: an omitted fact
+            lines.append(f"    v = d.get({key})")
+            guard = "if v is not None:"
+        if fact.checked:  # only the contract may accept a value: here only null passes
+            body = ["_fail()"]
+        elif fact.kind == "object":
+            tag = f"_{len(names)}"
+            names["fill" + tag] = _fill(fact, prefix + layout.prefix_of(fact.name))
+            body = [f"fill{tag}(v, row)"]
+        else:
+            body = _check(fact, names)
+            if fact.name not in layout.PERSONAL:  # personal data is checked, never kept
+                body.append(f"row[{prefix + fact.name!r}] = v")
+        if guard:
+            lines.append(f"    {guard}")
+            lines += [f"        {line}" for line in body]
+        else:
+            lines += [f"    {line}" for line in body]
+    if build:
+        lines.append("    return row")
+    return _compile("\n".join(lines) + "\n", names, "fill")
+
+
+def reader(shape: Fact = REQUEST) -> Callable[..., dict[str, Any] | None]:
+    """``flat_row`` for a request of this shape (the contract's, or another for a test)."""
+    fill = _fill(shape, "")
+    columns = ("id", *(entry.name for entry in layout.flatten(shape)))
+
+    def flat_row(data: Any, household_id: str | None = None) -> dict[str, Any] | None:
+        """The flat row of a canonical request, or None (then validate it with the contract)."""
+        row: dict[str, Any] = dict.fromkeys(columns)
         try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    return _fail()
+            fill(data, row)
+        except _NotCanonical:
+            return None
+        row["id"] = household_id
+        return row
+
+    return flat_row
 
 
-def _enum(value: Any, allowed: frozenset[str], optional: bool = True) -> str | None:
-    if value is None and optional:
-        return None
-    if type(value) is str and value in allowed:
-        return value
-    return _fail()
-
-
-def _bool(value: Any, optional: bool = True) -> bool | None:
-    if value is None and optional:
-        return None
-    if type(value) is bool:
-        return value
-    return _fail()
-
-
-def _items(value: Any, types: frozenset[str]) -> list[dict[str, Any]]:
-    if type(value) is not list:
-        _fail()
-    out = []
-    for item in value:
-        item = _obj(item, _ITEM)
-        member = item.get("member")
-        if type(member) is not str or "monthly" not in item:
-            _fail()
-        monthly = _money(item["monthly"])
-        if monthly is None:
-            _fail()
-        out.append(
-            {"member": member, "type": _enum(item.get("type"), types, False), "monthly": monthly}
-        )
-    return out
-
-
-def flat_row(data: Any, household_id: str | None = None) -> dict[str, Any] | None:
-    """The flat row of a canonical request, or None (then validate it with the contract)."""
-    try:
-        return _row(data, household_id)
-    except _NotCanonical:
-        return None
-
-
-def _row(data: Any, household_id: str | None) -> dict[str, Any]:
-    request = _obj(data, _REQUEST)
-    jurisdiction = request.get("jurisdiction")
-    if type(jurisdiction) is not str or not 1 <= len(jurisdiction) <= 64:
-        _fail()
-    as_of = _date(request["as_of"], False) if "as_of" in request else None
-    programs = request.get("programs")
-    if programs is not None:
-        if type(programs) is not list:
-            _fail()
-        programs = [_enum(p, _PROGRAMS, False) for p in programs]
-    household = _obj(request.get("household"), _HOUSEHOLD)
-    members = household.get("members")
-    if type(members) is not list or not 1 <= len(members) <= 50:
-        _fail()
-    row: dict[str, Any] = dict.fromkeys(layout.COLUMNS)
-    row.update(
-        id=household_id,
-        jurisdiction=jurisdiction,
-        as_of=as_of,
-        residence=_enum(request.get("residence"), _RESIDENCES),
-        programs=programs,
-    )
-    out = []
-    for m in members:
-        m = _obj(m, _MEMBER)
-        member_id = m.get("id")
-        if type(member_id) is not str or not 1 <= len(member_id) <= 64:
-            _fail()
-        if m.get("id_number") is not None:
-            _fail()  # the check digit and birth date are the contract's to verify
-        name = m.get("name")
-        if name is not None and (type(name) is not str or len(name) > 100):
-            _fail()
-        disability = m.get("disability")
-        category = grade = None
-        if disability is not None:
-            disability = _obj(disability, frozenset({"category", "grade"}))
-            category = _enum(disability.get("category"), _CATEGORIES, False)
-            grade = disability.get("grade")
-            if type(grade) is not int or not 1 <= grade <= 4:
-                _fail()
-        care = m.get("self_care_failed_items")
-        if care is not None and (type(care) is not int or not 0 <= care <= 6):
-            _fail()
-        out.append(
-            {
-                "id": member_id,
-                "relation": _enum(m.get("relation"), _RELATIONS, False),
-                "birth_date": _date(m.get("birth_date"), False),
-                "disability_category": category,
-                "disability_grade": grade,
-                "serious_illness": _bool(m["serious_illness"], False)
-                if "serious_illness" in m
-                else None,
-                "employed": _bool(m["employed"], False) if "employed" in m else None,
-                "schooling": _enum(m["schooling"], _SCHOOLING, False) if "schooling" in m else None,
-                "self_care_failed_items": care,
-                "has_capable_supporter": _bool(m.get("has_capable_supporter")),
-                "excluded": _enum(m.get("excluded"), _EXCLUSIONS),
-            }
-        )
-    row["members"] = out
-    income = household.get("income")
-    row["income"] = None if income is None else _items(income, _INCOME)
-    if "deductions" in household:
-        row["deductions"] = _items(household["deductions"], _DEDUCTIONS)
-    assets = household.get("assets")
-    if assets is not None:
-        assets = _obj(assets, _ASSETS)
-        row["assets_financial"] = _money(assets.get("financial"))
-        vehicles = assets.get("vehicles")
-        if vehicles is not None:
-            if type(vehicles) is not list:
-                _fail()
-            vehicles = [
-                _enum(_obj(v, frozenset({"kind"})).get("kind"), _VEHICLES, False) for v in vehicles
-            ]
-        row["assets_vehicles"] = vehicles
-        houses = assets.get("houses")
-        if houses is not None:
-            if type(houses) is not list:
-                _fail()
-            houses = [
-                {
-                    "area_m2": _quantity(h.get("area_m2")),
-                    "dilapidated": _bool(h.get("dilapidated")),
-                }
-                for h in (_obj(x, frozenset({"area_m2", "dilapidated"})) for x in houses)
-            ]
-        row["assets_houses"] = houses
-        row["assets_commercial_property"] = _bool(assets.get("commercial_property"))
-        row["assets_business_capital"] = _money(assets.get("business_capital"))
-    rigid = household.get("rigid_expenditure_12m")
-    if rigid is not None:
-        rigid = _obj(rigid, _RIGID)
-        for column, key in layout.RIGID_COLUMNS.items():
-            row[column] = _money(rigid.get(key))
-    benefit = household.get("current_benefit")
-    if benefit is not None:
-        benefit = _obj(benefit, _BENEFIT)
-        row["benefit_program"] = _enum(
-            benefit.get("program"), frozenset(layout.BENEFIT_PROGRAMS), False
-        )
-        row["benefit_monthly_amount"] = _money(benefit.get("monthly_amount"))
-        row["benefit_since"] = _date(benefit.get("since"))
-        row["benefit_exit_started"] = _date(benefit.get("exit_started"))
-        row["benefit_income_rise_from_employment"] = _bool(
-            benefit.get("income_rise_from_employment")
-        )
-    emergency = request.get("emergency")
-    if emergency is not None:
-        emergency = _obj(emergency, _EMERGENCY)
-        row["emergency_kind"] = _enum(emergency.get("kind"), _KINDS, False)
-        row["emergency_cause"] = _enum(emergency.get("cause"), _CAUSES)
-        row["emergency_occurred_on"] = _date(emergency.get("occurred_on"))
-        row["emergency_assessed_need"] = _money(emergency.get("assessed_need"))
-        row["emergency_already_assisted"] = _bool(emergency.get("already_assisted"))
-    return row
+flat_row = reader()

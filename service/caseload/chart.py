@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from service.caseload.run import PROGRAM_NAMES, string_columns
+from service.caseload.run import PROGRAM_LABELS, string_columns
 
 RESIDENCE_NAMES = {"urban": "城市", "rural": "农村"}
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
@@ -91,7 +91,7 @@ def build_chart(
 
         # households gained and lost per program
         programs = list(report["programs"])
-        names = [PROGRAM_NAMES[p][0] for p in programs]
+        names = [PROGRAM_LABELS[program] for program in programs]
         gained = [report["programs"][p]["gained"] for p in programs]
         lost = [report["programs"][p]["lost"] for p in programs]
         y = np.arange(len(programs))

@@ -25,7 +25,7 @@ from service.bilingual import BilingualError
 from service.caseload import layout
 from service.caseload.canonical import flat_row
 from service.caseload.columns import EPOCH, Batch
-from service.caseload.reference import FIELDS, decision_of
+from service.caseload.reference import BASES, FIELDS, STATUSES, decision_of
 from service.caseload.scenarios import (
     RecordCounts,
     RecordDefaults,
@@ -33,7 +33,7 @@ from service.caseload.scenarios import (
     Scenarios,
     missing_problem,
 )
-from service.caseload.vector import BASIS_LABELS, STATUS_LABELS, NotExact, evaluate_batch
+from service.caseload.vector import NotExact, evaluate_batch
 from service.contract.errors import problem
 from service.engine import Bundle, RequestRejected, evaluate
 from service.engine.decider import Decider
@@ -488,8 +488,8 @@ class EngineFault(Exception):
 
 # --- result tables -------------------------------------------------------------------------------
 
-_STATUS_DICTIONARY = pa.array(STATUS_LABELS, pa.string())
-_BASIS_DICTIONARY = pa.array(BASIS_LABELS[1:], pa.string())
+_STATUS_DICTIONARY = pa.array(STATUSES, pa.string())
+_BASIS_DICTIONARY = pa.array(BASES[1:], pa.string())
 
 
 def _money_array(fen: np.ndarray) -> pa.Array:

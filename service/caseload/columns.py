@@ -9,6 +9,10 @@ flags only need to be a superset of what the contract refuses.
 
 Money is integer fen (int64), floor areas integer 1/10,000 m², dates days since 1970-01-01.
 Tri-state facts are int8: -1 unknown, 0 false, 1 true.
+
+The facts the evaluator reads are checked where they are read (``_build``). A fact of the layout
+that no program reads yet (one just added to the contract) is checked from its contract shape
+(``unread_checks``), so a row the contract would refuse is never taken on the fast path.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from service.caseload import layout
+from service.caseload.shape import Fact
 
 BIG = 10**11  # fen (1e9 yuan): larger amounts go to the per-household engine
 BIG_AREA = 10**12  # 1/10,000 m² (1e8 m²)
@@ -30,13 +35,13 @@ MIN_DAY = (date(1, 1, 1) - EPOCH).days
 MAX_DAY = (date(9999, 12, 31) - EPOCH).days
 UNKNOWN_DAY = np.iinfo(np.int32).min
 
-INCOME_INDEX = {t: i for i, t in enumerate(layout.INCOME_TYPES)}
-DEDUCTION_INDEX = {t: i for i, t in enumerate(layout.DEDUCTION_TYPES)}
-VEHICLE_INDEX = {t: i for i, t in enumerate(layout.VEHICLE_KINDS)}
-CATEGORY_INDEX = {t: i for i, t in enumerate(layout.DISABILITY_CATEGORIES)}
-SCHOOLING_INDEX = {t: i for i, t in enumerate(layout.SCHOOLING)}
-CAUSE_INDEX = {t: i for i, t in enumerate(layout.EMERGENCY_CAUSES)}
-PROGRAM_INDEX = {t: i for i, t in enumerate(layout.PROGRAMS)}
+INCOME_INDEX = {code: index for index, code in enumerate(layout.INCOME_TYPES)}
+DEDUCTION_INDEX = {code: index for index, code in enumerate(layout.DEDUCTION_TYPES)}
+VEHICLE_INDEX = {code: index for index, code in enumerate(layout.VEHICLE_KINDS)}
+CATEGORY_INDEX = {code: index for index, code in enumerate(layout.DISABILITY_CATEGORIES)}
+SCHOOLING_INDEX = {code: index for index, code in enumerate(layout.SCHOOLING)}
+CAUSE_INDEX = {code: index for index, code in enumerate(layout.EMERGENCY_CAUSES)}
+PROGRAM_INDEX = {code: index for index, code in enumerate(layout.PROGRAMS)}
 
 
 @dataclass
@@ -211,44 +216,45 @@ def _build(table: pa.Table) -> Batch:
     slow |= m_null | (m_len < 1) | (m_len > 50)
     member_null = _isnull(members)
     _flag(slow, m_hh, member_null)
-    f = _fields(members)
-    ids = f["id"]
+    member = _fields(members)
+    ids = member["id"]
     id_len = np.asarray(pc.utf8_length(ids).fill_null(0).to_numpy(zero_copy_only=False))
     _flag(slow, m_hh, (id_len < 1) | (id_len > 64))
-    _, bad = _codes(f["relation"], layout.RELATIONS)
-    _flag(slow, m_hh, bad | _isnull(f["relation"]))
-    birth, known = _days(f["birth_date"])
+    _, bad = _codes(member["relation"], layout.RELATIONS)
+    _flag(slow, m_hh, bad | _isnull(member["relation"]))
+    birth, known = _days(member["birth_date"])
     _flag(slow, m_hh, ~known | (birth < MIN_DAY) | (birth > MAX_DAY))
-    m_cat, bad = _codes(f["disability_category"], layout.DISABILITY_CATEGORIES)
+    m_cat, bad = _codes(member["disability_category"], layout.DISABILITY_CATEGORIES)
     _flag(slow, m_hh, bad)
-    grade_known = ~_isnull(f["disability_grade"])
+    grade_known = ~_isnull(member["disability_grade"])
     m_grade = np.asarray(
-        f["disability_grade"].fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
+        member["disability_grade"].fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
     )
     _flag(
         slow, m_hh, (grade_known != (m_cat >= 0)) | (grade_known & ((m_grade < 1) | (m_grade > 4)))
     )
-    m_ill = _bool3(f["serious_illness"]) == 1
-    m_employed = _bool3(f["employed"]) == 1
-    m_school, bad = _codes(f["schooling"], layout.SCHOOLING)
+    m_ill = _bool3(member["serious_illness"]) == 1
+    m_employed = _bool3(member["employed"]) == 1
+    m_school, bad = _codes(member["schooling"], layout.SCHOOLING)
     _flag(slow, m_hh, bad)
     m_school[m_school < 0] = SCHOOLING_INDEX["none"]
-    selfcare_known = ~_isnull(f["self_care_failed_items"])
+    selfcare_known = ~_isnull(member["self_care_failed_items"])
     m_selfcare = np.asarray(
-        f["self_care_failed_items"].fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
+        member["self_care_failed_items"].fill_null(-1).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
     )
     _flag(slow, m_hh, selfcare_known & ((m_selfcare < 0) | (m_selfcare > 6)))
-    m_supporter = _bool3(f["has_capable_supporter"])
-    excluded, bad = _codes(f["excluded"], layout.EXCLUSIONS)
+    m_supporter = _bool3(member["has_capable_supporter"])
+    excluded, bad = _codes(member["excluded"], layout.EXCLUSIONS)
     _flag(slow, m_hh, bad)
     m_excluded = excluded >= 0
 
     # member ids: unique within a household; income and deductions must name one of them
     encoded = pc.dictionary_encode(ids)
     dictionary = encoded.dictionary
-    k = max(len(dictionary), 1)
+    id_count = max(len(dictionary), 1)
     code = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-    key = m_hh * k + code
+    key = m_hh * id_count + code
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
     dup = np.zeros(len(key), dtype=bool)
@@ -259,14 +265,14 @@ def _build(table: pa.Table) -> Batch:
     def items(name: str, types: tuple[str, ...]) -> tuple[np.ndarray, ...]:
         values, parents, _, nulls = _list(col[name])
         _flag(slow, parents, _isnull(values))
-        g = _fields(values)
-        t, bad = _codes(g["type"], types)
-        _flag(slow, parents, bad | (t < 0))
-        fen, known, bad = _money(g["monthly"])
+        item = _fields(values)
+        kind, bad = _codes(item["type"], types)
+        _flag(slow, parents, bad | (kind < 0))
+        fen, known, bad = _money(item["monthly"])
         _flag(slow, parents, bad | ~known | (fen >= BIG))
-        found = pc.index_in(g["member"], value_set=dictionary)
+        found = pc.index_in(item["member"], value_set=dictionary)
         mcode = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-        ikey = parents * k + mcode
+        ikey = parents * id_count + mcode
         pos = np.searchsorted(sorted_key, ikey)
         pos = np.minimum(pos, max(len(sorted_key) - 1, 0))
         hit = (
@@ -277,7 +283,7 @@ def _build(table: pa.Table) -> Batch:
         _flag(slow, parents, ~hit)
         member = order[pos] if len(order) else np.zeros(len(ikey), np.int64)
         member = np.where(hit, member, 0)
-        return member, t, fen, nulls, parents
+        return member, kind, fen, nulls, parents
 
     i_member, i_type, i_fen, income_null, i_hh = items("income", layout.INCOME_TYPES)
     d_member, d_type, d_fen, _, _ = items("deductions", layout.DEDUCTION_TYPES)
@@ -306,10 +312,10 @@ def _build(table: pa.Table) -> Batch:
             veh_mask[np.unique(parents[hit])] |= 1 << kind
     values, parents, _, houses_null = _list(col["assets_houses"])
     _flag(slow, parents, _isnull(values))
-    g = _fields(values)
-    area, area_known, bad = _money(g["area_m2"])
+    house = _fields(values)
+    area, area_known, bad = _money(house["area_m2"])
     _flag(slow, parents, bad | (area >= BIG_AREA))
-    dil = _bool3(g["dilapidated"])
+    dil = _bool3(house["dilapidated"])
     counted = dil == 0
     homes_counted = _count(parents, counted, n)
     homes_dil_unknown = _count(parents, dil == -1, n)
@@ -361,6 +367,7 @@ def _build(table: pa.Table) -> Batch:
     # a household without counted members: the engine decides it (edge cases of size 0)
     counted_members = _count(m_hh, ~m_excluded, n)
     slow |= counted_members == 0
+    flag_unread(col, UNREAD, slow)
 
     return Batch(
         n=n,
@@ -411,3 +418,83 @@ def _build(table: pa.Table) -> Batch:
         d_type=d_type,
         d_fen=d_fen,
     )
+
+
+# --- facts no program reads: checked from the contract's shape -----------------------------------
+
+# Every fact ``_build`` reads and checks, as (list column, struct field) or ("", column).
+READ = frozenset(
+    {
+        *(("", c) for c in ("id", "jurisdiction", "as_of", "residence", "programs", "members")),
+        *(("", c) for c in ("income", "deductions", "assets_vehicles", "assets_houses")),
+        *(("", c) for c in layout.ASSET_COLUMNS),
+        *(("", c) for c in layout.RIGID_COLUMNS),
+        *(("", c) for c in layout.BENEFIT_COLUMNS),
+        *(("", c) for c in layout.EMERGENCY_COLUMNS),
+        *(("members", c) for c in ("id", "relation", "birth_date", "disability_category")),
+        *(("members", c) for c in ("disability_grade", "serious_illness", "employed")),
+        *(("members", c) for c in ("schooling", "self_care_failed_items", "excluded")),
+        ("members", "has_capable_supporter"),
+        *((items, c) for items in ("income", "deductions") for c in ("member", "type", "monthly")),
+        ("assets_houses", "area_m2"),
+        ("assets_houses", "dilapidated"),
+    }
+)  # jurisdiction and as_of are checked with the run's defaults (``chunks``)
+
+
+def leaves(columns: tuple[layout.Column, ...]) -> tuple[tuple[str, str, Fact], ...]:
+    """Every fact of a layout as (list column, struct field, fact) or ("", column, fact)."""
+    out: list[tuple[str, str, Fact]] = []
+    for entry in columns:
+        item = entry.fact.item
+        struct = item is not None and item.kind == "object"
+        if struct and layout.single_field(entry.fact) is None:
+            assert item is not None
+            out += [(entry.name, field.name, field.fact) for field in layout.flatten(item)]
+            continue
+        out.append(("", entry.name, entry.fact))
+    return tuple(out)
+
+
+UNREAD = tuple(leaf for leaf in leaves(layout.FACT_COLUMNS) if leaf[:2] not in READ)
+"""The layout's facts no program reads (empty while every fact is read)."""
+
+
+def _bad_values(array: pa.Array, fact: Fact) -> np.ndarray:
+    """Where a value breaks the contract's constraints for ``fact`` (a null where it is required
+    included); a superset is enough: flagged rows are validated by the contract."""
+    nulls = _isnull(array)
+    bad = nulls & (fact.required and not fact.nullable)
+    if fact.kind == "enum":
+        _, invalid = _codes(array, fact.values)
+        return bad | invalid
+    if fact.kind == "whole":
+        values = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        low = fact.ge if fact.ge is not None else -(2**15)
+        high = fact.le if fact.le is not None else 2**15 - 1
+        return bad | (~nulls & ((values < low) | (values > high)))
+    if fact.kind == "decimal":
+        scaled, _, out_of_range = _money(array)
+        return bad | out_of_range | (scaled >= 10 ** (fact.digits + fact.places))
+    if fact.kind == "date":
+        days, known = _days(array)
+        return bad | (known & ((days < MIN_DAY) | (days > MAX_DAY)))
+    if fact.kind == "string":
+        lengths = np.asarray(pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False))
+        low, high = fact.min_length or 0, fact.max_length or 2**31
+        return bad | (~nulls & ((lengths < low) | (lengths > high)))
+    if fact.kind == "list":  # a list of plain values: flag any row holding one (rare: be safe)
+        return ~nulls
+    return bad  # a flag: any boolean is valid
+
+
+def flag_unread(
+    col: dict[str, pa.Array], unread: tuple[tuple[str, str, Fact], ...], slow: np.ndarray
+) -> None:
+    """Flags the rows whose facts that no program reads break the contract's constraints."""
+    for list_column, name, fact in unread:
+        if not list_column:
+            slow |= _bad_values(col[name], fact)
+            continue
+        values, parents, _, _ = _list(col[list_column])
+        _flag(slow, parents, _bad_values(_fields(values)[name], fact))

@@ -218,11 +218,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _generate_block(job: tuple[str, int, int, int, str, dict[str, str], str]) -> Any:
     from decimal import Decimal
 
-    from service.caseload import generate, layout
+    from service import synthetic
+    from service.caseload import layout
 
     jurisdiction, start, count, seed, as_of, standards, kind = job
     requests = list(
-        generate.requests(
+        synthetic.caseload(
             jurisdiction,
             count,
             seed,
@@ -250,7 +251,8 @@ def _ignore_sigint() -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     import multiprocessing
 
-    from service.caseload import generate, layout
+    from service import synthetic
+    from service.caseload import layout
     from service.caseload.chunks import CaseloadFileError, file_format
     from service.caseload.run import Stopped, sigterm_stops
     from service.engine import load_rules
@@ -274,16 +276,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except CaseloadFileError as error:
         _say(args, error.text.zh, error.text.en)
         return 2
-    as_of = args.as_of or generate.DEFAULT_AS_OF
+    as_of = args.as_of or synthetic.DEFAULT_AS_OF
     rule_base = load_rules(args.rules)
     bundle = _resolve(args, rule_base, args.jurisdiction, as_of)
     if bundle is None:
         return 2
     standards = {k: str(v) for k, v in bundle.rules.standard.items()}
     jobs = [
-        (args.jurisdiction, start, min(generate.BLOCK, args.households - start), args.seed,
+        (args.jurisdiction, start, min(synthetic.BLOCK, args.households - start), args.seed,
          as_of.isoformat(), standards, kind)
-        for start in range(0, args.households, generate.BLOCK)
+        for start in range(0, args.households, synthetic.BLOCK)
     ]  # fmt: skip
     workers = max(1, min(args.workers or os.cpu_count() or 1, len(jobs)))
     out = None if args.out == "-" else Path(args.out)

@@ -1,55 +1,119 @@
 """The flat column layout of a caseload file, and the layout of a results file.
 
-One row per household. The household's facts are the contract request's (``shared`` contract,
-``service/contract/request.py``), flattened:
+One row per household. The household's facts are the contract request's
+(``service/contract/request.py``), flattened by rules applied to the models' fields (``shape``),
+so a fact added to the contract gets its column without being listed here:
 
-======================================  ================================  ========================
-column                                  Parquet type                      contract field
-======================================  ================================  ========================
-``id``                                  string                            (caseload) household id
-``jurisdiction``, ``as_of``             string, date32                    ``jurisdiction``,
-                                                                          ``as_of`` (null: the
-                                                                          run's default applies)
-``residence``                           string                            ``residence``
-``programs``                            list<string>                      ``programs``
-``members``                             list<struct>  (see below)         ``household.members``
-``income``                              list<struct<member, type,         ``household.income``
-                                        monthly>>                         (null: unknown)
-``deductions``                          same as income                    ``household.deductions``
-``assets_financial``                    decimal128(15, 2)                 ``assets.financial``
-``assets_vehicles``                     list<string> (kinds)              ``assets.vehicles``
-``assets_houses``                       list<struct<area_m2               ``assets.houses``
-                                        decimal128(13, 4), dilapidated
-                                        bool>>
-``assets_commercial_property``          bool                              ``assets.commercial_property``
-``assets_business_capital``             decimal128(15, 2)                 ``assets.business_capital``
-``rigid_medical`` … ``rigid_other``     decimal128(15, 2)                 ``rigid_expenditure_12m.*``
-``benefit_program`` …                   string, decimal, date32, date32,  ``current_benefit.*``
-``benefit_income_rise_from_employment`` bool
-``emergency_kind`` …                    string, string, date32, decimal,  ``emergency.*``
-``emergency_already_assisted``          bool
-======================================  ================================  ========================
+- the first column is ``id``, the caseload's household id; then the request's fields in the
+  models' order;
+- an object field is spread over the row, its fields' columns prefixed with its name and ``_``
+  (``assets_financial``, ``emergency_kind``); ``household`` has no prefix, and two groups keep the
+  shorter prefixes of the published layout: ``rigid_expenditure_12m`` → ``rigid_``,
+  ``current_benefit`` → ``benefit_``. An object whose columns are all null is the omitted object;
+- a list field is one list column; an object item is a struct built by the same rules (a
+  member's ``disability`` → ``disability_category``, ``disability_grade``), and an item with a
+  single field is that field's value (``assets_vehicles``: a list of kinds);
+- personal data (a member's ``name`` and ``id_number``) has no column;
+- types: text and enum values are strings, dates ``date32``, booleans ``bool``, whole numbers
+  ``int16``, money ``decimal128(15, 2)`` and floor areas ``decimal128(13, 4)`` (precision and
+  scale read from the contract's decimal pattern).
 
-A member is ``struct<id, relation, birth_date date32, disability_category, disability_grade
-int16, serious_illness bool, employed bool, schooling, self_care_failed_items int16,
-has_capable_supporter bool, excluded>``. A null cell is an omitted fact (so the contract's default
-applies, or the rule that needs it says ``insufficient_data``). A group whose every column is null
-(all ``assets_*``, all ``rigid_*``, all ``benefit_*``, all ``emergency_*``) is the omitted object.
-Only ``members`` is required; a missing column is all null; an unknown column refuses the file.
+Today this gives ``id, jurisdiction, as_of, residence, programs, members, income, deductions,
+assets_financial, assets_vehicles, assets_houses, assets_commercial_property,
+assets_business_capital, rigid_medical, rigid_education, rigid_rehabilitation, rigid_other,
+benefit_program, benefit_monthly_amount, benefit_since, benefit_exit_started,
+benefit_income_rise_from_employment, emergency_kind, emergency_cause, emergency_occurred_on,
+emergency_assessed_need, emergency_already_assisted``, a member being ``struct<id, relation,
+birth_date, disability_category, disability_grade, serious_illness, employed, schooling,
+self_care_failed_items, has_capable_supporter, excluded>``, an income or deduction item
+``struct<member, type, monthly>`` and a house ``struct<area_m2, dilapidated>``.
 
-In CSV the same columns are used; list columns (``programs``, ``members``, ``income``,
-``deductions``, ``assets_vehicles``, ``assets_houses``) hold JSON text, money is decimal text,
-dates are ISO ``YYYY-MM-DD``, booleans ``true``/``false``, and an empty cell is null.
+A null cell is an omitted fact (so the contract's default applies, or the rule that needs it
+says ``insufficient_data``). Only ``members`` is required; a missing column is all null; an
+unknown column refuses the file.
+
+In CSV the same columns are used; list columns hold JSON text, money is decimal text, dates are
+ISO ``YYYY-MM-DD``, booleans ``true``/``false``, and an empty cell is null.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
 
+from service.caseload.shape import REQUEST, Fact
 from service.contract import request as contract
+
+PERSONAL = frozenset({"id_number", "name"})
+"""Personal data: never in a caseload file (the layout has no column for it)."""
+PREFIXES = {"household": "", "rigid_expenditure_12m": "rigid_", "current_benefit": "benefit_"}
+"""Column prefixes of spread objects other than ``name_`` (fixed by the published layout)."""
+
+
+def prefix_of(name: str) -> str:
+    return PREFIXES.get(name, name + "_")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the flat layout (or a field of a list's struct): its contract fact."""
+
+    name: str
+    path: tuple[str, ...]  # the contract fields from the request (or the list item) down
+    fact: Fact
+
+
+def flatten(shape: Fact, prefix: str = "", path: tuple[str, ...] = ()) -> tuple[Column, ...]:
+    """The columns of an object: its fields, objects spread, personal data left out."""
+    out: list[Column] = []
+    for fact in shape.fields:
+        if fact.name in PERSONAL:
+            continue
+        if fact.kind == "object":
+            out += flatten(fact, prefix + prefix_of(fact.name), (*path, fact.name))
+        else:
+            out.append(Column(prefix + fact.name, (*path, fact.name), fact))
+    return tuple(out)
+
+
+def single_field(fact: Fact) -> Fact | None:
+    """The only field of a list's object item (the list is then a list of its values)."""
+    item = fact.item
+    if item is not None and item.kind == "object" and len(item.fields) == 1:
+        return item.fields[0]
+    return None
+
+
+FACT_COLUMNS: tuple[Column, ...] = flatten(REQUEST)
+COLUMNS: tuple[str, ...] = ("id", *(entry.name for entry in FACT_COLUMNS))
+_BY_NAME = {entry.name: entry for entry in FACT_COLUMNS}
+
+
+def column(name: str) -> Column:
+    return _BY_NAME[name]
+
+
+def _spread_object(name: str) -> Fact:
+    for parent in (REQUEST, REQUEST.field("household")):
+        for fact in parent.fields:
+            if fact.name == name and fact.kind == "object":
+                return fact
+    raise KeyError(name)
+
+
+def _group(name: str) -> dict[str, str]:
+    """column → field of an object spread over the row (``assets_financial`` → ``financial``)."""
+    return {prefix_of(name) + field_.name: field_.name for field_ in _spread_object(name).fields}
+
+
+ASSET_COLUMNS = _group("assets")
+RIGID_COLUMNS = _group("rigid_expenditure_12m")
+BENEFIT_COLUMNS = _group("current_benefit")
+EMERGENCY_COLUMNS = _group("emergency")
 
 PROGRAMS: tuple[str, ...] = tuple(contract.PROGRAM_IDS)
 RESIDENCES: tuple[str, ...] = get_args(contract.Residence)
@@ -62,98 +126,15 @@ DEDUCTION_TYPES: tuple[str, ...] = get_args(contract.DeductionType)
 VEHICLE_KINDS: tuple[str, ...] = get_args(contract.VehicleKind)
 EMERGENCY_KINDS: tuple[str, ...] = get_args(contract.EmergencyKind)
 EMERGENCY_CAUSES: tuple[str, ...] = get_args(contract.EmergencyCause)
-BENEFIT_PROGRAMS: tuple[str, ...] = ("dibao", "tekun")
+BENEFIT_PROGRAMS: tuple[str, ...] = column("benefit_program").fact.values
 
-MEMBER_FIELDS = (
-    "id",
-    "relation",
-    "birth_date",
-    "disability_category",
-    "disability_grade",
-    "serious_illness",
-    "employed",
-    "schooling",
-    "self_care_failed_items",
-    "has_capable_supporter",
-    "excluded",
-)
-ASSET_COLUMNS = {
-    "assets_financial": "financial",
-    "assets_vehicles": "vehicles",
-    "assets_houses": "houses",
-    "assets_commercial_property": "commercial_property",
-    "assets_business_capital": "business_capital",
-}
-RIGID_COLUMNS = {
-    "rigid_medical": "medical",
-    "rigid_education": "education",
-    "rigid_rehabilitation": "rehabilitation",
-    "rigid_other": "other",
-}
-BENEFIT_COLUMNS = {
-    "benefit_program": "program",
-    "benefit_monthly_amount": "monthly_amount",
-    "benefit_since": "since",
-    "benefit_exit_started": "exit_started",
-    "benefit_income_rise_from_employment": "income_rise_from_employment",
-}
-EMERGENCY_COLUMNS = {
-    "emergency_kind": "kind",
-    "emergency_cause": "cause",
-    "emergency_occurred_on": "occurred_on",
-    "emergency_assessed_need": "assessed_need",
-    "emergency_already_assisted": "already_assisted",
-}
-GROUPS = (
-    ("assets", ASSET_COLUMNS),
-    ("rigid_expenditure_12m", RIGID_COLUMNS),
-    ("current_benefit", BENEFIT_COLUMNS),
-    ("emergency", EMERGENCY_COLUMNS),
-)
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "jurisdiction",
-    "as_of",
-    "residence",
-    "programs",
-    "members",
-    "income",
-    "deductions",
-    *ASSET_COLUMNS,
-    *RIGID_COLUMNS,
-    *BENEFIT_COLUMNS,
-    *EMERGENCY_COLUMNS,
-)
-LIST_COLUMNS = frozenset(
-    {"programs", "members", "income", "deductions", "assets_vehicles", "assets_houses"}
-)
-MONEY_COLUMNS = frozenset(
-    {
-        "assets_financial",
-        "assets_business_capital",
-        *RIGID_COLUMNS,
-        "benefit_monthly_amount",
-        "emergency_assessed_need",
-    }
-)
-DATE_COLUMNS = frozenset(
-    {"as_of", "benefit_since", "benefit_exit_started", "emergency_occurred_on"}
-)
-BOOL_COLUMNS = frozenset(
-    {
-        "assets_commercial_property",
-        "benefit_income_rise_from_employment",
-        "emergency_already_assisted",
-    }
-)
+LIST_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "list")
+MONEY_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "decimal")
+DATE_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "date")
+BOOL_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "flag")
+WHOLE_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "whole")
 
-RESULT_STATUS_COLUMNS = (
-    "tekun_status",
-    "dibao_status",
-    "marginal_status",
-    "rigid_expenditure_status",
-    "temporary_status",
-)
+RESULT_STATUS_COLUMNS = tuple(f"{program}_status" for program in contract.PROGRAM_IDS)
 # Which household, and under which rules it was decided: the jurisdiction and date actually used
 # (the record's own, or the run's default or forced value) and the bundle resolved for them.
 RESULT_KEY_COLUMNS = ("line", "id", "jurisdiction", "as_of", "bundle_version", "bundle_sha256")
@@ -187,57 +168,38 @@ RESULT_MONEY_COLUMNS = (
 )
 
 
-def arrow_schema() -> Any:
+def _arrow(fact: Fact) -> Any:
     import pyarrow as pa
 
-    money = pa.decimal128(15, 2)
-    member = pa.struct(
-        [
-            ("id", pa.string()),
-            ("relation", pa.string()),
-            ("birth_date", pa.date32()),
-            ("disability_category", pa.string()),
-            ("disability_grade", pa.int16()),
-            ("serious_illness", pa.bool_()),
-            ("employed", pa.bool_()),
-            ("schooling", pa.string()),
-            ("self_care_failed_items", pa.int16()),
-            ("has_capable_supporter", pa.bool_()),
-            ("excluded", pa.string()),
-        ]
-    )
-    item = pa.struct([("member", pa.string()), ("type", pa.string()), ("monthly", money)])
-    house = pa.struct([("area_m2", pa.decimal128(13, 4)), ("dilapidated", pa.bool_())])
+    if fact.kind in ("string", "enum"):
+        return pa.string()
+    if fact.kind == "date":
+        return pa.date32()
+    if fact.kind == "flag":
+        return pa.bool_()
+    if fact.kind == "whole":
+        return pa.int16()
+    if fact.kind == "decimal":
+        return pa.decimal128(fact.digits + fact.places, fact.places)
+    if fact.kind == "list":
+        assert fact.item is not None
+        only = single_field(fact)
+        if only is not None:
+            return pa.list_(_arrow(only))
+        if fact.item.kind == "object":
+            return pa.list_(
+                pa.struct([(entry.name, _arrow(entry.fact)) for entry in flatten(fact.item)])
+            )
+        return pa.list_(_arrow(fact.item))
+    raise TypeError(f"no Arrow type for {fact.kind}")
+
+
+def arrow_schema(shape: Fact = REQUEST) -> Any:
+    """The Arrow schema of a caseload file (of the contract's request, or another shape)."""
+    import pyarrow as pa
+
     return pa.schema(
-        [
-            ("id", pa.string()),
-            ("jurisdiction", pa.string()),
-            ("as_of", pa.date32()),
-            ("residence", pa.string()),
-            ("programs", pa.list_(pa.string())),
-            ("members", pa.list_(member)),
-            ("income", pa.list_(item)),
-            ("deductions", pa.list_(item)),
-            ("assets_financial", money),
-            ("assets_vehicles", pa.list_(pa.string())),
-            ("assets_houses", pa.list_(house)),
-            ("assets_commercial_property", pa.bool_()),
-            ("assets_business_capital", money),
-            ("rigid_medical", money),
-            ("rigid_education", money),
-            ("rigid_rehabilitation", money),
-            ("rigid_other", money),
-            ("benefit_program", pa.string()),
-            ("benefit_monthly_amount", money),
-            ("benefit_since", pa.date32()),
-            ("benefit_exit_started", pa.date32()),
-            ("benefit_income_rise_from_employment", pa.bool_()),
-            ("emergency_kind", pa.string()),
-            ("emergency_cause", pa.string()),
-            ("emergency_occurred_on", pa.date32()),
-            ("emergency_assessed_need", money),
-            ("emergency_already_assisted", pa.bool_()),
-        ]
+        [("id", pa.string()), *((entry.name, _arrow(entry.fact)) for entry in flatten(shape))]
     )
 
 
@@ -274,92 +236,85 @@ def result_schema() -> Any:
 # --- request (contract dict) <-> flat row ----------------------------------------------------
 
 
-def _dec(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))
+def _dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+Cell = Callable[[Any], Any]
+
+
+def _to_cell(fact: Fact) -> Cell:
+    """A contract value (not null) → its cell value."""
+    if fact.kind == "decimal":
+        return _dec
+    if fact.kind == "date":
+        return _day
+    if fact.kind != "list":
+        return _same
+    assert fact.item is not None
+    only = single_field(fact)
+    if only is not None:
+        key, inner = only.name, _to_cell(only)
+        return lambda items: [
+            None if (v := i.get(key)) is None else inner(v) for i in items
+        ]  # vehicles → kinds
+    if fact.item.kind == "object":
+        spread = spreader(fact.item, "")
+        keys = tuple(entry.name for entry in flatten(fact.item))
+
+        def structs(items: list[Any]) -> list[Any]:
+            out = []
+            for item in items:
+                cells = dict.fromkeys(keys)
+                spread(item, cells)
+                out.append(cells)
+            return out
+
+        return structs
+    inner = _to_cell(fact.item)
+    return lambda items: [None if v is None else inner(v) for v in items]
+
+
+def spreader(shape: Fact, prefix: str) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """Writes an object's facts into a flat row (the row holds every column, null)."""
+    steps: list[tuple[str, str | None, Any]] = []
+    for fact in shape.fields:
+        if fact.name in PERSONAL:
+            continue
+        if fact.kind == "object":
+            steps.append((fact.name, None, spreader(fact, prefix + prefix_of(fact.name))))
+        else:
+            steps.append((fact.name, prefix + fact.name, _to_cell(fact)))
+
+    def spread(data: dict[str, Any], row: dict[str, Any]) -> None:
+        for key, name, convert in steps:
+            value = data.get(key)
+            if value is None:
+                continue
+            if name is None:
+                convert(value, row)
+            else:
+                row[name] = convert(value)
+
+    return spread
+
+
+_SPREAD_REQUEST = spreader(REQUEST, "")
 
 
 def request_to_row(request: dict[str, Any], household_id: str | None = None) -> dict[str, Any]:
     """A contract request (a JSON-like dict, already valid) → one flat row (Python values)."""
-    household = request["household"]
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    _SPREAD_REQUEST(request, row)
     row["id"] = household_id
-    row["jurisdiction"] = request.get("jurisdiction")
-    row["as_of"] = _day(request.get("as_of"))
-    row["residence"] = request.get("residence")
-    row["programs"] = request.get("programs")
-    members = []
-    for m in household["members"]:
-        disability = m.get("disability")
-        members.append(
-            {
-                "id": m["id"],
-                "relation": m["relation"],
-                "birth_date": _day(m["birth_date"]),
-                "disability_category": disability["category"] if disability else None,
-                "disability_grade": disability["grade"] if disability else None,
-                "serious_illness": m.get("serious_illness"),
-                "employed": m.get("employed"),
-                "schooling": m.get("schooling"),
-                "self_care_failed_items": m.get("self_care_failed_items"),
-                "has_capable_supporter": m.get("has_capable_supporter"),
-                "excluded": m.get("excluded"),
-            }
-        )
-    row["members"] = members
-    for name in ("income", "deductions"):
-        items = household.get(name)
-        row[name] = (
-            None
-            if items is None
-            else [
-                {"member": i["member"], "type": i["type"], "monthly": _dec(i["monthly"])}
-                for i in items
-            ]
-        )
-    assets = household.get("assets")
-    if assets is not None:
-        row["assets_financial"] = _dec(assets.get("financial"))
-        vehicles = assets.get("vehicles")
-        row["assets_vehicles"] = None if vehicles is None else [v["kind"] for v in vehicles]
-        houses = assets.get("houses")
-        row["assets_houses"] = (
-            None
-            if houses is None
-            else [
-                {"area_m2": _dec(h.get("area_m2")), "dilapidated": h.get("dilapidated")}
-                for h in houses
-            ]
-        )
-        row["assets_commercial_property"] = assets.get("commercial_property")
-        row["assets_business_capital"] = _dec(assets.get("business_capital"))
-    rigid = household.get("rigid_expenditure_12m")
-    if rigid is not None:
-        for column, key in RIGID_COLUMNS.items():
-            row[column] = _dec(rigid.get(key))
-    benefit = household.get("current_benefit")
-    if benefit is not None:
-        row["benefit_program"] = benefit.get("program")
-        row["benefit_monthly_amount"] = _dec(benefit.get("monthly_amount"))
-        row["benefit_since"] = _day(benefit.get("since"))
-        row["benefit_exit_started"] = _day(benefit.get("exit_started"))
-        row["benefit_income_rise_from_employment"] = benefit.get("income_rise_from_employment")
-    emergency = request.get("emergency")
-    if emergency is not None:
-        row["emergency_kind"] = emergency.get("kind")
-        row["emergency_cause"] = emergency.get("cause")
-        row["emergency_occurred_on"] = _day(emergency.get("occurred_on"))
-        row["emergency_assessed_need"] = _dec(emergency.get("assessed_need"))
-        row["emergency_already_assisted"] = emergency.get("already_assisted")
     return row
 
 
@@ -371,57 +326,68 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _present(mapping: dict[str, Any]) -> dict[str, Any]:
-    return {k: _json_value(v) for k, v in mapping.items() if v is not None}
+def _from_cell(fact: Fact) -> Cell:
+    """A cell value (not null) → its contract value (JSON-like)."""
+    if fact.kind != "list":
+        return _json_value
+    assert fact.item is not None
+    only = single_field(fact)
+    if only is not None:
+        key = only.name
+        inner = _from_cell(only)
+        return lambda values: [None if v is None else {key: inner(v)} for v in values]
+    if fact.item.kind == "object":
+        gather = gatherer(fact.item, "")
+        return lambda values: [None if v is None else gather(v) for v in values]
+    inner = _from_cell(fact.item)
+    return lambda values: [None if v is None else inner(v) for v in values]
+
+
+def gatherer(shape: Fact, prefix: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Reads an object's facts back from a flat row; null cells are left out (omitted facts),
+    and a nested object whose cells are all null is left out."""
+    steps: list[tuple[str, str | None, Any]] = []
+    for fact in shape.fields:
+        if fact.name in PERSONAL:
+            continue
+        if fact.kind == "object":
+            steps.append((fact.name, None, gatherer(fact, prefix + prefix_of(fact.name))))
+        else:
+            steps.append((fact.name, prefix + fact.name, _from_cell(fact)))
+
+    def gather(row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, name, convert in steps:
+            if name is None:
+                value = convert(row)
+                if value:
+                    out[key] = value
+            else:
+                value = row.get(name)
+                if value is not None:
+                    out[key] = convert(value)
+        return out
+
+    return gather
+
+
+_GATHER_REQUEST = gatherer(REQUEST, "")
 
 
 def row_to_request(
     row: dict[str, Any], jurisdiction: str | None = None, as_of: date | None = None
 ) -> dict[str, Any]:
-    """A flat row → a contract request dict (to be validated). Null cells are omitted facts."""
-    members = []
-    for m in row.get("members") or []:
-        if m is None:
-            members.append(None)
-            continue
-        out = _present({k: m.get(k) for k in MEMBER_FIELDS if not k.startswith("disability")})
-        category, grade = m.get("disability_category"), m.get("disability_grade")
-        if category is not None or grade is not None:
-            out["disability"] = _present({"category": category, "grade": grade})
-        members.append(out)
-    household: dict[str, Any] = {"members": members}
-    for name in ("income", "deductions"):
-        items = row.get(name)
-        if items is not None:
-            household[name] = [None if i is None else _present(i) for i in items]
-    for key, columns in GROUPS:
-        if key == "emergency":
-            continue  # a field of the request, not of the household
-        values = {field: row.get(column) for column, field in columns.items()}
-        if all(v is None for v in values.values()):
-            continue
-        if key == "assets":
-            vehicles = values["vehicles"]
-            if vehicles is not None:
-                values["vehicles"] = [{"kind": k} if k is not None else None for k in vehicles]
-            houses = values["houses"]
-            if houses is not None:
-                values["houses"] = [None if h is None else _present(h) for h in houses]
-        household[key] = _present(values)
-    request: dict[str, Any] = {
-        "jurisdiction": jurisdiction or row.get("jurisdiction"),
-        "as_of": _json_value(as_of or row.get("as_of")),
-        "household": household,
-    }
-    if request["as_of"] is None:
-        del request["as_of"]
-    if row.get("residence") is not None:
-        request["residence"] = row["residence"]
-    if row.get("programs") is not None:
-        request["programs"] = row["programs"]
-    emergency = {f: row.get(c) for c, f in EMERGENCY_COLUMNS.items()}
-    if any(v is not None for v in emergency.values()):
-        request["emergency"] = _present(emergency)
+    """A flat row → a contract request dict (to be validated). Null cells are omitted facts.
+
+    ``jurisdiction`` and ``as_of`` (the run's) replace the row's own when given; the request
+    always names a jurisdiction (null if none) and a household with its list of members (empty
+    if none), so that the contract's problem says what is wrong with them."""
+    request = _GATHER_REQUEST(row)
+    request["jurisdiction"] = jurisdiction or row.get("jurisdiction")
+    if as_of is not None:
+        request["as_of"] = as_of.isoformat()
+    household = request.setdefault("household", {})
+    household.setdefault("members", [])
     return request
 
 
@@ -498,6 +464,11 @@ def csv_to_row(record: dict[str, str | None]) -> dict[str, Any]:
                 raise CellError(
                     column, "应为日期 YYYY-MM-DD", "must be a date YYYY-MM-DD"
                 ) from None
+        elif column in WHOLE_COLUMNS:
+            try:
+                row[column] = int(text.strip())
+            except ValueError:
+                raise CellError(column, "应为整数", "must be a whole number") from None
         else:
             row[column] = text
     return row

@@ -2,15 +2,26 @@
 
 Used for rows the vectorised path does not take, and by the tests as the reference the
 vectorised path must equal.
+
+A result row codes a status or a 低保 basis as a small integer: its place in the contract's own
+vocabulary (``service/contract/response.py``), the one list both paths take it from.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from service.caseload.layout import RESULT_DECISION_COLUMNS
-from service.caseload.vector import BASIS_CODE, STATUS_CODE
+from service.caseload.shape import describe
+from service.contract.response import DibaoResult, Status
+
+STATUSES: tuple[str, ...] = get_args(Status)
+"""eligible, ineligible, insufficient_data, not_applicable: a status's code is its place here."""
+BASES: tuple[str, ...] = ("", *describe(DibaoResult).field("basis").values)
+"""The 低保 basis codes: 0 none, then household, gradual_exit, single_person."""
+STATUS_CODE = {status: code for code, status in enumerate(STATUSES)}
+BASIS_CODE = {basis: code for code, basis in enumerate(BASES)}
 
 # The decision fields of a result row, in the layout's order.
 FIELDS = RESULT_DECISION_COLUMNS
@@ -27,8 +38,8 @@ def decision_of(response: dict[str, Any]) -> tuple[int, ...]:
     """The decision fields (``FIELDS``) of one response, coded as the vectorised path codes them."""
     programs = response["programs"]
     tekun = programs["tekun"]
-    eligible = [m for m in tekun.get("members", []) if m["status"] == "eligible"]
-    tekun_amount = sum(fen(m["monthly_amount"]) for m in eligible) if eligible else -1
+    eligible = [member for member in tekun.get("members", []) if member["status"] == "eligible"]
+    tekun_amount = sum(fen(member["monthly_amount"]) for member in eligible) if eligible else -1
     dibao = programs["dibao"]
     temporary = programs["temporary"]
     return (

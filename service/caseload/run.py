@@ -48,6 +48,7 @@ from service.caseload.chunks import (
 )
 from service.caseload.scenarios import RecordCounts, Scenarios
 from service.caseload.text import table as text_table
+from service.engine import messages
 
 MANIFEST_VERSION = 2
 DEFAULT_CHUNK = 25_000
@@ -403,24 +404,20 @@ def read_results(path: Path) -> pa.Table:
 
 # --- summaries -----------------------------------------------------------------------------------
 
-PROGRAM_NAMES = {
-    "tekun": ("特困", "tekun"),
-    "dibao": ("低保", "dibao"),
-    "marginal": ("低保边缘", "marginal"),
-    "rigid_expenditure": ("刚性支出", "rigid_expenditure"),
-    "temporary": ("临时救助", "temporary"),
-}
-BASIS_NAMES = {
-    "household": ("按家庭", "household"),
-    "gradual_exit": ("渐退期", "gradual exit"),
-    "single_person": ("单人户", "single person"),
+# Short Chinese labels of the programs for the narrow columns of a summary table and a chart's
+# axis; the programs' names are the engine's (``messages.NAMES``), the English label is the id.
+PROGRAM_LABELS = {
+    "tekun": "特困",
+    "dibao": "低保",
+    "marginal": "低保边缘",
+    "rigid_expenditure": "刚性支出",
+    "temporary": "临时救助",
 }
 MONTHLY = ("tekun", "dibao")
 
 
 def program_name(program: str) -> str:
-    zh, en = PROGRAM_NAMES[program]
-    return f"{zh} {en}"
+    return f"{PROGRAM_LABELS[program]} {program}"
 
 
 def _money_sum(column: pa.ChunkedArray) -> Decimal:
@@ -539,8 +536,8 @@ def format_summary(summary: dict[str, Any], heading: list[str]) -> str:
         lines.append(
             "低保依据 dibao basis: "
             + ", ".join(
-                f"{BASIS_NAMES.get(k, (k, k))[0]} {BASIS_NAMES.get(k, (k, k))[1]} {v:,}"
-                for k, v in sorted(basis.items())
+                f"{messages.name('basis', basis_id).zh} {messages.name('basis', basis_id).en} {count:,}"
+                for basis_id, count in sorted(basis.items())
             )
         )
     return "\n".join(lines) + "\n"

@@ -9,7 +9,8 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from service.caseload import generate, layout
+from service import synthetic
+from service.caseload import layout
 from service.caseload.chart import build_chart
 from service.caseload.chunks import Chunk, decide_chunk
 from service.caseload.run import compare
@@ -23,7 +24,7 @@ def whatif(rule_base) -> tuple[pa.Table, pa.Table, dict]:
     standards = rule_base.resolve("wuhan", ON).rules.standard
     rows = [
         layout.request_to_row(r, r["id"])
-        for r in generate.requests("wuhan", 3000, 11, ON, dict(standards))
+        for r in synthetic.caseload("wuhan", 3000, 11, ON, dict(standards))
     ]
     table = pa.Table.from_pylist(rows, schema=layout.arrow_schema())
     scenarios = Scenarios(

@@ -1,7 +1,7 @@
 """The vectorised path gives exactly the engine's decisions.
 
 ≥ 10,000 households across all six jurisdictions and many dates: the generated caseload mix,
-the project's synthetic households, and households built on the rules' edges (``fuzz.py``).
+the project's synthetic households, and households built on the rules' edges (``service.synthetic``).
 Every program's status, the 低保 basis, every amount, the members covered, the per-capita
 income and the standard must be equal, household by household.
 """
@@ -16,7 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from service.caseload import generate, layout
+from service import synthetic
+from service.caseload import layout
 from service.caseload.chunks import Chunk, decide_chunk
 from service.caseload.columns import EPOCH, Batch
 from service.caseload.reference import FIELDS, decision_of
@@ -25,7 +26,6 @@ from service.caseload.vector import NotExact, evaluate_batch, params_for
 from service.contract.request import EvaluationRequest
 from service.engine import evaluate
 from service.synthetic import FIRST_DATES, JURISDICTIONS, LAST_DATE, population
-from tests.caseload import fuzz
 
 
 def _dates(rng: random.Random, jurisdiction: str, count: int) -> list[date]:
@@ -41,11 +41,13 @@ def households(rule_base):
         # the caseload generator, on several dates
         for on in _dates(rng, jurisdiction, 4):
             standards = dict(rule_base.resolve(jurisdiction, on).rules.standard)
-            out.extend(generate.requests(jurisdiction, 250, rng.randint(0, 10**6), on, standards))
+            out.extend(synthetic.caseload(jurisdiction, 250, rng.randint(0, 10**6), on, standards))
         # edge cases, each on its own date
         for on in _dates(rng, jurisdiction, 600):
             out.append(
-                fuzz.household(rng, jurisdiction, on, rule_base.resolve(jurisdiction, on).rules)
+                synthetic.edge_household(
+                    rng, jurisdiction, on, rule_base.resolve(jurisdiction, on).rules
+                )
             )
     out.extend(population(2400, seed=11))  # the project's synthetic households, any date
     for request in out:
@@ -111,7 +113,7 @@ def test_chunk_with_engine_rows_and_annual_standard(rule_base):
     bundle = rule_base.resolve("zhumadian", on)
     odd = bundle.with_overrides({"dibao.standard.rural": "440.005"}, source="test")
     rng = random.Random(5)
-    requests = [fuzz.household(rng, "zhumadian", on, bundle.rules) for _ in range(300)]
+    requests = [synthetic.edge_household(rng, "zhumadian", on, bundle.rules) for _ in range(300)]
     for request in requests[:5]:  # nobody counted: engine path
         for member in request["household"]["members"]:
             member["excluded"] = "prison"
