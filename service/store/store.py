@@ -38,6 +38,7 @@ from service.store.hashing import (
     GENESIS_HASH,
     canonical_json_bytes,
     is_hex64,
+    log_leaf_data,
     record_hash,
     sha256_hex,
 )
@@ -50,6 +51,14 @@ from service.store.models import (
     RuleBundleRow,
 )
 from service.store.records import ApiKey, ChainHead, StoredDecision, VerifyReport
+from service.store.transparency import (
+    CheckpointSigner,
+    checked_lookup,
+    compact_range,
+    node_params,
+    select_nodes_sql,
+)
+from service.tlog import merkle
 
 try:  # optional: only makes the JSON validity check cheaper
     from orjson import loads as _fast_json_loads
@@ -131,11 +140,18 @@ class AppendSql:
         self.move_head = f"UPDATE chain_head SET seq = {mark}, record_hash = {mark} WHERE id = 1"
         self.insert_decision = _insert_sql("decisions", _DECISION_COLUMNS, mark)
         self.insert_program = _insert_sql("decision_programs", _PROGRAM_COLUMNS, mark)
+        self.insert_node = _insert_sql("log_nodes", ("level", "node_index", "hash"), mark)
+        self.insert_checkpoint = _insert_sql(
+            "log_checkpoints", ("size", "root", "note", "created_at"), mark
+        )
         self.insert_bundle = (
             "INSERT INTO rule_bundles (sha256, jurisdiction, version, canonical_json, created_at)"
             f" VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (sha256) DO NOTHING"
         )
         self._mark = mark
+
+    def log_nodes(self, count: int) -> str:
+        return select_nodes_sql(count, self._mark)
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 -- a few instances, alive as long as the process
     def known_bundles(self, count: int) -> str:
@@ -359,7 +375,9 @@ class DecisionStore:
     schema must exist: call :func:`service.store.upgrade` first. Thread-safe.
     """
 
-    def __init__(self, engine_or_url: Engine | str | URL) -> None:
+    def __init__(
+        self, engine_or_url: Engine | str | URL, *, signer: CheckpointSigner | None = None
+    ) -> None:
         if isinstance(engine_or_url, Engine):
             self._engine = engine_or_url
             self._owns_engine = False
@@ -374,6 +392,9 @@ class DecisionStore:
         self._verified_bundles: dict[str, str] = {}
         self._convert = _bind_converters(self._engine, DecisionRow)
         self._append_sql = AppendSql("%s" if self._is_pg else "?", for_update=self._is_pg)
+        # Signs a checkpoint in every append transaction; None: appends leave the log unsigned
+        # (a library use without the key; the service always has one).
+        self._signer = signer
 
     @property
     def engine(self) -> Engine:
@@ -591,6 +612,15 @@ class DecisionStore:
         if not head_rows:
             raise RuntimeError("chain_head row missing: run service.store.upgrade()")
         seq, prev_hash = head_rows[0][0], head_rows[0][1]
+        # The transparency log: the tree has one leaf per record, so ``seq`` is its size. The
+        # subtrees of its compact range are all an append needs from before (one query).
+        wanted = compact_range(seq)
+        node_rows = (
+            (yield SqlStep(sql.log_nodes(len(wanted)), node_params(wanted), returns_rows=True))
+            if wanted
+            else ()
+        )
+        tree = merkle.Appender(seq, checked_lookup(node_rows or (), wanted))
         now = utcnow()
         created_at = self._convert("created_at", now)
         for sha256, (jurisdiction, version, bundle_text) in bundles.items():
@@ -600,6 +630,7 @@ class DecisionStore:
                 yield SqlStep(sql.insert_bundle, params)
         rows: builtins.list[dict[str, Any]] = []
         program_rows: builtins.list[dict[str, Any]] = []
+        nodes: builtins.list[merkle.StoredHash] = []
         stored: builtins.list[StoredDecision] = []
         for entry in batch.decisions:
             seq += 1
@@ -619,6 +650,7 @@ class DecisionStore:
             }
             prev_hash = record_hash(decision_hash_fields(**fields))
             rows.append({**fields, "record_hash": prev_hash})
+            nodes.extend(tree.append(merkle.leaf_hash(log_leaf_data(prev_hash))))
             program_rows.extend(
                 {"decision_seq": seq, "program": p, "status": s}
                 for p, s in entry["summary"].items()
@@ -630,7 +662,15 @@ class DecisionStore:
                 )
             )
         yield from self._insert_steps(rows, program_rows)
+        yield SqlStep(sql.insert_node, nodes)
         yield SqlStep(sql.move_head, (seq, prev_hash))
+        if self._signer is not None:
+            # Signed in the same transaction (about 50 us under the chain lock): the checkpoint
+            # exists exactly when the records it covers do, so no answered decision is ever
+            # outside the latest checkpoint, and no extra commit is needed.
+            root = tree.root()
+            note = self._signer.sign(seq, root)
+            yield SqlStep(sql.insert_checkpoint, (seq, root, note, created_at))
         return stored
 
     def get(self, decision_id: str) -> StoredDecision | None:
