@@ -35,7 +35,6 @@ from service.store import keys as keymod
 from service.store.database import WRITE_OPTION, make_engine
 from service.store.errors import BundleIntegrityError, InvalidCursorError, StoreBusyError
 from service.store.hashing import (
-    GENESIS_HASH,
     canonical_json_bytes,
     is_hex64,
     log_leaf_data,
@@ -58,6 +57,8 @@ from service.store.transparency import (
     node_params,
     select_nodes_sql,
 )
+from service.store.verify import COLUMNS as VERIFY_COLUMNS
+from service.store.verify import LogVerifier
 from service.tlog import merkle
 
 try:  # optional: only makes the JSON validity check cheaper
@@ -245,6 +246,28 @@ def _row_hash(row: DecisionRow) -> str:
     )
 
 
+def _fields_hash(row: Mapping[str, Any]) -> str:
+    """The record hash of a record's typed values (``verify``)."""
+    return record_hash(decision_hash_fields(**{k: v for k, v in row.items() if k != "record_hash"}))
+
+
+def _result_converters(engine: Engine, model: type[DecisionRow]) -> Callable[[str, Any], Any]:
+    """``convert(column, value)``: a raw driver value as the column's SQLAlchemy type reads it
+    (on SQLite, timestamps and dates from their text); a value it cannot read raises."""
+    dialect = engine.dialect
+    processors = {}
+    for column in model.__table__.columns:
+        processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if processor is not None:
+            processors[column.name] = processor
+
+    def convert(name: str, value: Any) -> Any:
+        processor = processors.get(name)
+        return value if processor is None or value is None else processor(value)
+
+    return convert
+
+
 def _to_stored(row: DecisionRow) -> StoredDecision:
     return StoredDecision(
         seq=row.seq,
@@ -391,6 +414,7 @@ class DecisionStore:
         # (immutable) text object for every decision under a bundle; hashing it once is enough.
         self._verified_bundles: dict[str, str] = {}
         self._convert = _bind_converters(self._engine, DecisionRow)
+        self._read_value = _result_converters(self._engine, DecisionRow)
         self._append_sql = AppendSql("%s" if self._is_pg else "?", for_update=self._is_pg)
         # Signs a checkpoint in every append transaction; None: appends leave the log unsigned
         # (a library use without the key; the service always has one).
@@ -411,6 +435,22 @@ class DecisionStore:
         self.close()
 
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _decode_record(self, raw: Sequence[Any]) -> dict[str, Any]:
+        """A raw ``decisions`` row (``verify``'s column order) as typed values; raises
+        ValueError naming the column it cannot read (a value written behind the store's back)."""
+        row: dict[str, Any] = {}
+        for name, value in zip(VERIFY_COLUMNS, raw, strict=True):
+            try:
+                typed = self._read_value(name, value)
+                if name == "created_at" and not isinstance(typed, datetime):
+                    raise TypeError(name)
+                if name == "as_of" and (not isinstance(typed, date) or isinstance(typed, datetime)):
+                    raise TypeError(name)
+            except (ValueError, TypeError, OverflowError):
+                raise ValueError(f"{name} cannot be read as its type") from None
+            row[name] = typed
+        return row
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -761,121 +801,37 @@ class DecisionStore:
         seq_to: int | None = None,
         batch_size: int = VERIFY_BATCH_SIZE,
     ) -> VerifyReport:
-        """Recompute and check the chain over ``[seq_from, seq_to]`` (default: all of it).
+        """Recompute and check the log over ``[seq_from, seq_to]`` (default: all of it).
 
-        Checks, in ``seq`` order, that no position is missing, that each record hashes to
-        its ``record_hash`` and that its ``prev_hash`` is the previous record's
-        ``record_hash`` (the genesis hash for seq 1). When checking up to the end it also
-        checks the chain head: records deleted from the tail or inserted past the head
-        are reported. Rows are read ``batch_size`` at a time inside one snapshot, so
-        concurrent appends neither disturb nor get half-checked.
+        Checks, in ``seq`` order, that no position is missing, that each record hashes to its
+        ``record_hash``, that its ``prev_hash`` is the previous record's ``record_hash`` (the
+        genesis hash for seq 1), that its per-program index rows say what it says and that the
+        log's stored leaf is its own. Over the whole log it also rebuilds the Merkle tree and
+        requires the stored tree to be that one, and the latest checkpoint to be signed by the
+        log's key (the store's signer) over exactly that tree's root at its size: records
+        rewritten, or deleted from the end, are reported even when every plain hash and the
+        chain head were recomputed. ``chain_head`` is not trusted. Rows are read
+        ``batch_size`` at a time inside one snapshot, so concurrent appends neither disturb
+        nor get half-checked. See :mod:`service.store.verify`.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         lo = 1 if seq_from is None else max(1, seq_from)
         conn_options: dict[str, Any] = {}
         if self._is_pg:
-            # One snapshot for the head and every batch.
+            # One snapshot for every batch, the tree and the checkpoints.
             conn_options["isolation_level"] = "REPEATABLE READ"
             conn_options["postgresql_readonly"] = True
         engine = self._engine.execution_options(**conn_options) if conn_options else self._engine
-        with Session(engine) as session, session.begin():
-            head = session.get(ChainHeadRow, 1)
-            if head is None:
-                return VerifyReport(0, None, None, "chain_head row missing")
-            hi = head.seq if seq_to is None else min(seq_to, head.seq)
-            to_end = hi == head.seq
-            if lo > hi:
-                return VerifyReport(0, None, None, None)
-
-            if lo == 1:
-                expected_prev = GENESIS_HASH
-            else:
-                anchor = session.execute(
-                    select(DecisionRow.record_hash).where(DecisionRow.seq == lo - 1)
-                ).scalar_one_or_none()
-                if anchor is None:
-                    return VerifyReport(
-                        0, lo - 1, None, f"missing link: no record with seq {lo - 1}"
-                    )
-                expected_prev = anchor
-
-            checked = 0
-            expected_seq = lo
-            last_id: str | None = None
-            while expected_seq <= hi:
-                rows = (
-                    session.execute(
-                        select(DecisionRow)
-                        .where(DecisionRow.seq >= expected_seq, DecisionRow.seq <= hi)
-                        .order_by(DecisionRow.seq)
-                        .limit(batch_size)
-                    )
-                    .scalars()
-                    .all()
-                )
-                if not rows:
-                    break
-                for row in rows:
-                    if row.seq != expected_seq:
-                        return VerifyReport(
-                            checked,
-                            expected_seq,
-                            None,
-                            f"missing link: no record with seq {expected_seq}"
-                            f" (next is seq {row.seq}, id {row.id})",
-                        )
-                    if _row_hash(row) != row.record_hash:
-                        return VerifyReport(
-                            checked,
-                            row.seq,
-                            row.id,
-                            "record_hash mismatch: the record's content was altered",
-                        )
-                    if row.prev_hash != expected_prev:
-                        return VerifyReport(
-                            checked,
-                            row.seq,
-                            row.id,
-                            f"prev_hash does not match the record_hash of seq {row.seq - 1}",
-                        )
-                    checked += 1
-                    expected_prev = row.record_hash
-                    expected_seq += 1
-                    last_id = row.id
-                # Release the batch from the identity map: memory stays flat.
-                session.expunge_all()
-
-            if expected_seq <= hi:
-                return VerifyReport(
-                    checked,
-                    expected_seq,
-                    None,
-                    f"missing link: no record with seq {expected_seq}"
-                    f" (chain head is at seq {head.seq})",
-                )
-            if to_end:
-                if expected_prev != head.record_hash:
-                    return VerifyReport(
-                        checked,
-                        hi,
-                        last_id,
-                        "chain head hash does not match the last record",
-                    )
-                rogue = session.execute(
-                    select(DecisionRow.seq, DecisionRow.id)
-                    .where(DecisionRow.seq > head.seq)
-                    .order_by(DecisionRow.seq)
-                    .limit(1)
-                ).first()
-                if rogue is not None:
-                    return VerifyReport(
-                        checked,
-                        rogue.seq,
-                        rogue.id,
-                        f"record beyond the chain head (seq {head.seq}): not appended by the store",
-                    )
-            return VerifyReport(checked, None, None, None)
+        with engine.connect() as conn, conn.begin():
+            verifier = LogVerifier(
+                conn,
+                signer=self._signer,
+                decode=self._decode_record,
+                hash_record=_fields_hash,
+                batch_size=batch_size,
+            )
+            return verifier.run(lo, seq_to)
 
     # --- rule bundles -----------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.store.errors import LogDamagedError
-from service.tlog import merkle
+from service.tlog import merkle, note
+from service.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint, sign_checkpoint
 
 NodeKey = tuple[int, int]
 """(level, node_index) of a stored hash."""
@@ -141,3 +142,36 @@ def first_leaf(key: NodeKey) -> int:
     """Index of the first leaf under the stored hash ``key``."""
     level, index = key
     return index << level
+
+
+class LogKey:
+    """The log's signing key as the store uses it: checkpoints of origin = the key's name.
+
+    Built by the service from the key file (never from the database); the store only calls
+    :meth:`sign` and :meth:`open`.
+    """
+
+    def __init__(self, signer: note.Signer):
+        self._signer = signer
+        self.verifier = signer.verifier
+
+    @property
+    def origin(self) -> str:
+        return self._signer.name
+
+    def verifier_text(self) -> str:
+        """The public key that auditors are given (Go's verifier key text)."""
+        return self.verifier.key_text()
+
+    def sign(self, size: int, root: bytes) -> str:
+        return sign_checkpoint(Checkpoint(self.origin, size, root), self._signer)
+
+    def open(self, note_text: str) -> tuple[int, bytes]:
+        try:
+            checkpoint = open_checkpoint(note_text, self.verifier, origin=self.origin)
+        except (note.NoteError, CheckpointError) as error:
+            raise ValueError(str(error)) from None
+        return checkpoint.size, checkpoint.root
+
+    def __repr__(self) -> str:
+        return f"LogKey({self.verifier.name}+{self.verifier.key_id:08x})"
