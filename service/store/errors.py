@@ -27,3 +27,7 @@ class StoreUnavailableError(StoreError):
 class LogDamagedError(StoreUnavailableError):
     """The transparency log's stored tree lacks hashes an append needs (rows removed behind
     the store's back): nothing is appended until an operator has looked (503)."""
+
+
+class BeyondLogError(StoreError, ValueError):
+    """A proof asked for a tree size, or a leaf, that the signed log does not have (yet)."""

@@ -33,7 +33,12 @@ from sqlalchemy.orm import Session
 
 from service.store import keys as keymod
 from service.store.database import WRITE_OPTION, make_engine
-from service.store.errors import BundleIntegrityError, InvalidCursorError, StoreBusyError
+from service.store.errors import (
+    BeyondLogError,
+    BundleIntegrityError,
+    InvalidCursorError,
+    StoreBusyError,
+)
 from service.store.hashing import (
     canonical_json_bytes,
     is_hex64,
@@ -45,6 +50,7 @@ from service.store.models import (
     ROLES,
     ApiKeyRow,
     ChainHeadRow,
+    CheckpointRow,
     DecisionProgramRow,
     DecisionRow,
     RuleBundleRow,
@@ -52,8 +58,11 @@ from service.store.models import (
 from service.store.records import ApiKey, ChainHead, StoredDecision, VerifyReport
 from service.store.transparency import (
     CheckpointSigner,
+    InclusionProof,
+    StoredCheckpoint,
     checked_lookup,
     compact_range,
+    needed_nodes,
     node_params,
     select_nodes_sql,
 )
@@ -832,6 +841,168 @@ class DecisionStore:
                 batch_size=batch_size,
             )
             return verifier.run(lo, seq_to)
+
+    # --- transparency log ---------------------------------------------------------------------
+
+    @property
+    def signer(self) -> CheckpointSigner | None:
+        return self._signer
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The signed checkpoint of the largest tree (``None`` before the first)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(CheckpointRow.size, CheckpointRow.root, CheckpointRow.note)
+                .order_by(CheckpointRow.size.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else StoredCheckpoint(int(row[0]), bytes(row[1]), row[2])
+
+    def checkpoints(self, *, page: int = 1000) -> Iterator[StoredCheckpoint]:
+        """Every stored checkpoint, smallest tree first (read page by page)."""
+        after = -1
+        while True:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    select(CheckpointRow.size, CheckpointRow.root, CheckpointRow.note)
+                    .where(CheckpointRow.size > after)
+                    .order_by(CheckpointRow.size)
+                    .limit(page)
+                ).all()
+            if not rows:
+                return
+            for size, root, note in rows:
+                yield StoredCheckpoint(int(size), bytes(root), note)
+            after = int(rows[-1][0])
+
+    def sign_checkpoint(self) -> StoredCheckpoint | None:
+        """Sign the whole log if the latest checkpoint is older (a log migrated from the hash
+        chain, or appended to without the key); the latest checkpoint either way."""
+        signer = self._signer
+        if signer is None:
+            raise RuntimeError("this store has no signing key")
+
+        def attempt() -> StoredCheckpoint | None:
+            with self._write_engine.begin() as conn:
+                # The chain lock, as an append takes it: the size cannot move under us.
+                head = conn.exec_driver_sql(self._append_sql.head).first()
+                size = int(head[0]) if head is not None else 0
+                latest = conn.execute(
+                    select(CheckpointRow.size).order_by(CheckpointRow.size.desc()).limit(1)
+                ).scalar()
+                if size == 0 or (latest is not None and latest >= size):
+                    return None
+                root = merkle.tree_hash(
+                    size, self._nodes_for(conn, lambda get: merkle.tree_hash(size, get))
+                )
+                note = signer.sign(size, root)
+                conn.execute(
+                    CheckpointRow.__table__.insert().values(
+                        size=size, root=root, note=note, created_at=utcnow()
+                    )
+                )
+                return StoredCheckpoint(size, root, note)
+
+        self._retrying(attempt)
+        return self.latest_checkpoint()
+
+    def _nodes_for(self, conn: Any, compute: Callable[[merkle.GetNode], object]) -> merkle.GetNode:
+        """The stored hashes ``compute`` reads, fetched in one query."""
+        wanted = needed_nodes(compute)
+        if not wanted:
+            return checked_lookup((), wanted)
+        rows = conn.exec_driver_sql(
+            self._append_sql.log_nodes(len(wanted)), node_params(wanted)
+        ).all()
+        return checked_lookup(rows, wanted)
+
+    def _proof_size(self, conn: Any, tree_size: int | None) -> int:
+        latest = conn.execute(
+            select(CheckpointRow.size).order_by(CheckpointRow.size.desc()).limit(1)
+        ).scalar()
+        signed = int(latest or 0)
+        if tree_size is None:
+            tree_size = signed
+        if not 1 <= tree_size <= signed:
+            raise BeyondLogError(
+                f"tree size {tree_size} is not between 1 and the latest checkpoint's {signed}"
+            )
+        return tree_size
+
+    def inclusion_proof(self, decision_id: str, tree_size: int | None = None) -> InclusionProof:
+        """The RFC 9162 inclusion proof of a decision in the tree of ``tree_size`` leaves (by
+        default the latest checkpoint's). Raises ``LookupError`` for an unknown decision,
+        :class:`BeyondLogError` for a size the signed log does not have or does not hold it."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(DecisionRow.seq, DecisionRow.record_hash).where(
+                    DecisionRow.id == decision_id
+                )
+            ).first()
+            if row is None:
+                raise LookupError(decision_id)
+            size = self._proof_size(conn, tree_size)
+            index = int(row[0]) - 1
+            if index >= size:
+                raise BeyondLogError(f"decision seq {index + 1} is not in the tree of size {size}")
+            get = self._nodes_for(conn, lambda g: merkle.inclusion_proof(index, size, g))
+        # The leaf as anyone holding the record computes it (not as stored).
+        leaf = merkle.leaf_hash(log_leaf_data(row[1]))
+        return InclusionProof(
+            seq=index + 1,
+            decision_id=decision_id,
+            leaf_index=index,
+            tree_size=size,
+            leaf_hash=leaf,
+            hashes=merkle.inclusion_proof(index, size, get),
+        )
+
+    def consistency_proof(self, first: int, second: int | None = None) -> tuple[int, list[bytes]]:
+        """``(second, proof)``: the RFC 9162 proof that the tree of ``second`` leaves (by default
+        the latest checkpoint's) extends the one of ``first``. :class:`BeyondLogError` for sizes
+        the signed log does not have, or ``first`` larger than ``second``."""
+        with self._engine.connect() as conn:
+            size = self._proof_size(conn, second)
+            if not 1 <= first <= size:
+                raise BeyondLogError(f"first size {first} is not between 1 and {size}")
+            get = self._nodes_for(conn, lambda g: merkle.consistency_proof(first, size, g))
+        return size, merkle.consistency_proof(first, size, get)
+
+    def tree_root(self, size: int) -> bytes:
+        """The root of the first ``size`` leaves, from the stored tree."""
+        with self._engine.connect() as conn:
+            get = self._nodes_for(conn, lambda g: merkle.tree_hash(size, g))
+        return merkle.tree_hash(size, get)
+
+    def log_entries(self, *, page: int = 1000) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+        """Every record in ``seq`` order, for the export: ``(seq, id, record_hash, fields)``,
+        ``fields`` being exactly what ``record_hash`` hashes (JSON-ready). A row that cannot be
+        read as its types is given as the database has it: the offline check names it."""
+        after = 0
+        select_page = text(
+            f"SELECT {', '.join(VERIFY_COLUMNS)} FROM decisions WHERE seq > :after"
+            " ORDER BY seq LIMIT :n"
+        )
+        while True:
+            with self._engine.connect() as conn:
+                rows = conn.execute(select_page, {"after": after, "n": page}).all()
+            if not rows:
+                return
+            for raw in rows:
+                try:
+                    typed = self._decode_record(raw)
+                    fields = decision_hash_fields(
+                        **{k: v for k, v in typed.items() if k != "record_hash"}
+                    )
+                except ValueError:
+                    fields = {
+                        name: str(value)
+                        for name, value in zip(VERIFY_COLUMNS, raw, strict=True)
+                        if name != "record_hash"
+                    }
+                    fields["seq"] = int(raw[0])
+                yield int(raw[0]), str(raw[1]), str(raw[-1]), fields
+            after = int(rows[-1][0])
 
     # --- rule bundles -----------------------------------------------------------------------
 
