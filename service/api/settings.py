@@ -36,6 +36,17 @@ def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(home) / ".local" / "share" / APP_FOLDER
 
 
+def default_keys_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/eligibility/keys``, or ``~/.config/eligibility/keys``: secrets live
+    apart from the data they protect (never in the data folder, nor in its backups)."""
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / APP_FOLDER / "keys"
+    home = env.get("HOME") or str(Path.home())
+    return Path(home) / ".config" / APP_FOLDER / "keys"
+
+
 def _bool(text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -91,10 +102,14 @@ class Settings:
     migrate_on_start: bool = True
     fast_path: bool = True
     writer: str = "inline"  # "inline": group commit on the event loop; "thread": a writer thread
+    keys_dir: Path = field(default_factory=default_keys_dir)
+    production: bool = False
+    signing_key_file: Path | None = None  # default: <keys_dir>/signing.key
 
     def __post_init__(self) -> None:
         # Absolute once and for all: the workers, and the messages, name the same folder.
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
+        object.__setattr__(self, "keys_dir", Path(self.keys_dir).expanduser().absolute())
 
     @property
     def database_url(self) -> str:
@@ -105,6 +120,13 @@ class Settings:
     @property
     def secret_file(self) -> Path:
         return self.data_dir / "secret.key"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The log's checkpoint signing key (Ed25519, Go's signer key text)."""
+        if self.signing_key_file is not None:
+            return Path(self.signing_key_file).expanduser().absolute()
+        return self.keys_dir / "signing.key"
 
     @property
     def reload_signal_file(self) -> Path:
@@ -136,6 +158,9 @@ class Settings:
             "migrate_on_start": _bool,
             "fast_path": _bool,
             "writer": _writer_mode,
+            "keys_dir": Path,
+            "production": _bool,
+            "signing_key_file": Path,
         }
         for name, convert in conversions.items():
             raw = env.get(PREFIX + name.upper())
@@ -149,6 +174,7 @@ class Settings:
                     f"{variable}：{error.text.zh}", f"{variable}: {error.text.en}"
                 ) from None
         kwargs.setdefault("data_dir", default_data_dir(env))
+        kwargs.setdefault("keys_dir", default_keys_dir(env))
         return cls(**kwargs)
 
     def to_env(self) -> dict[str, str]:
@@ -169,7 +195,11 @@ class Settings:
             "MIGRATE_ON_START": "true" if self.migrate_on_start else "false",
             "FAST_PATH": "true" if self.fast_path else "false",
             "WRITER": self.writer,
+            "KEYS_DIR": str(self.keys_dir),
+            "PRODUCTION": "true" if self.production else "false",
         }
+        if self.signing_key_file is not None:
+            out["SIGNING_KEY_FILE"] = str(self.signing_key_path)
         if self.db_url:
             out["DB_URL"] = self.db_url
         if self.secret:
