@@ -68,7 +68,10 @@ def is_valid_name(name: str) -> bool:
 
 
 def _is_valid_text(text: str) -> bool:
-    return text.endswith("\n") and all(c == "\n" or (c >= " " and c != "\x7f") for c in text)
+    """Ends in a newline; no control character but newlines; no lone surrogate (not UTF-8)."""
+    return text.endswith("\n") and all(
+        c == "\n" or (c >= " " and c != "\x7f" and not "\ud800" <= c <= "\udfff") for c in text
+    )
 
 
 def key_id(name: str, public_key: bytes) -> int:
@@ -232,7 +235,10 @@ def open_note(note: bytes | str, verifiers: Verifier | Iterable[Verifier]) -> st
     witness's cosignature, or the next key during a rotation); a configured key whose signature
     fails makes the whole note refused; at least one configured key must have signed.
     """
-    raw = note.encode() if isinstance(note, str) else note
+    try:
+        raw = note.encode() if isinstance(note, str) else note
+    except UnicodeEncodeError:
+        raise _malformed("不是 UTF-8 文本", "not UTF-8 text") from None
     if len(raw) > MAX_NOTE_BYTES:
         raise _malformed(f"超过 {MAX_NOTE_BYTES} 字节", f"longer than {MAX_NOTE_BYTES} bytes")
     try:

@@ -336,6 +336,21 @@ def test_stored_hashes_are_the_complete_subtrees_and_nothing_else() -> None:
                     tree.get_node(level, index)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 31, 32, 33, 100])
+def test_a_tree_built_at_once_stores_what_appends_store(n: int) -> None:
+    leaves = [leaf_hash(i.to_bytes(2, "big")) for i in range(n)]
+    appended = MemoryTree()
+    for leaf in leaves:
+        appended.append(leaf)
+    built = MemoryTree.of(leaves)
+    assert built.size == appended.size == n
+    for level in range(8):
+        for index in range(n >> level):
+            assert built.get_node(level, index) == appended.get_node(level, index)
+        with pytest.raises(KeyError):
+            built.get_node(level, n >> level)
+
+
 def test_stored_hash_index_numbers_appends_without_gap() -> None:
     """Go's StoredHashIndex: the hashes of append n take the ids that follow those before it."""
     tree = MemoryTree()
