@@ -626,11 +626,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if not Path(args.file).is_file():
         raise BilingualError(f"没有导出文件 {args.file}", f"no export file at {args.file}")
-    key = _text_or_file(args.key, Text("公钥文件", "public key file")).strip()
+    keys = [_text_or_file(k, Text("公钥文件", "public key file")).strip() for k in args.key]
     kept = None
     if args.checkpoint is not None:
         kept = _text_or_file(args.checkpoint, Text("检查点文件", "checkpoint file"))
-    report = check_export(args.file, kept, key)
+    report = check_export(args.file, kept, keys)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -701,8 +701,10 @@ def _register_audit(sub: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--key",
         required=True,
+        action="append",
         metavar="PUBLIC",
-        help="the log's public key: a file holding it, or the key text (required)",
+        help="the log's public key: a file holding it, or the key text (required; again for"
+        " each older key after a rotation)",
     )
     check.add_argument(
         "--checkpoint",
