@@ -457,7 +457,7 @@ class DecisionStore:
                 if name == "as_of" and (not isinstance(typed, date) or isinstance(typed, datetime)):
                     raise TypeError(name)
             except (ValueError, TypeError, OverflowError):
-                raise ValueError(f"{name} cannot be read as its type") from None
+                raise ValueError(f"its {name} cannot be read") from None
             row[name] = typed
         return row
 

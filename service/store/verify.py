@@ -124,7 +124,11 @@ class LogVerifier:
                 try:
                     row = self._decode(raw)
                 except (ValueError, TypeError, OverflowError) as error:
-                    raise Broken(seq, decision_id, f"record unreadable: {error}") from None
+                    raise Broken(
+                        seq,
+                        decision_id,
+                        f"record damaged: {error} (changed outside the store)",
+                    ) from None
                 if self._hash(row) != row["record_hash"]:
                     raise Broken(
                         seq, decision_id, "record_hash mismatch: the record's content was altered"

@@ -338,3 +338,13 @@ def test_migration_keeps_existing_records_and_makes_them_leaves(
         latest = store.latest_checkpoint()
         assert latest is not None
         assert merkle.verify_consistency(11, second, root, latest.root, proof)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # PostgreSQL refuses the value
+def test_unreadable_timestamp_is_named_not_raised(
+    store: DecisionStore, log: list[StoredDecision]
+) -> None:
+    sql(store, "UPDATE decisions SET created_at = 'garbage' WHERE seq = 3")
+    report = store.verify()
+    assert (report.first_broken_seq, report.first_broken_id) == (3, log[2].id)
+    assert "damaged" in (report.reason or "") and "created_at" in (report.reason or "")
