@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, exists, select, text, update
+from sqlalchemy import Engine, exists, func, select, text, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -916,10 +916,12 @@ class DecisionStore:
         ).all()
         return checked_lookup(rows, wanted)
 
-    def _proof_size(self, conn: Any, tree_size: int | None) -> int:
-        latest = conn.execute(
-            select(CheckpointRow.size).order_by(CheckpointRow.size.desc()).limit(1)
-        ).scalar()
+    @staticmethod
+    def _signed_size(conn: Any) -> int | None:
+        return conn.execute(select(func.max(CheckpointRow.size))).scalar()  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _proof_size(latest: int | None, tree_size: int | None) -> int:
         signed = int(latest or 0)
         if tree_size is None:
             tree_size = signed
@@ -933,15 +935,17 @@ class DecisionStore:
         """The RFC 9162 inclusion proof of a decision in the tree of ``tree_size`` leaves (by
         default the latest checkpoint's). Raises ``LookupError`` for an unknown decision,
         :class:`BeyondLogError` for a size the signed log does not have or does not hold it."""
+        latest = select(func.max(CheckpointRow.size)).scalar_subquery()
         with self._engine.connect() as conn:
+            # The record and the signed size in one round trip.
             row = conn.execute(
-                select(DecisionRow.seq, DecisionRow.record_hash).where(
+                select(DecisionRow.seq, DecisionRow.record_hash, latest).where(
                     DecisionRow.id == decision_id
                 )
             ).first()
             if row is None:
                 raise LookupError(decision_id)
-            size = self._proof_size(conn, tree_size)
+            size = self._proof_size(row[2], tree_size)
             index = int(row[0]) - 1
             if index >= size:
                 raise BeyondLogError(f"decision seq {index + 1} is not in the tree of size {size}")
@@ -962,7 +966,7 @@ class DecisionStore:
         the latest checkpoint's) extends the one of ``first``. :class:`BeyondLogError` for sizes
         the signed log does not have, or ``first`` larger than ``second``."""
         with self._engine.connect() as conn:
-            size = self._proof_size(conn, second)
+            size = self._proof_size(self._signed_size(conn), second)
             if not 1 <= first <= size:
                 raise BeyondLogError(f"first size {first} is not between 1 and {size}")
             get = self._nodes_for(conn, lambda g: merkle.consistency_proof(first, size, g))
