@@ -7,6 +7,11 @@ of the canonical JSON of all its other fields. Appends are serialised by a lock 
 *before* the head is read (see :meth:`DecisionStore.record`), so concurrent writers -- threads
 or processes -- can neither fork nor gap the chain; ``UNIQUE(seq)`` and ``UNIQUE(prev_hash)``
 back this up at the database level.
+
+Each record is also a leaf of the transparency log (:mod:`service.store.transparency`): the
+append transaction writes the Merkle tree's new stored hashes and, with a signer, a signed
+checkpoint of the new tree. :meth:`DecisionStore.verify` trusts neither the chain head nor the
+stored tree, only the records and the checkpoints' signatures (:mod:`service.store.verify`).
 """
 
 from __future__ import annotations
@@ -234,25 +239,6 @@ def decision_hash_fields(
         "programs_summary": programs_summary,
         "prev_hash": prev_hash,
     }
-
-
-def _row_hash(row: DecisionRow) -> str:
-    return record_hash(
-        decision_hash_fields(
-            seq=row.seq,
-            id=row.id,
-            created_at=row.created_at,
-            jurisdiction=row.jurisdiction,
-            as_of=row.as_of,
-            bundle_sha256=row.bundle_sha256,
-            engine_version=row.engine_version,
-            request_json=row.request_json,
-            response_json=row.response_json,
-            actor=row.actor,
-            programs_summary=row.programs_summary,
-            prev_hash=row.prev_hash,
-        )
-    )
 
 
 def _fields_hash(row: Mapping[str, Any]) -> str:
