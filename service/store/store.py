@@ -411,6 +411,13 @@ class DecisionStore:
         self._convert = _bind_converters(self._engine, DecisionRow)
         self._read_value = _result_converters(self._engine, DecisionRow)
         self._append_sql = AppendSql("%s" if self._is_pg else "?", for_update=self._is_pg)
+        # Proofs read immutable rows: no transaction on PostgreSQL (no BEGIN and ROLLBACK
+        # round trips around their two queries).
+        self._proof_engine = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self._is_pg
+            else self._engine
+        )
         # Signs a checkpoint in every append transaction; None: appends leave the log unsigned
         # (a library use without the key; the service always has one).
         self._signer = signer
@@ -922,7 +929,7 @@ class DecisionStore:
         default the latest checkpoint's). Raises ``LookupError`` for an unknown decision,
         :class:`BeyondLogError` for a size the signed log does not have or does not hold it."""
         latest = select(func.max(CheckpointRow.size)).scalar_subquery()
-        with self._engine.connect() as conn:
+        with self._proof_engine.connect() as conn:
             # The record and the signed size in one round trip.
             row = conn.execute(
                 select(DecisionRow.seq, DecisionRow.record_hash, latest).where(
@@ -951,7 +958,7 @@ class DecisionStore:
         """``(second, proof)``: the RFC 9162 proof that the tree of ``second`` leaves (by default
         the latest checkpoint's) extends the one of ``first``. :class:`BeyondLogError` for sizes
         the signed log does not have, or ``first`` larger than ``second``."""
-        with self._engine.connect() as conn:
+        with self._proof_engine.connect() as conn:
             size = self._proof_size(self._signed_size(conn), second)
             if not 1 <= first <= size:
                 raise BeyondLogError(f"first size {first} is not between 1 and {size}")
@@ -960,7 +967,7 @@ class DecisionStore:
 
     def tree_root(self, size: int) -> bytes:
         """The root of the first ``size`` leaves, from the stored tree."""
-        with self._engine.connect() as conn:
+        with self._proof_engine.connect() as conn:
             get = self._nodes_for(conn, lambda g: merkle.tree_hash(size, g))
         return merkle.tree_hash(size, get)
 
