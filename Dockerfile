@@ -28,21 +28,23 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/eligibility/bin:$PATH \
     ELIGIBILITY_DATA_DIR=/data \
+    ELIGIBILITY_KEYS_DIR=/keys \
     ELIGIBILITY_HOST=0.0.0.0 \
     ELIGIBILITY_PORT=8000
 RUN groupadd --system --gid 10001 eligibility \
  && useradd --system --uid 10001 --gid eligibility --home-dir /app --no-create-home \
     --shell /usr/sbin/nologin eligibility \
- && mkdir -p /data /app \
- && chown eligibility:eligibility /data
+ && mkdir -p /data /keys /app \
+ && chown eligibility:eligibility /data /keys \
+ && chmod 700 /keys
 # The virtual environment holds the package and its rule sets (service/shipped_rules); set
 # ELIGIBILITY_RULES_DIR (and mount a folder there) to serve other rules.
 COPY --from=build /opt/eligibility /opt/eligibility
 WORKDIR /app
 USER eligibility
-# The SQLite database, its WAL, the generated pseudonymisation secret and the metrics of the
-# worker processes live here; with PostgreSQL only the secret does (or set ELIGIBILITY_SECRET).
-VOLUME ["/data"]
+# /data: the SQLite database, its WAL and the metrics of the worker processes. /keys: the
+# generated pseudonymisation key, apart from the data it protects (or set ELIGIBILITY_SECRET).
+VOLUME ["/data", "/keys"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('ELIGIBILITY_PORT', '8000'), timeout=3)"]

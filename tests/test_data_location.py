@@ -225,8 +225,12 @@ def test_serve_and_keys_in_different_directories_share_one_database(
         # while the service runs: folder, database, its WAL and shared memory, the secret
         assert mode(folder) == 0o700
         files = {path.name: mode(path) for path in folder.iterdir()}
-        for name in ("decisions.db", "decisions.db-wal", "decisions.db-shm", "secret.key"):
+        for name in ("decisions.db", "decisions.db-wal", "decisions.db-shm"):
             assert files.get(name) == 0o600, files
+        # the pseudonymisation key: in the keys folder, never beside the data
+        keys = home / ".config" / "eligibility" / "keys"
+        assert mode(keys) == 0o700 and mode(keys / "pseudonym.key") == 0o600
+        assert "secret.key" not in files
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         output, _ = server.communicate(timeout=30)

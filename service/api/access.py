@@ -21,7 +21,7 @@ async def authenticate(runtime: Runtime, headers: Iterable[tuple[bytes, bytes]])
     secret = secret_from_headers(headers)
     if not secret:
         raise unauthorized()
-    principal = runtime.auth.cached(secret)
+    principal = await runtime.auth.cached(secret)
     if principal is None:
         if not runtime.schema_ok and not await run_in_threadpool(runtime.ensure_schema):
             raise DatabaseUnavailable(runtime.schema_problem)

@@ -228,7 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.api import workers
     from service.api.logs import configure_logging, get_logger
-    from service.api.privacy import load_or_create_secret
+    from service.api.privacy import pseudonym_key
     from service.engine import load_rules
     from service.store import database_exists, make_private_dir, sqlite_file
 
@@ -236,13 +236,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     log = get_logger("serve")
     os.umask(OWNER_ONLY_UMASK)
+    # Before anything else: a second serve on a port in use refuses (exit 2), naming it.
+    shared = settings.workers > 1 and workers.supported()
+    claimed = workers.claim_port(settings.host, settings.port, shared=shared)
     load_rules(settings.rules_dir)  # invalid rules: refuse to start (exit 2, problems listed)
     make_private_dir(settings.data_dir)
     log.info(
         _one_line(Text("数据目录与数据库", "data folder and database")),
         extra={"data_dir": str(settings.data_dir), "database": _where(settings)},
     )
-    load_or_create_secret(settings.secret, settings.secret_file)  # once, before the workers
+    pseudonym_key(settings)  # once, before the workers (production: never in the data folder)
     log_key = _log_key(settings)
     log.info(
         _one_line(Text("日志签名密钥", "the log's signing key")),
@@ -285,9 +288,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }
-    if settings.workers > 1 and workers.supported():
+    if shared or settings.workers <= 1:
         # A listening socket per worker: connections spread evenly (see service.api.workers).
-        return workers.serve(config, settings.host, settings.port, settings.workers)
+        return workers.serve(config, claimed, settings.workers)
+    claimed.close()
     uvicorn.run(**config, workers=settings.workers)
     return 0
 
@@ -439,7 +443,7 @@ def _db_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FOLDER",
         help=_help_text(
-            "data folder: the SQLite database, the generated secret, the workers' metrics"
+            "data folder: the SQLite database, the workers' metrics"
             " (default: $ELIGIBILITY_DATA_DIR, else the per-user data folder"
             f" $XDG_DATA_HOME/eligibility or ~/.local/share/eligibility, here {default_data_dir()})"
         ),

@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.api import metrics
-from service.api.auth import Authenticator
+from service.api.auth import Authenticator, RevocationStamp
 from service.api.logs import get_logger
-from service.api.privacy import Pseudonymizer, load_or_create_secret
+from service.api.privacy import Pseudonymizer, pseudonym_key
 from service.api.settings import Settings
 from service.api.signing import load_or_create_key
 from service.api.writer import (
@@ -152,11 +152,9 @@ class Runtime:
         # The log's key, from its file outside the data folder: every append signs a checkpoint.
         self.log_key = load_or_create_key(settings.signing_key_path, create=not settings.production)
         self.store = DecisionStore(self.db, signer=self.log_key)
-        if not settings.secret:
-            make_private_dir(settings.data_dir)  # the secret file goes there: owner only
-        key = load_or_create_secret(settings.secret, settings.secret_file)
-        self.pseudonymizer = Pseudonymizer(key)
-        self.auth = Authenticator(self.store, settings.key_cache_seconds)
+        self.pseudonymizer = Pseudonymizer(pseudonym_key(settings))
+        revocations = RevocationStamp(settings.database_url)
+        self.auth = Authenticator(self.store, settings.key_cache_seconds, revocations=revocations)
         self.writer = decision_writer(settings, self.store)
         self.schema_ok = False
         self.schema_problem: str | None = "not checked yet"
@@ -254,5 +252,6 @@ class Runtime:
         """Off the event loop, after ``writer.close()`` on it."""
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        self.auth.close()
         self.store.close()
         self.db.dispose()

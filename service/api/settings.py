@@ -1,8 +1,9 @@
 """Service settings, read from ``ELIGIBILITY_*`` environment variables (see the README table).
 
-Every setting has a default that works on a laptop: a SQLite file and a generated secret in the
-per-user data folder (``$XDG_DATA_HOME/eligibility``, i.e. ``~/.local/share/eligibility``), the
-rules in ``rules/``, loopback only. The data folder never depends on the current directory, so
+Every setting has a default that works on a laptop: a SQLite file in the per-user data folder
+(``$XDG_DATA_HOME/eligibility``, i.e. ``~/.local/share/eligibility``), a generated key in the
+keys folder apart from it (``$XDG_CONFIG_HOME/eligibility/keys``), the rules in ``rules/``,
+loopback only. The data folder never depends on the current directory, so
 ``serve``, ``keys`` and ``db`` started anywhere find the same database.
 """
 
@@ -37,8 +38,8 @@ def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def default_keys_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_CONFIG_HOME/eligibility/keys``, or ``~/.config/eligibility/keys``: secrets live
-    apart from the data they protect (never in the data folder, nor in its backups)."""
+    """``$XDG_CONFIG_HOME/eligibility/keys``, or ``~/.config/eligibility/keys``: the keys live
+    apart from the data they protect (never in the data folder)."""
     env = os.environ if environ is None else environ
     xdg = env.get("XDG_CONFIG_HOME", "")
     if xdg and Path(xdg).is_absolute():
@@ -102,14 +103,18 @@ class Settings:
     migrate_on_start: bool = True
     fast_path: bool = True
     writer: str = "inline"  # "inline": group commit on the event loop; "thread": a writer thread
-    keys_dir: Path = field(default_factory=default_keys_dir)
-    production: bool = False
+    keys_dir: Path = field(default_factory=default_keys_dir)  # 0700, never in the data folder
+    pseudonym_key_file: Path | None = None  # default: <keys_dir>/pseudonym.key (0600)
+    production: bool = False  # refuse to serve with a key inside the data folder
     signing_key_file: Path | None = None  # default: <keys_dir>/signing.key
 
     def __post_init__(self) -> None:
         # Absolute once and for all: the workers, and the messages, name the same folder.
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
         object.__setattr__(self, "keys_dir", Path(self.keys_dir).expanduser().absolute())
+        if self.pseudonym_key_file is not None:
+            path = Path(self.pseudonym_key_file).expanduser().absolute()
+            object.__setattr__(self, "pseudonym_key_file", path)
 
     @property
     def database_url(self) -> str:
@@ -119,7 +124,12 @@ class Settings:
 
     @property
     def secret_file(self) -> Path:
+        """Where installs before the keys folder kept the pseudonymisation key (see privacy)."""
         return self.data_dir / "secret.key"
+
+    @property
+    def pseudonym_key_path(self) -> Path:
+        return self.pseudonym_key_file or self.keys_dir / "pseudonym.key"
 
     @property
     def signing_key_path(self) -> Path:
@@ -159,6 +169,7 @@ class Settings:
             "fast_path": _bool,
             "writer": _writer_mode,
             "keys_dir": Path,
+            "pseudonym_key_file": Path,
             "production": _bool,
             "signing_key_file": Path,
         }
@@ -204,4 +215,6 @@ class Settings:
             out["DB_URL"] = self.db_url
         if self.secret:
             out["SECRET"] = self.secret
+        if self.pseudonym_key_file:
+            out["PSEUDONYM_KEY_FILE"] = str(self.pseudonym_key_file)
         return {PREFIX + k: v for k, v in out.items()}

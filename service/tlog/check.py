@@ -4,6 +4,9 @@
 What is checked, and what each failure means:
 
 - every record's leaf is rehashed and the tree rebuilt from them, in file order;
+- given the store's leaf function, every record's content (its fields, carried by the export)
+  must give its leaf: content altered under an unchanged leaf is a **content** rewrite, named
+  exactly (without the function the content is not checked: the leaves alone are);
 - records must be numbered ``first_seq, first_seq + 1, …``: a number out of order is a
   **reorder**, a missing number a **removed** record, both named exactly;
 - every checkpoint must verify under the auditor's key: one signed by another key, or whose
@@ -28,10 +31,10 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from service.bilingual import BilingualError, Lang, Text
 from service.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
@@ -40,6 +43,8 @@ from service.tlog.merkle import MemoryTree, consistency_proof, leaf_hash, verify
 from service.tlog.note import InvalidSignature, NoteError, UnverifiedNote, Verifier
 
 Kind = Literal[
+    "content",
+    "unreadable",
     "reorder",
     "removed",
     "rewrite",
@@ -51,6 +56,7 @@ Kind = Literal[
     "kept_inconsistent",
     "rollback",
 ]
+LeafOf = Callable[[dict[str, Any]], bytes]  # a record's fields -> its leaf data (the store's)
 MAX_PER_KIND = 20  # a damaged log of a million rows gives a report a person can read
 
 
@@ -74,9 +80,11 @@ class Finding:
 class CheckReport:
     records: int = 0
     checkpoints: int = 0  # verified
+    contents_checked: int = 0  # records whose fields were held against their leaf
     newest: Checkpoint | None = None
     kept: Checkpoint | None = None
     findings: list[Finding] = field(default_factory=list)
+    unlisted: int = 0  # findings beyond MAX_PER_KIND of a kind, counted only
 
     @property
     def ok(self) -> bool:
@@ -87,7 +95,7 @@ class CheckReport:
         """The finding about the earliest record (exact ones first), else the first finding."""
         located = [f for f in self.findings if f.index is not None]
         if located:
-            return min(located, key=lambda f: (f.index, f.kind not in ("reorder", "removed")))
+            return min(located, key=lambda f: (f.index, f.last_index not in (None, f.index)))
         return self.findings[0] if self.findings else None
 
     def kinds(self) -> set[str]:
@@ -103,6 +111,12 @@ class CheckReport:
                 f"newest checkpoint size {size}"
                 + (", consistent with the kept checkpoint" if self.kept else ""),
             )
+            if self.contents_checked:
+                n = self.contents_checked
+                head = Text(
+                    f"{head.zh}；{n} 条记录的内容已与其叶子核对",
+                    f"{head.en}; the content of {n} records checked against their leaves",
+                )
             return head.render(lang)
         lines = [
             Text(
@@ -123,6 +137,12 @@ class CheckReport:
                 Text(f"第一条有问题的记录：{who}", f"first bad record: {who_en}").render(lang)
             )
         lines += [f.text.render(lang) for f in self.findings]
+        if self.unlisted:
+            more = Text(
+                f"另有 {self.unlisted} 个同类问题未列出",
+                f"{self.unlisted} more of these not listed",
+            )
+            lines.append(more.render(lang))
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, object]:
@@ -131,6 +151,8 @@ class CheckReport:
             "ok": self.ok,
             "records": self.records,
             "checkpoints_verified": self.checkpoints,
+            "contents_checked": self.contents_checked,
+            "unlisted": self.unlisted,
             "newest_size": self.newest.size if self.newest else None,
             "kept_size": self.kept.size if self.kept else None,
             "first_bad": None
@@ -166,8 +188,9 @@ class _Signed:
 
 
 class _Audit:
-    def __init__(self, verifiers: list[Verifier]):
+    def __init__(self, verifiers: list[Verifier], leaf_of_record: LeafOf | None):
         self.verifiers = verifiers
+        self.leaf_of_record = leaf_of_record
         self.report = CheckReport()
         self.tree = MemoryTree()
         self.header = Header(None, 1)
@@ -179,9 +202,14 @@ class _Audit:
     # ---- findings ----
 
     def add(self, kind: Kind, zh: str, en: str, index: int | None = None) -> None:
-        self._counts[kind] = self._counts.get(kind, 0) + 1
-        if self._counts[kind] <= MAX_PER_KIND:
-            self.report.findings.append(Finding(kind, Text(zh, en), index))
+        self._keep(Finding(kind, Text(zh, en), index))
+
+    def _keep(self, finding: Finding) -> None:
+        self._counts[finding.kind] = self._counts.get(finding.kind, 0) + 1
+        if self._counts[finding.kind] <= MAX_PER_KIND:
+            self.report.findings.append(finding)
+        else:
+            self.report.unlisted += 1
 
     def seq_of(self, index: int) -> int:
         return self.header.first_seq + index
@@ -191,6 +219,37 @@ class _Audit:
     def record(self, record: Record) -> None:
         self.seqs.append(record.seq)
         self.leaves += leaf_hash(record.leaf)
+        if self.leaf_of_record is not None:
+            self.content(record, self.leaf_of_record)
+
+    def content(self, record: Record, leaf_of: LeafOf) -> None:
+        if record.fields is None:
+            self.add(
+                "unreadable",
+                f"记录 seq {record.seq} 没有内容，无法与其叶子核对",
+                f"record seq {record.seq} carries no content to hold against its leaf",
+                record.index,
+            )
+            return
+        try:
+            leaf = leaf_of(record.fields)
+        except Exception:  # noqa: BLE001 (any failure of the store's function on a damaged record)
+            leaf = None
+        self.report.contents_checked += 1
+        if leaf is None:
+            self.add(
+                "unreadable",
+                f"记录 seq {record.seq} 的内容无法计算哈希（已损坏）",
+                f"record seq {record.seq}: its content cannot be hashed (damaged)",
+                record.index,
+            )
+        elif leaf != record.leaf:
+            self.add(
+                "content",
+                f"记录内容被改动：seq {record.seq} 的内容与其叶子（已签名的哈希）不符",
+                f"record content altered: the content of seq {record.seq} does not give its leaf (the signed hash)",
+                record.index,
+            )
 
     def numbering(self) -> None:
         """Record i must carry seq first_seq + i: the first place where it does not is named,
@@ -230,11 +289,11 @@ class _Audit:
         try:
             checkpoint = open_checkpoint(note.text, self.verifiers, self.header.origin)
         except UnverifiedNote as forged:
-            carried = ", ".join(forged.names) or "none"
+            carried = ", ".join(forged.names)
             self.add(
                 "forged_checkpoint",
-                f"伪造的检查点：{where_zh}不是由受信任的密钥签名（所带签名：{carried}）",
-                f"forged checkpoint: {where_en} is not signed by the trusted key (signatures carried: {carried})",
+                f"伪造的检查点：{where_zh}不是由受信任的密钥签名（所带签名：{carried or '无'}）",
+                f"forged checkpoint: {where_en} is not signed by the trusted key (signatures carried: {carried or 'none'})",
             )
             return
         except InvalidSignature as altered:
@@ -322,6 +381,7 @@ class _Audit:
     def _kept(self, kept: Checkpoint, newest: Checkpoint | None, matched: list[int]) -> None:
         size = self.tree.size
         self.report.kept = kept
+        kept_matches = False
         if kept.size > size:
             self._missing(size, kept.size, "您保存的检查点", "your kept checkpoint")
         elif self.tree.root(kept.size) != kept.root:
@@ -331,6 +391,8 @@ class _Audit:
                 f"与您保存的检查点（大小 {kept.size}）不一致：此后日志被改写或分叉",
                 f"not consistent with your kept checkpoint (size {kept.size}): the log was rewritten or forked since",
             )  # fmt: skip
+        else:
+            kept_matches = True
         if newest is None:
             return
         if newest.size < kept.size:
@@ -339,29 +401,27 @@ class _Audit:
                 f"日志被回滚：最新的已签名检查点（大小 {newest.size}）比您保存的（大小 {kept.size}）更旧",
                 f"log rolled back: the newest signed checkpoint (size {newest.size}) is older than your kept one (size {kept.size})",
                 newest.size,
-            )
+            )  # fmt: skip
         elif newest.size == kept.size and newest.root != kept.root:
-            self.add(
-                "fork",
+            self._range(
+                "fork", 0, kept.size,
                 f"日志分叉：最新检查点与您保存的检查点大小同为 {kept.size}，根却不同",
                 f"fork: the newest checkpoint and your kept one both have size {kept.size} but different roots",
-                max(kept.size - 1, 0),
-            )
-        elif newest.size <= size and self.tree.root(newest.size) == newest.root:
-            # the RFC 9162 check a client makes: the newest tree extends the kept one
+            )  # fmt: skip
+        elif kept_matches and newest.size <= size and self.tree.root(newest.size) == newest.root:
+            # The RFC 9162 check a client without the records makes, from the rebuilt tree: with
+            # both roots matching the records it holds; it is kept so that the two never differ.
             proof = consistency_proof(kept.size, newest.size, self.tree.get_node)
             if not verify_consistency(kept.size, newest.size, kept.root, newest.root, proof):
                 self._range(
                     "kept_inconsistent", 0, kept.size,
-                    f"一致性证明失败：最新检查点（大小 {newest.size}）不是您保存的检查点（大小 {kept.size}）的延续；同一密钥签了两段不同的历史",
-                    f"consistency proof failed: the newest checkpoint (size {newest.size}) does not extend your kept one (size {kept.size}); the key signed two histories",
+                    f"一致性证明失败：最新检查点（大小 {newest.size}）不是您保存的检查点（大小 {kept.size}）的延续",
+                    f"consistency proof failed: the newest checkpoint (size {newest.size}) does not extend your kept one (size {kept.size})",
                 )  # fmt: skip
 
     def _range(self, kind: Kind, low: int, high: int, zh: str, en: str) -> None:
         """A finding about the records at leaf indices low..high-1 (named in ``_name``)."""
-        self._counts[kind] = self._counts.get(kind, 0) + 1
-        if self._counts[kind] <= MAX_PER_KIND:
-            self.report.findings.append(Finding(kind, Text(zh, en), low, last_index=high - 1))
+        self._keep(Finding(kind, Text(zh, en), low, last_index=high - 1))
 
     def _missing(self, size: int, signed: int, whose_zh: str, whose_en: str) -> None:
         self.add(
@@ -422,9 +482,14 @@ def check_export(
     path: Path | str,
     kept_checkpoint_text: str | None,
     verifier_key_text: str | Sequence[str],
+    *,
+    leaf_of_record: LeafOf | None = None,
 ) -> CheckReport:
     """Audit an export file with the log's public key (or keys, during a rotation) and, if
     the auditor kept one, an earlier signed checkpoint. ``report.ok`` only if all is well.
+
+    ``leaf_of_record`` is the store's function from a record's fields to its leaf data: with
+    it, the content the export carries is checked too, record by record.
 
     Raises ``CheckInputError`` if the key or the kept checkpoint cannot be used, and
     ``ExportError`` if the file is not a whole export.
@@ -439,7 +504,7 @@ def check_export(
                 f"您保存的检查点无法使用：{bad.text.zh}",
                 f"your kept checkpoint cannot be used: {bad.text.en}",
             ) from None
-    audit = _Audit(verifiers)
+    audit = _Audit(verifiers, leaf_of_record)
     for item in read_export(path):
         if isinstance(item, Header):
             audit.header = item

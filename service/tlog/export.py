@@ -5,8 +5,10 @@ JSON Lines, UTF-8, one object a line, in this order:
 1. a header: ``{"type": "header", "format": "eligibility-tlog-export/1", "origin": <log
    name or null>, "first_seq": 1}``;
 2. one line per record, in log order (leaf 0 first): ``{"type": "record", "seq": <n>,
-   "decision_id": "<id>", "leaf": "<base64 of the record's leaf data>"}``. The leaf data are the
-   exact bytes the log hashed (``SHA-256(0x00 || leaf)``); the record of leaf ``i`` has ``seq``
+   "decision_id": "<id>", "leaf": "<base64 of the record's leaf data>"}``, and, if the store
+   gives it, ``"record": {<the record's fields>}`` (what the auditor reads; the check holds it
+   against the leaf when it is given the store's leaf function). The leaf data are the exact
+   bytes the log hashed (``SHA-256(0x00 || leaf)``); the record of leaf ``i`` has ``seq``
    ``first_seq + i``;
 3. one line per signed checkpoint the log holds, oldest first: ``{"type": "checkpoint",
    "note": "<signed note text>"}`` (``checkpoint.py``; the note as signed, newlines and all);
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -31,8 +33,8 @@ from service.bilingual import BilingualError
 FORMAT = "eligibility-tlog-export/1"
 FIRST_SEQ = 1  # the store numbers records from 1: leaf i is the record of seq i + 1
 
-# (seq, decision id, leaf data) as the store gives them
-ExportRecord = tuple[int, str, bytes | str]
+# (seq, decision id, leaf data[, the record's fields as JSON values]) as the store gives them
+ExportRecord = tuple[int, str, bytes | str] | tuple[int, str, bytes | str, Mapping[str, Any] | None]
 
 
 class ExportError(BilingualError):
@@ -65,10 +67,12 @@ def write_export(
             return write_export(stream, records, checkpoints, origin=origin)
     out.write(_line({"type": "header", "format": FORMAT, "origin": origin, "first_seq": FIRST_SEQ}))
     count = 0
-    for seq, decision_id, leaf in records:
+    for seq, decision_id, leaf, *fields in records:
         data = leaf.encode() if isinstance(leaf, str) else bytes(leaf)
         encoded = base64.b64encode(data).decode()
         record = {"type": "record", "seq": seq, "decision_id": decision_id, "leaf": encoded}
+        if fields and fields[0] is not None:
+            record["record"] = dict(fields[0])
         out.write(_line(record))
         count += 1
     notes = 0
@@ -91,6 +95,7 @@ class Record:
     seq: int
     decision_id: str
     leaf: bytes
+    fields: dict[str, Any] | None = None  # the record's content, when the export carries it
 
 
 @dataclass(frozen=True)
@@ -175,4 +180,7 @@ def _record(number: int, obj: dict[str, Any], index: int) -> Record:
         data = base64.b64decode(leaf, validate=True)
     except ValueError:
         raise _refused(number, "leaf 不是 base64", "leaf is not base64") from None
-    return Record(index, seq, decision_id, data)
+    fields = obj.get("record")
+    if fields is not None and not isinstance(fields, dict):
+        raise _refused(number, "record 不是 JSON 对象", "record is not a JSON object")
+    return Record(index, seq, decision_id, data, fields)

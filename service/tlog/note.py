@@ -32,6 +32,7 @@ SIGNATURE_DASH = "\u2014 "  # an em dash and a space begin every signature line
 MAX_SIGNATURES = 100  # as Go: parsing stops there, so a note cannot make us verify forever
 MAX_NOTE_BYTES = 1 << 20
 _PRIVATE_PREFIX = "PRIVATE+KEY+"
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class NoteError(BilingualError):
@@ -101,7 +102,7 @@ def _key_parts(text: str, kind_zh: str, kind_en: str) -> tuple[str, int, bytes]:
     if len(parts) != 3:
         raise refused
     name, hex_id, encoded = parts
-    if not is_valid_name(name) or len(hex_id) != 8:
+    if not is_valid_name(name) or len(hex_id) != 8 or not all(c in _HEX for c in hex_id):
         raise refused
     try:
         given_id = int(hex_id, 16)
@@ -161,6 +162,11 @@ class Signer:
             raise BadKey(
                 f"密钥名称无效：{name!r}（不能为空，不能含空白或 +）",
                 f"invalid key name {name!r} (not empty, no spaces, no +)",
+            )
+        if len(seed) != 32:
+            raise BadKey(
+                f"Ed25519 私钥种子应为 32 字节，收到 {len(seed)} 字节",
+                f"an Ed25519 seed has 32 bytes, not {len(seed)}",
             )
         self.name = name
         self._private = Ed25519PrivateKey.from_private_bytes(seed)

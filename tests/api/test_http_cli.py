@@ -30,6 +30,7 @@ def serve_env(data: Path) -> dict[str, str]:
         "ELIGIBILITY_DATA_DIR": str(data),
         "ELIGIBILITY_SECRET": "",
         "ELIGIBILITY_DB_URL": "",
+        "XDG_CONFIG_HOME": str(data.parent / "config"),  # the keys folder: not the user's
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
@@ -87,7 +88,8 @@ def test_serve_migrates_an_empty_database_and_answers(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         wait_ready(server, base)
         assert (data / "decisions.db").exists()  # the default database, migrated by serve
-        assert (data / "secret.key").stat().st_mode & 0o077 == 0
+        key_file = data.parent / "config" / "eligibility" / "keys" / "pseudonym.key"
+        assert key_file.stat().st_mode & 0o077 == 0 and not (data / "secret.key").exists()
 
         made = subprocess.run(
             [*CLI, "keys", "create", "--role", "intake", "--name", "desk"],

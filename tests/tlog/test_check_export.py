@@ -3,6 +3,7 @@ named; an intact log passes. The logs are real: records hashed, trees built, che
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from dataclasses import dataclass, replace
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.canonical import canonical_json
-from service.tlog.check import CheckInputError, check_export
+from service.tlog.check import MAX_PER_KIND, CheckInputError, check_export
 from service.tlog.checkpoint import Checkpoint, sign_checkpoint
 from service.tlog.export import FORMAT, ExportError, read_export, write_export
 from service.tlog.merkle import MemoryTree, leaf_hash
@@ -151,6 +152,48 @@ def test_any_rewritten_record_is_found_within_its_batch(n: int, at: int, batch: 
     assert at + 1 - batch < first.seq <= at + 1  # the batch holding it starts there
     if batch == 1:
         assert first.decision_id == f"d-{at + 1:04d}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(3, 20),
+    attack=st.sampled_from(["rewrite", "truncate", "swap", "remove"]),
+    at=st.integers(0, 19),
+    other=st.integers(1, 19),
+)
+def test_every_attack_names_the_first_bad_record(n: int, attack: str, at: int, other: int) -> None:
+    """With a checkpoint per record (the service signs every commit), each attack is found
+    and the record it touched first is named: the seq where the log stops being the signed one."""
+    log = honest(n)
+    rows = list(log.rows)
+    at %= n - 1  # leave a record after it, so that swap and remove have one to work with
+    if attack == "rewrite":
+        rows[at] = decision(at + 1, amount=-1)
+    elif attack == "truncate":
+        rows = rows[: at + 1]
+    elif attack == "swap":
+        later = at + 1 + other % (n - at - 1)
+        rows[at], rows[later] = rows[later], rows[at]
+    else:
+        del rows[at]
+    with tempfile.TemporaryDirectory() as directory:
+        report = check(Path(directory), rows, log.notes)
+    assert not report.ok
+    expected = at + 2 if attack == "truncate" else at + 1
+    first = report.first_bad
+    assert first.index == expected - 1
+    if attack == "remove":
+        assert (first.kind, first.seq) == ("removed", expected)
+    elif attack == "truncate":
+        assert (first.kind, first.seq) == ("truncation", expected)
+    elif attack == "swap":
+        assert first.kind == "reorder" and f"seq {expected} " in first.text.en
+    else:
+        assert (first.kind, first.seq, first.decision_id) == (
+            "rewrite",
+            expected,
+            f"d-{expected:04d}",
+        )
 
 
 # ---- truncation ----
@@ -367,3 +410,71 @@ def test_the_report_as_data(tmp_path: Path) -> None:
     assert data["ok"] is False
     assert data["first_bad"] == {"seq": 3, "decision_id": "d-0003", "kind": "rewrite"}
     assert all(f["zh"] and f["en"] for f in data["findings"])
+
+
+# ---- the records' content, held against their leaves ----
+
+
+def leaf_of(fields: dict[str, object]) -> bytes:
+    """A store's leaf function: the hash of the record's canonical JSON."""
+    return hashlib.sha256(canonical_json(fields).encode()).digest()
+
+
+def with_content(n: int, batch: int = 1) -> tuple[list[tuple[int, str, bytes, dict]], Log]:
+    records = []
+    for seq in range(1, n + 1):
+        fields = {"seq": seq, "decision_id": f"d-{seq:04d}", "program": "dibao", "amount": "10"}
+        records.append((seq, f"d-{seq:04d}", leaf_of(fields), fields))
+    return records, build([r[:3] for r in records], batch)
+
+
+def _export_content(directory: Path, records: list, notes: list[str]) -> Path:
+    path = directory / "content.jsonl"
+    write_export(path, records, notes, origin=ORIGIN)
+    return path
+
+
+def test_content_altered_under_its_leaf_is_named_exactly(tmp_path: Path) -> None:
+    records, log = with_content(12, batch=4)
+    seq7 = records[6]
+    records[6] = (*seq7[:3], {**seq7[3], "amount": "99999"})  # the leaf (signed hash) kept
+    path = _export_content(tmp_path, records, log.notes)
+    # the leaves and checkpoints alone are intact: only the content check sees it
+    assert check_export(path, None, VKEY).ok
+    report = check_export(path, None, VKEY, leaf_of_record=leaf_of)
+    assert report.kinds() == {"content"}
+    assert (report.first_bad.seq, report.first_bad.decision_id) == (7, "d-0007")
+    assert "seq 7" in report.first_bad.text.zh and "d-0007" in report.first_bad.text.en
+
+
+def test_intact_content_passes_and_is_counted(tmp_path: Path) -> None:
+    records, log = with_content(9)
+    report = check_export(
+        _export_content(tmp_path, records, log.notes), None, VKEY, leaf_of_record=leaf_of
+    )
+    assert report.ok and report.contents_checked == 9
+    assert "9 条记录的内容已与其叶子核对" in report.render("zh")
+    lines = (tmp_path / "content.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[1])["record"] == records[0][3]  # the auditor reads the fields
+
+
+def test_a_flood_of_findings_is_listed_up_to_a_bound_and_counted(tmp_path: Path) -> None:
+    records, log = with_content(30)
+    records = [(*r[:3], {**r[3], "amount": "0"}) for r in records]  # every content altered
+    path = _export_content(tmp_path, records, log.notes)
+    report = check_export(path, None, VKEY, leaf_of_record=leaf_of)
+    assert len(report.findings) == MAX_PER_KIND and report.unlisted == 30 - MAX_PER_KIND
+    assert f"{30 - MAX_PER_KIND} more of these not listed" in report.render("en")
+    assert report.first_bad.seq == 1
+
+
+def test_content_missing_or_unhashable_is_named(tmp_path: Path) -> None:
+    records, log = with_content(5)
+    records[1] = (*records[1][:3], None)
+    records[3] = (*records[3][:3], {"amount": float("nan")})
+    path = tmp_path / "content.jsonl"
+    with path.open("w", encoding="utf-8") as out:  # NaN is what a damaged row could hold
+        write_export(out, records, log.notes, origin=ORIGIN)
+    report = check_export(path, None, VKEY, leaf_of_record=leaf_of)
+    assert report.kinds() == {"unreadable"}
+    assert [f.seq for f in report.findings] == [2, 4]

@@ -189,6 +189,17 @@ def test_text_that_cannot_be_signed_is_refused() -> None:
             sign(text, signer)
 
 
+@pytest.mark.parametrize("hex_id", ["0xc74f20", "c74f_20a", " c74f20a", "+c74f20a"])
+def test_a_key_id_must_be_eight_hex_digits(hex_id: str) -> None:
+    with pytest.raises(BadKey):
+        Verifier.from_key_text(PETER_VKEY.replace("c74f20a3", hex_id))
+
+
+def test_a_seed_of_the_wrong_size_is_refused() -> None:
+    with pytest.raises(BadKey):
+        Signer("log", bytes(31))
+
+
 def test_every_mangled_verifier_key_is_refused() -> None:
     """As Go's test: cutting out any part of the key text leaves no valid key."""
     for i in range(len(PETER_VKEY)):

@@ -35,8 +35,8 @@ async def list_keys(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 async def revoke_key(runtime: Runtime, key_id: str) -> dict[str, Any]:
-    """Revokes an active key; this process forgets it at once (the others within the key cache's
-    lifetime)."""
+    """Revokes an active key. Once this answers, every worker refuses it: a worker checks the
+    revocation stamp before it trusts its key cache (:mod:`service.api.auth`)."""
     if not await run_in_threadpool(runtime.store.revoke, key_id):
         raise errors.not_found("该有效密钥", "active key", "key_id")
     runtime.auth.forget(key_id)
