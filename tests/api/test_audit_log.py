@@ -316,3 +316,20 @@ def test_production_serve_refuses_a_key_in_the_data_folder(
     assert "audit keygen" in capsys.readouterr().err
     assert not (tmp_path / "elsewhere" / "signing.key").exists()
     assert os.environ["ELIGIBILITY_PRODUCTION"] == "1"
+
+
+def test_content_changed_under_its_old_hash_is_named_offline(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The plain edit, no hash recomputed: the export carries the record's fields, and the
+    # offline check recomputes its hash (the store's recipe) against its signed leaf.
+    decisions = record(api)
+    kept, _ = checkpoint_of(api)
+    with api.store.engine.begin() as conn:
+        conn.execute(text("UPDATE decisions SET actor = 'mallory' WHERE seq = 4"))
+    code, report = export_and_check(api, tmp_path, kept, capsys)
+    assert code == 1
+    assert report["first_bad"]["seq"] == 4  # type: ignore[index]
+    assert report["first_bad"]["decision_id"] == decisions[3].id  # type: ignore[index]
+    assert report["first_bad"]["kind"] == "content"  # type: ignore[index]
+    assert verify(api)["first_broken"]["seq"] == 4  # type: ignore[index]
