@@ -156,6 +156,14 @@ class AppendSql:
         self.insert_decision = _insert_sql("decisions", _DECISION_COLUMNS, mark)
         self.insert_program = _insert_sql("decision_programs", _PROGRAM_COLUMNS, mark)
         self.insert_node = _insert_sql("log_nodes", ("level", "node_index", "hash"), mark)
+        # PostgreSQL: a batch's nodes as three arrays in one statement (one row each through
+        # executemany cost the service more CPU than the rest of the log's work together).
+        self.insert_nodes_unnest = (
+            "INSERT INTO log_nodes (level, node_index, hash)"
+            " SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])"
+            if for_update
+            else None
+        )
         self.insert_checkpoint = _insert_sql(
             "log_checkpoints", ("size", "root", "note", "created_at"), mark
         )
@@ -704,7 +712,11 @@ class DecisionStore:
                 )
             )
         yield from self._insert_steps(rows, program_rows)
-        yield SqlStep(sql.insert_node, nodes)
+        if sql.insert_nodes_unnest is not None:
+            levels, indexes, hashes = zip(*nodes, strict=True)
+            yield SqlStep(sql.insert_nodes_unnest, (list(levels), list(indexes), list(hashes)))
+        else:
+            yield SqlStep(sql.insert_node, nodes)
         yield SqlStep(sql.move_head, (seq, prev_hash))
         if self._signer is not None:
             # Signed in the same transaction (about 50 us under the chain lock): the checkpoint
