@@ -305,6 +305,7 @@ def test_the_parser_has_every_sub_command_without_anything_imported_first() -> N
         "serve",
         "db",
         "keys",
+        "audit",
         "caseload",
     ]
 

@@ -1,4 +1,4 @@
-"""eligibility serve | db create | db upgrade | keys create|list|revoke (added by service.cli).
+"""eligibility serve | db create|upgrade | keys create|list|revoke | audit (added by service.cli).
 
     eligibility serve [--host 127.0.0.1] [--port 8000] [--db URL] [--workers N] [--data-dir D]
     eligibility db create [--db URL] [--data-dir D]
@@ -6,6 +6,11 @@
     eligibility keys create --role intake|integrator|auditor|admin --name NAME [--db URL]
     eligibility keys list [--db URL]
     eligibility keys revoke KEY_ID [--db URL]
+    eligibility audit keygen [--name NAME] [--key FILE]   the log's key pair; prints the public key
+    eligibility audit public-key [--key FILE]             prints the public (verifier) key
+    eligibility audit checkpoint [--db URL]               prints the latest signed checkpoint
+    eligibility audit export --out FILE [--db URL]        each record's leaf and every checkpoint
+    eligibility audit check FILE --key PUBLIC [--checkpoint KEPT]   offline: no database
 
 Every command finds the same database whatever the current directory: --db, else
 ELIGIBILITY_DB_URL, else decisions.db in the data folder (--data-dir, else ELIGIBILITY_DATA_DIR,
@@ -22,7 +27,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +211,16 @@ def _one_line(text: Text) -> str:
     return f"{text.zh} / {text.en}"
 
 
+def _log_key(settings: Settings) -> Any:
+    """The log's signing key, made on first start; production: it must exist already and not
+    lie in the data folder (a refusal, exit 2)."""
+    from service.api.signing import load_or_create_key, refuse_key_in_data_folder
+
+    if settings.production:
+        refuse_key_in_data_folder(settings.signing_key_path, settings.data_dir)
+    return load_or_create_key(settings.signing_key_path, create=not settings.production)
+
+
 @_refusals_exit_2
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -231,6 +246,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         extra={"data_dir": str(settings.data_dir), "database": _where(settings)},
     )
     pseudonym_key(settings)  # once, before the workers (production: never in the data folder)
+    log_key = _log_key(settings)
+    log.info(
+        _one_line(Text("日志签名密钥", "the log's signing key")),
+        extra={"key_file": str(settings.signing_key_path), "public_key": log_key.verifier_text()},
+    )
     try:
         problem = _prepare_database(
             settings, lambda text, head: log.info(_one_line(text), extra={"revision": head})
@@ -431,7 +451,7 @@ def _db_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Adds ``serve``, ``db`` and ``keys`` to the command line's sub-commands."""
+    """Adds ``serve``, ``db``, ``keys`` and ``audit`` to the command line's sub-commands."""
     serve = sub.add_parser(
         "serve",
         help="run the HTTP service",
@@ -494,3 +514,223 @@ def register(sub: argparse._SubParsersAction) -> None:
     revoke.add_argument("key_id", help="the key's id, as keys list shows it")
     _db_options(revoke)
     revoke.set_defaults(func=cmd_keys_revoke)
+    _register_audit(sub)
+
+
+# --- audit: the log's key, checkpoints, export, offline check ----------------------------------
+
+
+def _key_path(args: argparse.Namespace) -> Path:
+    given = getattr(args, "key", None)
+    return Path(given).expanduser().absolute() if given else _settings(args).signing_key_path
+
+
+@_refusals_exit_2
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from service.api.signing import public_key_path, write_new_key
+
+    path = _key_path(args)
+    key = write_new_key(path, args.name)
+    _say(
+        args,
+        Text(
+            f"已写入日志签名密钥 {path}（仅所有者可读）和公钥 {public_key_path(path)}；"
+            "下面是公钥，请交给审计人员：",
+            f"wrote the log's signing key {path} (owner only) and its public key"
+            f" {public_key_path(path)}; the public key, for the auditors:",
+        ),
+    )
+    print(key.verifier_text())
+    return 0
+
+
+@_refusals_exit_2
+def cmd_public_key(args: argparse.Namespace) -> int:
+    from service.api.signing import load_key
+
+    print(load_key(_key_path(args)).verifier_text())
+    return 0
+
+
+@_refusals_exit_2
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        latest = store.latest_checkpoint()
+    if latest is None:
+        _say(args, Text("日志还没有签名检查点", "the log has no signed checkpoint yet"))
+        return 1
+    sys.stdout.write(latest.note)
+    return 0
+
+
+def _leaves(
+    entries: Iterator[tuple[int, str, str, dict[str, object]]],
+) -> Iterator[tuple[int, str, bytes, dict[str, object]]]:
+    """The export's records: seq, id, leaf data and the fields the record's hash covers."""
+    from service.store.hashing import log_leaf_data
+
+    for seq, decision_id, record_hash, fields in entries:
+        try:
+            leaf = log_leaf_data(record_hash)
+        except ValueError:  # not a hash any more: exported as it is, the check will say so
+            leaf = record_hash.encode("utf-8", "replace")
+        yield seq, decision_id, leaf, fields
+
+
+def leaf_of_record(fields: dict[str, Any]) -> bytes:
+    """A record's leaf data from its exported fields: the store's recipe (the SHA-256 of their
+    canonical JSON, as 32 bytes), so the offline check holds each record's content too."""
+    from service.store.hashing import log_leaf_data, record_hash
+
+    return log_leaf_data(record_hash(fields))
+
+
+@_refusals_exit_2
+def cmd_export(args: argparse.Namespace) -> int:
+    from service.tlog.checkpoint import Checkpoint
+    from service.tlog.export import write_export
+
+    with _store(args) as store:
+        latest = store.latest_checkpoint()
+        origin = None
+        if latest is not None:
+            # The origin as the checkpoint says it (its text's first line; not trusted here).
+            origin = Checkpoint.parse(latest.note[: latest.note.index("\n\n") + 1]).origin
+        try:
+            summary = write_export(
+                args.out,
+                _leaves(store.log_entries()),
+                (c.note for c in store.checkpoints()),
+                origin=origin,
+            )
+        except OSError as error:
+            raise BilingualError(
+                f"无法写入 {args.out}（{type(error).__name__}）",
+                f"cannot write {args.out} ({type(error).__name__})",
+            ) from None
+    _say(
+        args,
+        Text(
+            f"已导出 {summary.records} 条记录、{summary.checkpoints} 个检查点到 {args.out}",
+            f"exported {summary.records} records and {summary.checkpoints} checkpoints"
+            f" to {args.out}",
+        ),
+    )
+    return 0
+
+
+def _text_or_file(value: str, what: Text) -> str:
+    """A file's content, or the value itself when no such file exists (a pasted key)."""
+    path = Path(value).expanduser()
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as error:
+            kind = type(error).__name__
+            raise BilingualError(
+                f"无法读取{what.zh} {path}（{kind}）", f"cannot read the {what.en} {path} ({kind})"
+            ) from None
+    return value
+
+
+@_refusals_exit_2
+def cmd_check(args: argparse.Namespace) -> int:
+    from service.tlog.check import check_export
+
+    if not Path(args.file).is_file():
+        raise BilingualError(f"没有导出文件 {args.file}", f"no export file at {args.file}")
+    keys = [_text_or_file(k, Text("公钥文件", "public key file")).strip() for k in args.key]
+    kept = None
+    if args.checkpoint is not None:
+        kept = _text_or_file(args.checkpoint, Text("检查点文件", "checkpoint file"))
+    report = check_export(args.file, kept, keys, leaf_of_record=leaf_of_record)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        lang = args.lang if args.lang in ("zh", "en") else "both"
+        print(report.render(lang))
+    return 0 if report.ok else 1
+
+
+def _register_audit(sub: argparse._SubParsersAction) -> None:
+    """Adds ``audit`` and its sub-commands to the command line."""
+    audit = sub.add_parser(
+        "audit",
+        help="the decision log's signing key, checkpoints, export and offline check",
+        description=(
+            "The decision log is a transparency log: checkpoints signed with a key kept outside"
+            " the data folder. Export it and check the export offline with the public key and a"
+            " checkpoint kept earlier."
+        ),
+    )
+    asub = audit.add_subparsers(dest="audit_command", required=True)
+    key_help = _help_text(
+        "the signing key file (default: $ELIGIBILITY_SIGNING_KEY_FILE, else signing.key in"
+        " $ELIGIBILITY_KEYS_DIR, else $XDG_CONFIG_HOME/eligibility/keys)"
+    )
+
+    keygen = asub.add_parser(
+        "keygen",
+        help="write the log's signing key pair and print the public key",
+        description="Write a new Ed25519 key pair (FILE, owner only, and FILE.pub); never"
+        " replaces an existing key. Prints the public key to give to the auditors.",
+    )
+    keygen.add_argument("--key", default=None, metavar="FILE", help=key_help)
+    keygen.add_argument(
+        "--name",
+        default="eligibility/decisions",
+        help="the log's name, first line of every checkpoint (default: eligibility/decisions)",
+    )
+    keygen.set_defaults(func=cmd_keygen)
+
+    public = asub.add_parser("public-key", help="print the log's public (verifier) key")
+    public.add_argument("--key", default=None, metavar="FILE", help=key_help)
+    public.set_defaults(func=cmd_public_key)
+
+    checkpoint = asub.add_parser(
+        "checkpoint", help="print the latest signed checkpoint (keep it: audit check uses it)"
+    )
+    _db_options(checkpoint)
+    checkpoint.set_defaults(func=cmd_checkpoint)
+
+    export = asub.add_parser(
+        "export",
+        help="write the log (each record, its leaf, every signed checkpoint) to a file",
+        description="Write the log to FILE (JSON Lines): each record's seq, id, leaf data and"
+        " the fields its hash covers (the stored request is pseudonymised), then every signed"
+        " checkpoint. An auditor checks it with audit check, offline.",
+    )
+    export.add_argument("--out", required=True, metavar="FILE", help="the export file (required)")
+    _db_options(export)
+    export.set_defaults(func=cmd_export)
+
+    check = asub.add_parser(
+        "check",
+        help="check an export offline (no database): rewrites, truncation, forged checkpoints",
+        description="Rebuild the log's tree from the export and check every checkpoint's"
+        " signature and root, and that the log extends the checkpoint you kept. Exit 0: intact;"
+        " 1: not (the first bad record named); 2: an input cannot be used.",
+    )
+    check.add_argument("file", help="the export file")
+    check.add_argument(
+        "--key",
+        required=True,
+        action="append",
+        metavar="PUBLIC",
+        help="the log's public key: a file holding it, or the key text (required; again for"
+        " each older key after a rotation)",
+    )
+    check.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="KEPT",
+        help="a signed checkpoint you kept earlier (a file): the log must extend it",
+    )
+    check.add_argument("--json", action="store_true", help="the report as JSON")
+    check.add_argument(
+        "--lang",
+        choices=("zh", "en", "both"),
+        default="both",
+        help="language of the report (default: both)",
+    )
+    check.set_defaults(func=cmd_check)

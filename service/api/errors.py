@@ -136,6 +136,18 @@ def rule_set_invalid(error: RuleSetError) -> Refusal:
     )
 
 
+def beyond_log(path: str, asked: int, signed: int) -> Refusal:
+    """A tree size (or a decision) past the latest signed checkpoint of the decision log."""
+    return _one(
+        422,
+        path,
+        f"超出已签名的日志：{asked} 不在 1 到最新检查点的大小 {signed} 之间",
+        f"beyond the signed log: {asked} is not between 1 and the latest checkpoint's size"
+        f" {signed}",
+        "beyond_log",
+    )
+
+
 # --- stored records -----------------------------------------------------------------------------
 
 

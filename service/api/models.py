@@ -88,6 +88,10 @@ class VerifyResult(_Doc):
     checked: int
     first_broken: dict[str, Any] | None = Field(description="seq, decision_id and reason")
     head_seq: int
+    tree_size: int = Field(description="records in the log (the highest seq)")
+    checkpoint_size: int | None = Field(
+        description="size of the latest signed checkpoint, checked (null: none checked)"
+    )
 
 
 class ReadyReport(_Doc):
@@ -114,3 +118,36 @@ class KeyCreated(KeyInfo):
 
 
 assert set(KeyCreate.model_fields["role"].annotation.__args__) == set(ROLES)  # type: ignore[union-attr]
+
+
+# --- the transparency log (/v1/audit/checkpoint, /v1/audit/proof/...) ----------------------
+
+B64 = "base64 SHA-256"
+
+
+class CheckpointJson(_Doc):
+    origin: str = Field(description="the log's name (the signing key's)")
+    tree_size: int
+    root_hash: str = Field(description=f"RFC 9162 root of the first tree_size records ({B64})")
+    note: str = Field(description="the signed note, as text/plain gives it")
+
+
+class InclusionProofJson(_Doc):
+    decision_id: str
+    seq: int
+    leaf_index: int = Field(description="seq - 1")
+    tree_size: int
+    leaf_hash: str = Field(description=f"SHA-256(0x00 || bytes of record_hash) ({B64})")
+    hashes: list[str] = Field(description=f"RFC 9162 inclusion path, leaf side first ({B64})")
+    checkpoint: str | None = Field(
+        None, description="the signed checkpoint of tree_size, when it is the latest"
+    )
+
+
+class ConsistencyProofJson(_Doc):
+    first: int
+    second: int
+    hashes: list[str] = Field(description=f"RFC 9162 consistency proof ({B64})")
+    checkpoint: str | None = Field(
+        None, description="the signed checkpoint of second, when it is the latest"
+    )

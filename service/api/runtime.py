@@ -19,6 +19,7 @@ from service.api.auth import Authenticator, RevocationStamp
 from service.api.logs import get_logger
 from service.api.privacy import Pseudonymizer, pseudonym_key
 from service.api.settings import Settings
+from service.api.signing import load_or_create_key
 from service.api.writer import (
     AsyncGroupCommit,
     DecisionWriter,
@@ -29,6 +30,7 @@ from service.engine import Decider, RuleBase, RuleSetError
 from service.store import (
     DecisionStore,
     StoredDecision,
+    StoreError,
     alembic_config,
     make_engine,
     make_private_dir,
@@ -147,7 +149,9 @@ class Runtime:
         if is_sqlite(settings.database_url):
             WalCheckpointer.install(self.db)
             self.checkpointer = WalCheckpointer(self.db)
-        self.store = DecisionStore(self.db)
+        # The log's key, from its file outside the data folder: every append signs a checkpoint.
+        self.log_key = load_or_create_key(settings.signing_key_path, create=not settings.production)
+        self.store = DecisionStore(self.db, signer=self.log_key)
         self.pseudonymizer = Pseudonymizer(pseudonym_key(settings))
         revocations = RevocationStamp(settings.database_url)
         self.auth = Authenticator(self.store, settings.key_cache_seconds, revocations=revocations)
@@ -189,6 +193,12 @@ class Runtime:
                     f"database schema is at revision {current}, the service needs {head}:"
                     " run `eligibility db upgrade`"
                 )
+                return False
+            try:
+                # A log migrated from the hash chain gets its first checkpoint (a no-op after).
+                self.store.sign_checkpoint()
+            except (SQLAlchemyError, OSError, StoreError) as error:
+                self.schema_problem = f"database unreachable ({type(error).__name__})"
                 return False
             self.schema_ok = True
             self.schema_problem = None

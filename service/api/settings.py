@@ -107,6 +107,7 @@ class Settings:
     pseudonym_key_file: Path | None = None  # default: <keys_dir>/pseudonym.key (0600)
     production: bool = False  # refuse to serve with a key inside the data folder
     console_session_idle_seconds: int = 8 * 3600  # a console session unused this long ends
+    signing_key_file: Path | None = None  # default: <keys_dir>/signing.key
 
     def __post_init__(self) -> None:
         # Absolute once and for all: the workers, and the messages, name the same folder.
@@ -130,6 +131,13 @@ class Settings:
     @property
     def pseudonym_key_path(self) -> Path:
         return self.pseudonym_key_file or self.keys_dir / "pseudonym.key"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The log's checkpoint signing key (Ed25519, Go's signer key text)."""
+        if self.signing_key_file is not None:
+            return Path(self.signing_key_file).expanduser().absolute()
+        return self.keys_dir / "signing.key"
 
     @property
     def reload_signal_file(self) -> Path:
@@ -165,6 +173,7 @@ class Settings:
             "pseudonym_key_file": Path,
             "production": _bool,
             "console_session_idle_seconds": _number(int),
+            "signing_key_file": Path,
         }
         for name, convert in conversions.items():
             raw = env.get(PREFIX + name.upper())
@@ -203,6 +212,8 @@ class Settings:
             "PRODUCTION": "true" if self.production else "false",
             "CONSOLE_SESSION_IDLE_SECONDS": str(self.console_session_idle_seconds),
         }
+        if self.signing_key_file is not None:
+            out["SIGNING_KEY_FILE"] = str(self.signing_key_path)
         if self.db_url:
             out["DB_URL"] = self.db_url
         if self.secret:

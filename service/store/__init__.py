@@ -1,4 +1,5 @@
-"""Decision store: hash-chained decision log, content-addressed rule bundles, API keys.
+"""Decision store: the decision log (hash-chained records, the leaves of a transparency log with
+signed checkpoints), content-addressed rule bundles, API keys.
 
 Standalone persistence layer (SQLAlchemy 2 + Alembic) for SQLite files and PostgreSQL.
 It stores JSON documents it is given and never evaluates anything; in particular it does

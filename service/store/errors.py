@@ -22,3 +22,12 @@ class StoreBusyError(StoreError):
 class StoreUnavailableError(StoreError):
     """The database could not be reached, or refused the append for a reason no retry cures
     (a table missing, say): the service answers 503 and records nothing."""
+
+
+class LogDamagedError(StoreUnavailableError):
+    """The transparency log's stored tree lacks hashes an append needs (rows removed behind
+    the store's back): nothing is appended until an operator has looked (503)."""
+
+
+class BeyondLogError(StoreError, ValueError):
+    """A proof asked for a tree size, or a leaf, that the signed log does not have (yet)."""

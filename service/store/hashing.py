@@ -57,3 +57,15 @@ _FLAT_SCALARS = frozenset({str, int, bool, type(None)})
 def is_hex64(value: str) -> bool:
     """True for a 64-character lower-case hex string (a SHA-256 digest)."""
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def log_leaf_data(record_hash_hex: str) -> bytes:
+    """The data of a record's leaf in the transparency log: its ``record_hash``, as 32 bytes.
+
+    The record hash covers every stored field and the previous record's hash, so the leaf
+    commits to the record and to the chain before it (RFC 9162 hashes it as
+    ``SHA-256(0x00 || data)``).
+    """
+    if not is_hex64(record_hash_hex):
+        raise ValueError("a record hash is 64 lower-case hex digits")
+    return bytes.fromhex(record_hash_hex)

@@ -16,7 +16,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
 )
@@ -117,6 +119,35 @@ class ChainHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     record_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+
+
+class LogNodeRow(Base):
+    """A stored hash of the transparency log's Merkle tree (RFC 9162; Go's sumdb layout).
+
+    ``(level, node_index)`` names the complete subtree of ``2**level`` leaves starting at leaf
+    ``node_index * 2**level``; leaf ``i`` is the record of ``seq`` i + 1. Written in the
+    transaction that appends the records, never changed afterwards.
+    """
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CheckpointRow(Base):
+    """A signed checkpoint (tree size and root; Go's signed-note text, C2SP tlog-checkpoint).
+
+    A convenience copy: what protects the log are the copies auditors keep outside it.
+    """
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKeyRow(Base):

@@ -54,13 +54,16 @@ class VerifyReport:
 
     ``checked`` counts the records that verified before the first break (all of them when
     ``ok``). For a missing link ``first_broken_seq`` is the absent position and
-    ``first_broken_id`` is ``None`` (the record is gone).
+    ``first_broken_id`` is ``None`` (the record is gone); for a problem of the log as a whole
+    (a checkpoint not signed by the log's key) both are ``None`` and ``reason`` says it.
     """
 
     checked: int
     first_broken_seq: int | None
     first_broken_id: str | None
     reason: str | None
+    tree_size: int = 0  # records stored (the highest seq)
+    checkpoint_size: int | None = None  # the latest signed checkpoint, checked (None: not)
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,11 @@ of the canonical JSON of all its other fields. Appends are serialised by a lock 
 *before* the head is read (see :meth:`DecisionStore.record`), so concurrent writers -- threads
 or processes -- can neither fork nor gap the chain; ``UNIQUE(seq)`` and ``UNIQUE(prev_hash)``
 back this up at the database level.
+
+Each record is also a leaf of the transparency log (:mod:`service.store.transparency`): the
+append transaction writes the Merkle tree's new stored hashes and, with a signer, a signed
+checkpoint of the new tree. :meth:`DecisionStore.verify` trusts neither the chain head nor the
+stored tree, only the records and the checkpoints' signatures (:mod:`service.store.verify`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, exists, literal_column, select, text, update
+from sqlalchemy import Engine, exists, func, literal_column, select, text, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -35,11 +40,16 @@ from sqlalchemy.sql.operators import custom_op
 
 from service.store import keys as keymod
 from service.store.database import WRITE_OPTION, make_engine
-from service.store.errors import BundleIntegrityError, InvalidCursorError, StoreBusyError
+from service.store.errors import (
+    BeyondLogError,
+    BundleIntegrityError,
+    InvalidCursorError,
+    StoreBusyError,
+)
 from service.store.hashing import (
-    GENESIS_HASH,
     canonical_json_bytes,
     is_hex64,
+    log_leaf_data,
     record_hash,
     sha256_hex,
 )
@@ -47,11 +57,25 @@ from service.store.models import (
     ROLES,
     ApiKeyRow,
     ChainHeadRow,
+    CheckpointRow,
     DecisionProgramRow,
     DecisionRow,
     RuleBundleRow,
 )
 from service.store.records import ApiKey, ChainHead, StoredDecision, VerifyReport
+from service.store.transparency import (
+    CheckpointSigner,
+    InclusionProof,
+    StoredCheckpoint,
+    checked_lookup,
+    compact_range,
+    needed_nodes,
+    node_params,
+    select_nodes_sql,
+)
+from service.store.verify import COLUMNS as VERIFY_COLUMNS
+from service.store.verify import LogVerifier
+from service.tlog import merkle
 
 try:  # optional: only makes the JSON validity check cheaper
     from orjson import loads as _fast_json_loads
@@ -138,11 +162,26 @@ class AppendSql:
         self.move_head = f"UPDATE chain_head SET seq = {mark}, record_hash = {mark} WHERE id = 1"
         self.insert_decision = _insert_sql("decisions", _DECISION_COLUMNS, mark)
         self.insert_program = _insert_sql("decision_programs", _PROGRAM_COLUMNS, mark)
+        self.insert_node = _insert_sql("log_nodes", ("level", "node_index", "hash"), mark)
+        # PostgreSQL: a batch's nodes as three arrays in one statement (one row each through
+        # executemany cost the service more CPU than the rest of the log's work together).
+        self.insert_nodes_unnest = (
+            "INSERT INTO log_nodes (level, node_index, hash)"
+            " SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])"
+            if for_update
+            else None
+        )
+        self.insert_checkpoint = _insert_sql(
+            "log_checkpoints", ("size", "root", "note", "created_at"), mark
+        )
         self.insert_bundle = (
             "INSERT INTO rule_bundles (sha256, jurisdiction, version, canonical_json, created_at)"
             f" VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (sha256) DO NOTHING"
         )
         self._mark = mark
+
+    def log_nodes(self, count: int) -> str:
+        return select_nodes_sql(count, self._mark)
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 -- a few instances, alive as long as the process
     def known_bundles(self, count: int) -> str:
@@ -217,23 +256,26 @@ def decision_hash_fields(
     }
 
 
-def _row_hash(row: DecisionRow) -> str:
-    return record_hash(
-        decision_hash_fields(
-            seq=row.seq,
-            id=row.id,
-            created_at=row.created_at,
-            jurisdiction=row.jurisdiction,
-            as_of=row.as_of,
-            bundle_sha256=row.bundle_sha256,
-            engine_version=row.engine_version,
-            request_json=row.request_json,
-            response_json=row.response_json,
-            actor=row.actor,
-            programs_summary=row.programs_summary,
-            prev_hash=row.prev_hash,
-        )
-    )
+def _fields_hash(row: Mapping[str, Any]) -> str:
+    """The record hash of a record's typed values (``verify``)."""
+    return record_hash(decision_hash_fields(**{k: v for k, v in row.items() if k != "record_hash"}))
+
+
+def _result_converters(engine: Engine, model: type[DecisionRow]) -> Callable[[str, Any], Any]:
+    """``convert(column, value)``: a raw driver value as the column's SQLAlchemy type reads it
+    (on SQLite, timestamps and dates from their text); a value it cannot read raises."""
+    dialect = engine.dialect
+    processors = {}
+    for column in model.__table__.columns:
+        processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if processor is not None:
+            processors[column.name] = processor
+
+    def convert(name: str, value: Any) -> Any:
+        processor = processors.get(name)
+        return value if processor is None or value is None else processor(value)
+
+    return convert
 
 
 def _to_stored(row: DecisionRow) -> StoredDecision:
@@ -366,7 +408,9 @@ class DecisionStore:
     schema must exist: call :func:`service.store.upgrade` first. Thread-safe.
     """
 
-    def __init__(self, engine_or_url: Engine | str | URL) -> None:
+    def __init__(
+        self, engine_or_url: Engine | str | URL, *, signer: CheckpointSigner | None = None
+    ) -> None:
         if isinstance(engine_or_url, Engine):
             self._engine = engine_or_url
             self._owns_engine = False
@@ -380,7 +424,18 @@ class DecisionStore:
         # (immutable) text object for every decision under a bundle; hashing it once is enough.
         self._verified_bundles: dict[str, str] = {}
         self._convert = _bind_converters(self._engine, DecisionRow)
+        self._read_value = _result_converters(self._engine, DecisionRow)
         self._append_sql = AppendSql("%s" if self._is_pg else "?", for_update=self._is_pg)
+        # Proofs read immutable rows: no transaction on PostgreSQL (no BEGIN and ROLLBACK
+        # round trips around their two queries).
+        self._proof_engine = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self._is_pg
+            else self._engine
+        )
+        # Signs a checkpoint in every append transaction; None: appends leave the log unsigned
+        # (a library use without the key; the service always has one).
+        self._signer = signer
 
     @property
     def engine(self) -> Engine:
@@ -397,6 +452,22 @@ class DecisionStore:
         self.close()
 
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _decode_record(self, raw: Sequence[Any]) -> dict[str, Any]:
+        """A raw ``decisions`` row (``verify``'s column order) as typed values; raises
+        ValueError naming the column it cannot read (a value written behind the store's back)."""
+        row: dict[str, Any] = {}
+        for name, value in zip(VERIFY_COLUMNS, raw, strict=True):
+            try:
+                typed = self._read_value(name, value)
+                if name == "created_at" and not isinstance(typed, datetime):
+                    raise TypeError(name)
+                if name == "as_of" and (not isinstance(typed, date) or isinstance(typed, datetime)):
+                    raise TypeError(name)
+            except (ValueError, TypeError, OverflowError):
+                raise ValueError(f"its {name} cannot be read") from None
+            row[name] = typed
+        return row
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -598,6 +669,15 @@ class DecisionStore:
         if not head_rows:
             raise RuntimeError("chain_head row missing: run service.store.upgrade()")
         seq, prev_hash = head_rows[0][0], head_rows[0][1]
+        # The transparency log: the tree has one leaf per record, so ``seq`` is its size. The
+        # subtrees of its compact range are all an append needs from before (one query).
+        wanted = compact_range(seq)
+        node_rows = (
+            (yield SqlStep(sql.log_nodes(len(wanted)), node_params(wanted), returns_rows=True))
+            if wanted
+            else ()
+        )
+        tree = merkle.Appender(seq, checked_lookup(node_rows or (), wanted))
         now = utcnow()
         created_at = self._convert("created_at", now)
         for sha256, (jurisdiction, version, bundle_text) in bundles.items():
@@ -607,6 +687,7 @@ class DecisionStore:
                 yield SqlStep(sql.insert_bundle, params)
         rows: builtins.list[dict[str, Any]] = []
         program_rows: builtins.list[dict[str, Any]] = []
+        nodes: builtins.list[merkle.StoredHash] = []
         stored: builtins.list[StoredDecision] = []
         for entry in batch.decisions:
             seq += 1
@@ -626,6 +707,7 @@ class DecisionStore:
             }
             prev_hash = record_hash(decision_hash_fields(**fields))
             rows.append({**fields, "record_hash": prev_hash})
+            nodes.extend(tree.append(merkle.leaf_hash(log_leaf_data(prev_hash))))
             program_rows.extend(
                 {"decision_seq": seq, "program": p, "status": s}
                 for p, s in entry["summary"].items()
@@ -637,7 +719,19 @@ class DecisionStore:
                 )
             )
         yield from self._insert_steps(rows, program_rows)
+        if sql.insert_nodes_unnest is not None:
+            levels, indexes, hashes = zip(*nodes, strict=True)
+            yield SqlStep(sql.insert_nodes_unnest, (list(levels), list(indexes), list(hashes)))
+        else:
+            yield SqlStep(sql.insert_node, nodes)
         yield SqlStep(sql.move_head, (seq, prev_hash))
+        if self._signer is not None:
+            # Signed in the same transaction (about 50 us under the chain lock): the checkpoint
+            # exists exactly when the records it covers do, so no answered decision is ever
+            # outside the latest checkpoint, and no extra commit is needed.
+            root = tree.root()
+            note = self._signer.sign(seq, root)
+            yield SqlStep(sql.insert_checkpoint, (seq, root, note, created_at))
         return stored
 
     def get(self, decision_id: str) -> StoredDecision | None:
@@ -812,121 +906,203 @@ class DecisionStore:
         seq_to: int | None = None,
         batch_size: int = VERIFY_BATCH_SIZE,
     ) -> VerifyReport:
-        """Recompute and check the chain over ``[seq_from, seq_to]`` (default: all of it).
+        """Recompute and check the log over ``[seq_from, seq_to]`` (default: all of it).
 
-        Checks, in ``seq`` order, that no position is missing, that each record hashes to
-        its ``record_hash`` and that its ``prev_hash`` is the previous record's
-        ``record_hash`` (the genesis hash for seq 1). When checking up to the end it also
-        checks the chain head: records deleted from the tail or inserted past the head
-        are reported. Rows are read ``batch_size`` at a time inside one snapshot, so
-        concurrent appends neither disturb nor get half-checked.
+        Checks, in ``seq`` order, that no position is missing, that each record hashes to its
+        ``record_hash``, that its ``prev_hash`` is the previous record's ``record_hash`` (the
+        genesis hash for seq 1), that its per-program index rows say what it says and that the
+        log's stored leaf is its own. Over the whole log it also rebuilds the Merkle tree and
+        requires the stored tree to be that one, and the latest checkpoint to be signed by the
+        log's key (the store's signer) over exactly that tree's root at its size: records
+        rewritten, or deleted from the end, are reported even when every plain hash and the
+        chain head were recomputed. ``chain_head`` is not trusted. Rows are read
+        ``batch_size`` at a time inside one snapshot, so concurrent appends neither disturb
+        nor get half-checked. See :mod:`service.store.verify`.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         lo = 1 if seq_from is None else max(1, seq_from)
         conn_options: dict[str, Any] = {}
         if self._is_pg:
-            # One snapshot for the head and every batch.
+            # One snapshot for every batch, the tree and the checkpoints.
             conn_options["isolation_level"] = "REPEATABLE READ"
             conn_options["postgresql_readonly"] = True
         engine = self._engine.execution_options(**conn_options) if conn_options else self._engine
-        with Session(engine) as session, session.begin():
-            head = session.get(ChainHeadRow, 1)
-            if head is None:
-                return VerifyReport(0, None, None, "chain_head row missing")
-            hi = head.seq if seq_to is None else min(seq_to, head.seq)
-            to_end = hi == head.seq
-            if lo > hi:
-                return VerifyReport(0, None, None, None)
+        with engine.connect() as conn, conn.begin():
+            verifier = LogVerifier(
+                conn,
+                signer=self._signer,
+                decode=self._decode_record,
+                hash_record=_fields_hash,
+                batch_size=batch_size,
+            )
+            return verifier.run(lo, seq_to)
 
-            if lo == 1:
-                expected_prev = GENESIS_HASH
-            else:
-                anchor = session.execute(
-                    select(DecisionRow.record_hash).where(DecisionRow.seq == lo - 1)
-                ).scalar_one_or_none()
-                if anchor is None:
-                    return VerifyReport(
-                        0, lo - 1, None, f"missing link: no record with seq {lo - 1}"
-                    )
-                expected_prev = anchor
+    # --- transparency log ---------------------------------------------------------------------
 
-            checked = 0
-            expected_seq = lo
-            last_id: str | None = None
-            while expected_seq <= hi:
-                rows = (
-                    session.execute(
-                        select(DecisionRow)
-                        .where(DecisionRow.seq >= expected_seq, DecisionRow.seq <= hi)
-                        .order_by(DecisionRow.seq)
-                        .limit(batch_size)
-                    )
-                    .scalars()
-                    .all()
+    @property
+    def signer(self) -> CheckpointSigner | None:
+        return self._signer
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The signed checkpoint of the largest tree (``None`` before the first)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(CheckpointRow.size, CheckpointRow.root, CheckpointRow.note)
+                .order_by(CheckpointRow.size.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else StoredCheckpoint(int(row[0]), bytes(row[1]), row[2])
+
+    def checkpoints(self, *, page: int = 1000) -> Iterator[StoredCheckpoint]:
+        """Every stored checkpoint, smallest tree first (read page by page)."""
+        after = -1
+        while True:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    select(CheckpointRow.size, CheckpointRow.root, CheckpointRow.note)
+                    .where(CheckpointRow.size > after)
+                    .order_by(CheckpointRow.size)
+                    .limit(page)
+                ).all()
+            if not rows:
+                return
+            for size, root, note in rows:
+                yield StoredCheckpoint(int(size), bytes(root), note)
+            after = int(rows[-1][0])
+
+    def sign_checkpoint(self) -> StoredCheckpoint | None:
+        """Sign the whole log if the latest checkpoint is older (a log migrated from the hash
+        chain, or appended to without the key); the latest checkpoint either way."""
+        signer = self._signer
+        if signer is None:
+            raise RuntimeError("this store has no signing key")
+
+        def attempt() -> StoredCheckpoint | None:
+            with self._write_engine.begin() as conn:
+                # The chain lock, as an append takes it: the size cannot move under us.
+                head = conn.exec_driver_sql(self._append_sql.head).first()
+                size = int(head[0]) if head is not None else 0
+                latest = conn.execute(
+                    select(CheckpointRow.size).order_by(CheckpointRow.size.desc()).limit(1)
+                ).scalar()
+                if size == 0 or (latest is not None and latest >= size):
+                    return None
+                root = merkle.tree_hash(
+                    size, self._nodes_for(conn, lambda get: merkle.tree_hash(size, get))
                 )
-                if not rows:
-                    break
-                for row in rows:
-                    if row.seq != expected_seq:
-                        return VerifyReport(
-                            checked,
-                            expected_seq,
-                            None,
-                            f"missing link: no record with seq {expected_seq}"
-                            f" (next is seq {row.seq}, id {row.id})",
-                        )
-                    if _row_hash(row) != row.record_hash:
-                        return VerifyReport(
-                            checked,
-                            row.seq,
-                            row.id,
-                            "record_hash mismatch: the record's content was altered",
-                        )
-                    if row.prev_hash != expected_prev:
-                        return VerifyReport(
-                            checked,
-                            row.seq,
-                            row.id,
-                            f"prev_hash does not match the record_hash of seq {row.seq - 1}",
-                        )
-                    checked += 1
-                    expected_prev = row.record_hash
-                    expected_seq += 1
-                    last_id = row.id
-                # Release the batch from the identity map: memory stays flat.
-                session.expunge_all()
-
-            if expected_seq <= hi:
-                return VerifyReport(
-                    checked,
-                    expected_seq,
-                    None,
-                    f"missing link: no record with seq {expected_seq}"
-                    f" (chain head is at seq {head.seq})",
+                note = signer.sign(size, root)
+                conn.execute(
+                    CheckpointRow.__table__.insert().values(
+                        size=size, root=root, note=note, created_at=utcnow()
+                    )
                 )
-            if to_end:
-                if expected_prev != head.record_hash:
-                    return VerifyReport(
-                        checked,
-                        hi,
-                        last_id,
-                        "chain head hash does not match the last record",
+                return StoredCheckpoint(size, root, note)
+
+        self._retrying(attempt)
+        return self.latest_checkpoint()
+
+    def _nodes_for(self, conn: Any, compute: Callable[[merkle.GetNode], object]) -> merkle.GetNode:
+        """The stored hashes ``compute`` reads, fetched in one query."""
+        wanted = needed_nodes(compute)
+        if not wanted:
+            return checked_lookup((), wanted)
+        rows = conn.exec_driver_sql(
+            self._append_sql.log_nodes(len(wanted)), node_params(wanted)
+        ).all()
+        return checked_lookup(rows, wanted)
+
+    @staticmethod
+    def _signed_size(conn: Any) -> int | None:
+        return conn.execute(select(func.max(CheckpointRow.size))).scalar()  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _proof_size(latest: int | None, tree_size: int | None) -> int:
+        signed = int(latest or 0)
+        if tree_size is None:
+            tree_size = signed
+        if not 1 <= tree_size <= signed:
+            raise BeyondLogError(
+                f"tree size {tree_size} is not between 1 and the latest checkpoint's {signed}"
+            )
+        return tree_size
+
+    def inclusion_proof(self, decision_id: str, tree_size: int | None = None) -> InclusionProof:
+        """The RFC 9162 inclusion proof of a decision in the tree of ``tree_size`` leaves (by
+        default the latest checkpoint's). Raises ``LookupError`` for an unknown decision,
+        :class:`BeyondLogError` for a size the signed log does not have or does not hold it."""
+        latest = select(func.max(CheckpointRow.size)).scalar_subquery()
+        with self._proof_engine.connect() as conn:
+            # The record and the signed size in one round trip.
+            row = conn.execute(
+                select(DecisionRow.seq, DecisionRow.record_hash, latest).where(
+                    DecisionRow.id == decision_id
+                )
+            ).first()
+            if row is None:
+                raise LookupError(decision_id)
+            size = self._proof_size(row[2], tree_size)
+            index = int(row[0]) - 1
+            if index >= size:
+                raise BeyondLogError(f"decision seq {index + 1} is not in the tree of size {size}")
+            get = self._nodes_for(conn, lambda g: merkle.inclusion_proof(index, size, g))
+        # The leaf as anyone holding the record computes it (not as stored).
+        leaf = merkle.leaf_hash(log_leaf_data(row[1]))
+        return InclusionProof(
+            seq=index + 1,
+            decision_id=decision_id,
+            leaf_index=index,
+            tree_size=size,
+            leaf_hash=leaf,
+            hashes=merkle.inclusion_proof(index, size, get),
+        )
+
+    def consistency_proof(self, first: int, second: int | None = None) -> tuple[int, list[bytes]]:
+        """``(second, proof)``: the RFC 9162 proof that the tree of ``second`` leaves (by default
+        the latest checkpoint's) extends the one of ``first``. :class:`BeyondLogError` for sizes
+        the signed log does not have, or ``first`` larger than ``second``."""
+        with self._proof_engine.connect() as conn:
+            size = self._proof_size(self._signed_size(conn), second)
+            if not 1 <= first <= size:
+                raise BeyondLogError(f"first size {first} is not between 1 and {size}")
+            get = self._nodes_for(conn, lambda g: merkle.consistency_proof(first, size, g))
+        return size, merkle.consistency_proof(first, size, get)
+
+    def tree_root(self, size: int) -> bytes:
+        """The root of the first ``size`` leaves, from the stored tree."""
+        with self._proof_engine.connect() as conn:
+            get = self._nodes_for(conn, lambda g: merkle.tree_hash(size, g))
+        return merkle.tree_hash(size, get)
+
+    def log_entries(self, *, page: int = 1000) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+        """Every record in ``seq`` order, for the export: ``(seq, id, record_hash, fields)``,
+        ``fields`` being exactly what ``record_hash`` hashes (JSON-ready). A row that cannot be
+        read as its types is given as the database has it: the offline check names it."""
+        after = 0
+        select_page = text(
+            f"SELECT {', '.join(VERIFY_COLUMNS)} FROM decisions WHERE seq > :after"
+            " ORDER BY seq LIMIT :n"
+        )
+        while True:
+            with self._engine.connect() as conn:
+                rows = conn.execute(select_page, {"after": after, "n": page}).all()
+            if not rows:
+                return
+            for raw in rows:
+                try:
+                    typed = self._decode_record(raw)
+                    fields = decision_hash_fields(
+                        **{k: v for k, v in typed.items() if k != "record_hash"}
                     )
-                rogue = session.execute(
-                    select(DecisionRow.seq, DecisionRow.id)
-                    .where(DecisionRow.seq > head.seq)
-                    .order_by(DecisionRow.seq)
-                    .limit(1)
-                ).first()
-                if rogue is not None:
-                    return VerifyReport(
-                        checked,
-                        rogue.seq,
-                        rogue.id,
-                        f"record beyond the chain head (seq {head.seq}): not appended by the store",
-                    )
-            return VerifyReport(checked, None, None, None)
+                except ValueError:
+                    fields = {
+                        name: str(value)
+                        for name, value in zip(VERIFY_COLUMNS, raw, strict=True)
+                        if name != "record_hash"
+                    }
+                    fields["seq"] = int(raw[0])
+                yield int(raw[0]), str(raw[1]), str(raw[-1]), fields
+            after = int(rows[-1][0])
 
     # --- rule bundles -----------------------------------------------------------------------
 

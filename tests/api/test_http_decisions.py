@@ -105,7 +105,14 @@ def test_editing_a_stored_row_makes_verify_name_that_record(api: Api) -> None:
     ids = [api.post_decision(p.read_bytes()).json()["decision_id"] for p in EXAMPLES[:5]]
     auditor = api.headers("auditor")
     clean = api.client.get("/v1/audit/verify", headers=auditor).json()
-    assert clean == {"ok": True, "checked": 5, "first_broken": None, "head_seq": 5}
+    assert clean == {
+        "ok": True,
+        "checked": 5,
+        "first_broken": None,
+        "head_seq": 5,
+        "tree_size": 5,
+        "checkpoint_size": 5,  # the latest signed checkpoint covers all five
+    }
 
     with api.store.engine.begin() as conn:
         conn.execute(

@@ -74,7 +74,8 @@ def test_an_earlier_install_keeps_its_pseudonyms_linkable_outside_production(
     assert (
         "the pseudonymisation key is still in the data folder" in warned and "假名化密钥" in warned
     )
-    assert not keys.exists()  # not moved, no second key made
+    # Not moved, no second key made (the folder holds the log's signing key, made at start).
+    assert not (keys / "pseudonym.key").exists()
 
     body = load_example("wuhan-dibao-household-eligible.json")
     decision_id = api.post_decision(body).json()["decision_id"]

@@ -1,4 +1,5 @@
-"""Child process for the multi-process chain test: ``python _writer_proc.py URL COUNT ACTOR``.
+"""Child process for the multi-process chain test:
+``python _writer_proc.py URL COUNT ACTOR`` with the log's signer key text on stdin's first line.
 
 A plain script rather than a multiprocessing target so that the child imports nothing
 from the test tree (works whatever pytest import mode is in use). It prints ``ready``,
@@ -12,11 +13,15 @@ import sys
 from datetime import date
 
 from service.store import DecisionStore, canonical_json, sha256_hex
+from service.store.transparency import LogKey
+from service.tlog.note import Signer
 
 
 def main(url: str, count: int, actor: str) -> None:
     bundle = canonical_json({"jurisdiction": "cn-sh", "rules": ["multi-process"]})
-    with DecisionStore(url) as store:
+    # The key comes on stdin, as it would from a key file: never on a command line.
+    key = LogKey(Signer.from_key_text(sys.stdin.readline()))
+    with DecisionStore(url, signer=key) as store:
         print("ready", flush=True)
         if sys.stdin.readline().strip() != "go":
             raise SystemExit("expected 'go'")

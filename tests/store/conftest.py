@@ -25,6 +25,8 @@ from sqlalchemy.pool import NullPool
 
 from service.store import DecisionStore, StoredDecision, canonical_json, sha256_hex, upgrade
 from service.store.database import normalise_url
+from service.store.transparency import LogKey
+from service.tlog.note import Signer
 
 PG_URL_ENV = "ELIGIBILITY_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/eligibility_test"
@@ -152,10 +154,26 @@ def db_url(empty_db_url: str) -> str:
     return empty_db_url
 
 
+LOG_ORIGIN = "test.example/eligibility/decisions"
+
+
+@pytest.fixture(scope="session")
+def log_signer() -> Signer:
+    """The log's Ed25519 signing key of the test session."""
+    return Signer.generate(LOG_ORIGIN)
+
+
+@pytest.fixture(scope="session")
+def log_key(log_signer: Signer) -> LogKey:
+    """The session's key as the store uses it (as the service loads it from its key file)."""
+    return LogKey(log_signer)
+
+
 @pytest.fixture
-def store(db_url: str) -> Iterator[DecisionStore]:
-    """A :class:`DecisionStore` on a fresh migrated database (closed after the test)."""
-    with DecisionStore(db_url) as decision_store:
+def store(db_url: str, log_key: LogKey) -> Iterator[DecisionStore]:
+    """A :class:`DecisionStore` on a fresh migrated database, signing checkpoints with the
+    session's log key as the service does (closed after the test)."""
+    with DecisionStore(db_url, signer=log_key) as decision_store:
         yield decision_store
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from service.store import DecisionStore, StoredDecision
 from service.store.models import DecisionRow, RuleBundleRow
+from service.tlog.note import Signer
 
 THREADS = 8
 PER_THREAD = 200
@@ -69,7 +70,9 @@ def test_threads_never_fork_the_chain(
         assert conn.execute(select(func.count()).select_from(RuleBundleRow)).scalar_one() == 1
 
 
-def test_processes_never_fork_the_chain(db_url: str, store: DecisionStore) -> None:
+def test_processes_never_fork_the_chain(
+    db_url: str, store: DecisionStore, log_signer: Signer
+) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, str(WRITER_SCRIPT), db_url, str(PER_PROCESS), f"proc-{p}"],
@@ -81,6 +84,10 @@ def test_processes_never_fork_the_chain(db_url: str, store: DecisionStore) -> No
         for p in range(PROCESSES)
     ]
     try:
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write(log_signer.key_text() + "\n")
+            proc.stdin.flush()
         for proc in procs:
             assert proc.stdout is not None
             assert proc.stdout.readline().strip() == "ready", proc.stderr and proc.stderr.read()

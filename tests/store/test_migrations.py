@@ -14,7 +14,15 @@ from service.store.models import Base, ChainHeadRow
 
 HEAD_REVISION = "0006"
 
-TABLES = {"decisions", "rule_bundles", "api_keys", "chain_head", "decision_programs"}
+TABLES = {
+    "decisions",
+    "rule_bundles",
+    "api_keys",
+    "chain_head",
+    "decision_programs",
+    "log_nodes",
+    "log_checkpoints",
+}
 
 
 def test_config_points_at_package_migrations() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from service.api.actions import decisions
+from service.api.actions import audit, decisions
 from service.api.auth import READ, RECORD
 from service.api.deps import Reader, Recorder, RuntimeDep
 from service.api.errors import json_response
@@ -79,6 +79,14 @@ async def get_decision(
     runtime: RuntimeDep,
     principal: Reader,
     decision_id: Annotated[str, Path(max_length=64)],
+    proof: Annotated[
+        bool,
+        Query(description="add the record's inclusion proof against the latest checkpoint"),
+    ] = False,
 ) -> Response:
-    """The stored request (pseudonymised), the response and the record's chain hashes."""
-    return json_response(await decisions.get_decision(runtime, principal, decision_id))
+    """The stored request (pseudonymised), the response and the record's chain hashes; with
+    ``proof=true`` its inclusion proof and the signed checkpoint it leads to."""
+    record = await decisions.get_decision(runtime, principal, decision_id)
+    if proof:
+        record["proof"] = await audit.decision_proof(runtime, decision_id)
+    return json_response(record)
