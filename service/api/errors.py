@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from service.api.logs import get_logger
@@ -139,22 +140,27 @@ def rule_set_invalid(error: RuleSetError) -> Refusal:
 # --- stored records -----------------------------------------------------------------------------
 
 
-def record_unreadable() -> Refusal:
+def record_damaged(seq: int | None, decision_id: str) -> Refusal:
+    """A stored row that no longer reads as a record (changed outside the service): named, so
+    that an auditor can find it (``eligibility audit verify`` names it too)."""
+    where_zh = f"第 {seq} 条，" if seq is not None else ""
+    where_en = f"seq {seq}, " if seq is not None else ""
     return _one(
         409,
-        "",
-        "存储的记录无法读取（已被改动？）",
-        "the stored record cannot be read (altered?)",
-        "record_unreadable",
+        "decision_id",
+        f"存储的记录（{where_zh}编号 {decision_id}）已损坏，无法读取：它在服务之外被改动过",
+        f"the stored record ({where_en}id {decision_id}) is damaged and cannot be read:"
+        " it was changed outside the service",
+        "record_damaged",
     )
 
 
-def record_not_replayable() -> Refusal:
+def record_not_replayable(seq: int, decision_id: str) -> Refusal:
     return _one(
         409,
-        "",
-        "存储的记录无法重新评估",
-        "the stored record can no longer be evaluated",
+        "decision_id",
+        f"存储的记录（第 {seq} 条，编号 {decision_id}）无法重新评估",
+        f"the stored record (seq {seq}, id {decision_id}) can no longer be evaluated",
         "record_unreadable",
     )
 
@@ -204,9 +210,22 @@ def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> R
     elif status == 405:
         refusal = _one(405, "", "不支持该请求方法", "method not allowed", "method_not_allowed")
     else:
-        refusal = _one(status, "", detail, detail, "http_error")
+        # Starlette's and FastAPI's detail is English only (and could quote a value): each
+        # status is worded in both languages here instead.
+        zh, en = _HTTP_WORDS.get(status, ("请求无法处理", "the request cannot be handled"))
+        refusal = _one(status, "", zh, en, "http_error")
     refusal.headers.update(headers or {})
     return refusal
+
+
+_HTTP_WORDS: dict[int, tuple[str, str]] = {
+    # FastAPI's "There was an error parsing the body" (a body nested too deep to read, say).
+    400: ("无法解析请求体", "the request body could not be parsed"),
+    406: ("无法以所要求的格式作答", "no answer in the requested format"),
+    411: ("缺少 Content-Length", "Content-Length is required"),
+    415: ("不支持该请求体格式", "unsupported request body format"),
+    429: ("请求过多，请稍后重试", "too many requests; retry later"),
+}
 
 
 def problems_from_request_validation(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
@@ -229,6 +248,10 @@ def install_handlers(app: FastAPI, retry_after: int) -> None:
 
     async def starlette_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
+        if isinstance(error.__cause__, ClientDisconnect):
+            # FastAPI's 400 for a body it could not read, because the client went away: told
+            # as what it is by the middleware (nobody is there to read an answer).
+            raise error.__cause__
         headers = getattr(error, "headers", None)
         return response_for(http_error(error.status_code, str(error.detail), headers))
 

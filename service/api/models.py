@@ -34,6 +34,11 @@ class DecisionSummary(_Doc):
 class DecisionPage(_Doc):
     items: list[DecisionSummary]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: last")
+    skipped_damaged: int = Field(
+        description="stored rows of this page left out because they no longer read as records"
+        " (changed outside the service; GET /v1/audit/verify names the first): the page may"
+        " then be short although next_cursor is set"
+    )
 
 
 class DecisionRecord(_Doc):

@@ -22,3 +22,14 @@ class StoreBusyError(StoreError):
 class StoreUnavailableError(StoreError):
     """The database could not be reached, or refused the append for a reason no retry cures
     (a table missing, say): the service answers 503 and records nothing."""
+
+
+class DamagedRecordError(StoreError):
+    """A stored decision row that no longer reads as a record (a field that does not parse):
+    changed outside the store. Names the record by its position and id."""
+
+    def __init__(self, seq: int | None, decision_id: str, field: str):
+        self.seq = seq
+        self.decision_id = decision_id
+        self.field = field
+        super().__init__(f"record seq {seq}, id {decision_id}: {field} cannot be read")

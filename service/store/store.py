@@ -17,6 +17,7 @@ import builtins
 import functools
 import json
 import random
+import re
 import sqlite3
 import time
 import uuid
@@ -33,7 +34,12 @@ from sqlalchemy.orm import Session
 
 from service.store import keys as keymod
 from service.store.database import WRITE_OPTION, make_engine
-from service.store.errors import BundleIntegrityError, InvalidCursorError, StoreBusyError
+from service.store.errors import (
+    BundleIntegrityError,
+    DamagedRecordError,
+    InvalidCursorError,
+    StoreBusyError,
+)
 from service.store.hashing import (
     GENESIS_HASH,
     canonical_json_bytes,
@@ -229,7 +235,32 @@ def _row_hash(row: DecisionRow) -> str:
     )
 
 
-def _to_stored(row: DecisionRow) -> StoredDecision:
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """A row that could not be fetched (a date or timestamp that does not parse): only its
+    position and id, which still read."""
+
+    seq: int
+    id: str
+
+
+def _to_stored(row: DecisionRow | _Unreadable) -> StoredDecision:
+    """The row as a record; :class:`DamagedRecordError` naming it if a field does not read as
+    the store wrote it (the row was changed outside the store)."""
+    if isinstance(row, _Unreadable):
+        raise DamagedRecordError(row.seq, row.id, "created_at/as_of")
+    try:
+        summary = json.loads(row.programs_summary)
+    except (TypeError, ValueError):
+        summary = None
+    if not isinstance(summary, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in summary.items()
+    ):
+        raise DamagedRecordError(row.seq, row.id, "programs_summary")
+    if not isinstance(row.created_at, datetime):
+        raise DamagedRecordError(row.seq, row.id, "created_at")
+    if not isinstance(row.as_of, date) or isinstance(row.as_of, datetime):
+        raise DamagedRecordError(row.seq, row.id, "as_of")
     return StoredDecision(
         seq=row.seq,
         id=row.id,
@@ -241,10 +272,22 @@ def _to_stored(row: DecisionRow) -> StoredDecision:
         request_json=row.request_json,
         response_json=row.response_json,
         actor=row.actor,
-        programs_summary=json.loads(row.programs_summary),
+        programs_summary=summary,
         prev_hash=row.prev_hash,
         record_hash=row.record_hash,
     )
+
+
+def _damage(row: DecisionRow | _Unreadable) -> str | None:
+    """Why ``row`` cannot be checked at all, or ``None``."""
+    if isinstance(row, _Unreadable):
+        return "record damaged: its created_at or as_of cannot be read (changed outside the store)"
+    return None
+
+
+# What reading a damaged row raises: SQLite keeps any text in a date or timestamp column, and
+# SQLAlchemy's parsing of it fails while the row is fetched (PostgreSQL's types refuse it).
+_UNREADABLE = (ValueError, TypeError, OverflowError)
 
 
 def _to_api_key(row: ApiKeyRow) -> ApiKey:
@@ -337,15 +380,22 @@ def _encode_cursor(seq: int, newest_first: bool) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_MAX_SEQ = 2**63 - 1  # BIGINT: a larger number is no position, and the database refuses it
+_SEQ_TEXT = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
 def _decode_cursor(cursor: str, newest_first: bool) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         version, direction, seq_text = base64.urlsafe_b64decode(padded.encode()).decode().split(":")
-        seq = int(seq_text)
     except (ValueError, UnicodeError, binascii.Error) as exc:
         raise InvalidCursorError("malformed cursor") from exc
-    if version != _CURSOR_VERSION or seq < 0:
+    # Digits only (int() would take "+1", " 1" or "1_0"), and a position a BIGINT can hold.
+    if version != _CURSOR_VERSION or not _SEQ_TEXT.fullmatch(seq_text):
         raise InvalidCursorError("malformed cursor")
+    seq = int(seq_text)
+    if seq > _MAX_SEQ:
+        raise InvalidCursorError("cursor out of range")
     if direction != ("d" if newest_first else "a"):
         raise InvalidCursorError("cursor belongs to the other sort order")
     return seq
@@ -634,15 +684,21 @@ class DecisionStore:
         return stored
 
     def get(self, decision_id: str) -> StoredDecision | None:
-        with self._read() as session:
-            row = session.get(DecisionRow, decision_id)
-            return _to_stored(row) if row is not None else None
+        """The record with this id, ``None`` if there is none; :class:`DamagedRecordError` if
+        its row no longer reads as a record."""
+        return self._read_one(DecisionRow.id == decision_id)
 
     def get_by_seq(self, seq: int) -> StoredDecision | None:
+        return self._read_one(DecisionRow.seq == seq)
+
+    def _read_one(self, where: Any) -> StoredDecision | None:
         with self._read() as session:
-            row = session.execute(
-                select(DecisionRow).where(DecisionRow.seq == seq)
-            ).scalar_one_or_none()
+            try:
+                row = session.execute(select(DecisionRow).where(where)).scalar_one_or_none()
+            except _UNREADABLE:
+                # Name the record from the columns that still read (integers and text).
+                found = session.execute(select(DecisionRow.seq, DecisionRow.id).where(where)).one()
+                raise DamagedRecordError(found.seq, found.id, "created_at/as_of") from None
             return _to_stored(row) if row is not None else None
 
     def head(self) -> ChainHead:
@@ -665,6 +721,7 @@ class DecisionStore:
         cursor: str | None = None,
         limit: int = 50,
         newest_first: bool = True,
+        damaged: builtins.list[DamagedRecordError] | None = None,
     ) -> tuple[builtins.list[StoredDecision], str | None]:
         """One page of decisions matching every given filter, plus the cursor of the next.
 
@@ -672,7 +729,9 @@ class DecisionStore:
         applied for), not on ``created_at``. ``program``/``status`` match the programs
         summary: both given means "this program had this status"; only ``status`` means
         "any program had it". Pages are keyset-paginated on ``seq`` (newest first by
-        default); ``next_cursor`` is ``None`` on the last page. Pages are full unless last.
+        default); ``next_cursor`` is ``None`` on the last page. Pages are full unless last,
+        or unless a damaged row (changed outside the store, no longer readable) was skipped:
+        each skipped one is appended to ``damaged`` when it is given.
         """
         if (
             isinstance(limit, bool)
@@ -708,11 +767,34 @@ class DecisionStore:
         # One extra row tells whether another page exists without a COUNT.
         stmt = stmt.order_by(order).limit(limit + 1)
 
+        page: builtins.list[StoredDecision] = []
         with self._read() as session:
-            rows = session.execute(stmt).scalars().all()
-        page = [_to_stored(row) for row in rows[:limit]]
-        next_cursor = _encode_cursor(page[-1].seq, newest_first) if len(rows) > limit else None
+            try:
+                rows: Sequence[DecisionRow | _Unreadable] = session.execute(stmt).scalars().all()
+            except _UNREADABLE:
+                # A damaged row in the page: read the page row by row, by position.
+                seqs = session.execute(stmt.with_only_columns(DecisionRow.seq)).scalars().all()
+                rows = [self._row_or_damage(session, seq) for seq in seqs]
+        for row in rows[:limit]:
+            try:
+                page.append(_to_stored(row))
+            except DamagedRecordError as error:  # skipped, and told to the caller
+                if damaged is not None:
+                    damaged.append(error)
+        last_seq = rows[limit - 1].seq if len(rows) > limit else None
+        next_cursor = _encode_cursor(last_seq, newest_first) if last_seq is not None else None
         return page, next_cursor
+
+    @staticmethod
+    def _row_or_damage(session: Session, seq: int) -> DecisionRow | _Unreadable:
+        """The row at ``seq``, or, if it cannot even be fetched, its position and id."""
+        try:
+            return session.execute(select(DecisionRow).where(DecisionRow.seq == seq)).scalar_one()
+        except _UNREADABLE:
+            decision_id = session.execute(
+                select(DecisionRow.id).where(DecisionRow.seq == seq)
+            ).scalar_one()
+            return _Unreadable(seq, decision_id)
 
     def verify(
         self,
@@ -764,19 +846,26 @@ class DecisionStore:
             expected_seq = lo
             last_id: str | None = None
             while expected_seq <= hi:
-                rows = (
-                    session.execute(
-                        select(DecisionRow)
-                        .where(DecisionRow.seq >= expected_seq, DecisionRow.seq <= hi)
-                        .order_by(DecisionRow.seq)
-                        .limit(batch_size)
-                    )
-                    .scalars()
-                    .all()
+                batch = (
+                    select(DecisionRow)
+                    .where(DecisionRow.seq >= expected_seq, DecisionRow.seq <= hi)
+                    .order_by(DecisionRow.seq)
+                    .limit(batch_size)
                 )
+                try:
+                    rows: Sequence[DecisionRow | _Unreadable] = (
+                        session.execute(batch).scalars().all()
+                    )
+                except _UNREADABLE:  # a damaged row in the batch: read it row by row
+                    seqs = session.execute(batch.with_only_columns(DecisionRow.seq)).scalars()
+                    rows = [self._row_or_damage(session, seq) for seq in seqs.all()]
                 if not rows:
                     break
                 for row in rows:
+                    damage = _damage(row)
+                    if damage is not None:
+                        return VerifyReport(checked, row.seq, row.id, damage)
+                    assert isinstance(row, DecisionRow)
                     if row.seq != expected_seq:
                         return VerifyReport(
                             checked,

@@ -12,15 +12,19 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api import errors, metrics
 from service.api.auth import Principal
+from service.api.logs import get_logger
 from service.api.runtime import Runtime
-from service.contract.errors import Refusal
+from service.contract.errors import CONTROL_CHARACTERS, Refusal, control_characters
 from service.contract.request import EvaluationRequest
 from service.engine import Bundle, RequestRejected, evaluate
+from service.engine.dates import CalendarOverflow
 from service.store import InvalidCursorError
+from service.store.errors import DamagedRecordError
 from service.store.records import StoredDecision
 
 _SORT = orjson.OPT_SORT_KEYS
 _DECISION_ID = re.compile(r"[0-9a-f]{32}")
+log = get_logger("decisions")
 
 
 def decide(runtime: Runtime, body: bytes) -> tuple[EvaluationRequest, Bundle, dict[str, Any]]:
@@ -29,9 +33,12 @@ def decide(runtime: Runtime, body: bytes) -> tuple[EvaluationRequest, Bundle, di
     try:
         parsed = runtime.decider.parse(body)
         bundle = runtime.decider.bundle_for(parsed, base)
+        response = evaluate(parsed, bundle)
     except RequestRejected as rejected:
         raise Refusal(422, rejected.problems) from None
-    return parsed, bundle, evaluate(parsed, bundle)
+    except CalendarOverflow as overflow:  # a date too late for the rules to count forward from
+        raise Refusal(422, [overflow.problem(parsed)]) from None
+    return parsed, bundle, response
 
 
 async def record(runtime: Runtime, principal: Principal, body: bytes) -> tuple[str, bytes]:
@@ -81,7 +88,14 @@ class DecisionFilter:
 async def list_decisions(
     runtime: Runtime, principal: Principal, where: DecisionFilter, cursor: str | None, limit: int
 ) -> dict[str, Any]:
-    """One page, newest first: the principal's own decisions, or all of them for an auditor."""
+    """One page, newest first: the principal's own decisions, or all of them for an auditor.
+
+    A damaged row (changed outside the service, no longer readable) is not shown: the page
+    counts it in ``skipped_damaged`` and the log names it, so one bad row never hides the
+    others."""
+    if where.jurisdiction is not None and CONTROL_CHARACTERS.search(where.jurisdiction):
+        raise Refusal(422, [control_characters("query.jurisdiction")])
+    damaged: list[DamagedRecordError] = []
     try:
         page, next_cursor = await run_in_threadpool(
             lambda: runtime.store.list(
@@ -93,19 +107,35 @@ async def list_decisions(
                 actor=None if principal.reads_all else principal.key_id,
                 cursor=cursor,
                 limit=limit,
+                damaged=damaged,
             )
         )
     except InvalidCursorError as error:
         raise errors.invalid_cursor(str(error)) from None
-    return {"items": [summary(d) for d in page], "next_cursor": next_cursor}
+    for error in damaged:
+        log.warning(
+            "damaged record skipped",
+            extra={"seq": error.seq, "decision_id": error.decision_id, "field": error.field},
+        )
+    return {
+        "items": [summary(d) for d in page],
+        "next_cursor": next_cursor,
+        "skipped_damaged": len(damaged),
+    }
 
 
 async def load_decision(runtime: Runtime, principal: Principal, decision_id: str) -> StoredDecision:
     """The stored decision if the principal may see it; someone else's is as unknown as a
-    missing one (404)."""
+    missing one (404); a damaged one is named (409)."""
     if not _DECISION_ID.fullmatch(decision_id):
         raise errors.not_found("该决定", "decision", "decision_id")
-    decision = await run_in_threadpool(runtime.store.get, decision_id)
+    try:
+        decision = await run_in_threadpool(runtime.store.get, decision_id)
+    except DamagedRecordError as error:
+        # Whose it is cannot be trusted either: only a reader of every record learns of it.
+        if not principal.reads_all:
+            raise errors.not_found("该决定", "decision", "decision_id") from None
+        raise errors.record_damaged(error.seq, error.decision_id) from None
     if decision is None or not (principal.reads_all or decision.actor == principal.key_id):
         raise errors.not_found("该决定", "decision", "decision_id")
     return decision
@@ -140,11 +170,18 @@ def summary(decision: StoredDecision) -> dict[str, Any]:
 
 
 def stored_documents(decision: StoredDecision) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The stored request document and response; 409 if they no longer read as such."""
+    """The stored request document and response; 409 naming the record if they no longer read
+    as such (JSON objects, the request under ``request``)."""
     try:
         stored_request = orjson.loads(decision.request_json)
         stored_response = orjson.loads(decision.response_json)
-        stored_request["request"]  # noqa: B018 -- shape check
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        raise errors.record_unreadable() from None
+    except orjson.JSONDecodeError:
+        raise errors.record_damaged(decision.seq, decision.id) from None
+    if (
+        not isinstance(stored_request, dict)
+        or not isinstance(stored_request.get("request"), dict)
+        or not isinstance(stored_request.get("personal", {}), dict)
+        or not isinstance(stored_response, dict)
+    ):
+        raise errors.record_damaged(decision.seq, decision.id)
     return stored_request, stored_response
