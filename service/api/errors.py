@@ -137,6 +137,43 @@ def rule_set_invalid(error: RuleSetError) -> Refusal:
     )
 
 
+# --- idempotency keys ----------------------------------------------------------------------------
+
+
+def idempotency_key_invalid(max_length: int) -> Refusal:
+    return _one(
+        422,
+        "Idempotency-Key",
+        f"Idempotency-Key 格式无效：应为 1 至 {max_length} 个可见 ASCII 字符，"
+        '写作带引号的字符串（如 "8e03978e-40d5"），只给一次',
+        f"Idempotency-Key is malformed: 1 to {max_length} visible ASCII characters, sent once,"
+        ' as a quoted string (like "8e03978e-40d5")',
+        "idempotency_key_invalid",
+    )
+
+
+def idempotency_key_reused() -> Refusal:
+    return _one(
+        422,
+        "Idempotency-Key",
+        "该 Idempotency-Key 已用于另一个请求（请求体不同）：新的请求请使用新的键",
+        "this Idempotency-Key was used for another request (a different body):"
+        " use a new key for a new request",
+        "idempotency_key_reused",
+    )
+
+
+def idempotency_key_in_flight() -> Refusal:
+    return _one(
+        409,
+        "Idempotency-Key",
+        "使用该 Idempotency-Key 的请求正在处理中，请稍后重试",
+        "a request with this Idempotency-Key is still being processed; retry later",
+        "idempotency_key_in_flight",
+        **{"Retry-After": "1"},
+    )
+
+
 # --- stored records -----------------------------------------------------------------------------
 
 

@@ -33,3 +33,9 @@ class DamagedRecordError(StoreError):
         self.decision_id = decision_id
         self.field = field
         super().__init__(f"record seq {seq}, id {decision_id}: {field} cannot be read")
+
+
+class IdempotencyKeyTaken(StoreError, ValueError):
+    """An append carried an idempotency key that another request had committed meanwhile: the
+    append is rolled back (nothing recorded) and the caller looks the key up again. A
+    ValueError, so that the group commit writes the other requests of the batch one by one."""

@@ -37,6 +37,7 @@ from service.store.database import WRITE_OPTION, make_engine
 from service.store.errors import (
     BundleIntegrityError,
     DamagedRecordError,
+    IdempotencyKeyTaken,
     InvalidCursorError,
     StoreBusyError,
 )
@@ -53,6 +54,7 @@ from service.store.models import (
     ChainHeadRow,
     DecisionProgramRow,
     DecisionRow,
+    IdempotencyKeyRow,
     RuleBundleRow,
 )
 from service.store.records import ApiKey, ChainHead, StoredDecision, VerifyReport
@@ -94,6 +96,7 @@ _DECISION_COLUMNS = (
     "record_hash",
 )
 _PROGRAM_COLUMNS = ("decision_seq", "program", "status")
+_IDEMPOTENCY_COLUMNS = ("actor", "key_hash", "request_hash", "decision_id", "created_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,7 @@ class AppendSql:
         self.move_head = f"UPDATE chain_head SET seq = {mark}, record_hash = {mark} WHERE id = 1"
         self.insert_decision = _insert_sql("decisions", _DECISION_COLUMNS, mark)
         self.insert_program = _insert_sql("decision_programs", _PROGRAM_COLUMNS, mark)
+        self.insert_idempotency = _insert_sql("idempotency_keys", _IDEMPOTENCY_COLUMNS, mark)
         self.insert_bundle = (
             "INSERT INTO rule_bundles (sha256, jurisdiction, version, canonical_json, created_at)"
             f" VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (sha256) DO NOTHING"
@@ -318,6 +322,17 @@ def is_transient_driver_error(error: BaseException | None) -> bool:
         # impossible through this class); re-reading the head resolves it.
         return any(name in str(error) for name in _CHAIN_CONSTRAINTS)
     return False
+
+
+def is_idempotency_conflict(error: BaseException | None) -> bool:
+    """The driver's error for a second record under an idempotency key already stored (another
+    request with that key committed first)."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return "idempotency_keys." in str(error)
+    diag = getattr(error, "diag", None)
+    return getattr(error, "sqlstate", None) == "23505" and (
+        getattr(diag, "constraint_name", None) == "pk_idempotency_keys"
+    )
 
 
 def _check_text(name: str, value: object, *, max_len: int | None = None) -> str:
@@ -567,7 +582,12 @@ class DecisionStore:
             # Committed: the results are exactly what was written.
             return stored
 
-        return self._retrying(attempt)
+        try:
+            return self._retrying(attempt)
+        except DBAPIError as error:
+            if is_idempotency_conflict(error.orig):
+                raise IdempotencyKeyTaken() from None
+            raise
 
     def prepare_batch(
         self, items: Sequence[Mapping[str, Any]], *, json_serialised_by_caller: bool = False
@@ -594,6 +614,13 @@ class DecisionStore:
                 _check_json_text("request_json", item["request_json"])
                 _check_json_text("response_json", item["response_json"])
             _check_text("actor", item["actor"])
+            idempotency = item.get("idempotency")
+            if idempotency is not None and not (
+                isinstance(idempotency, tuple)
+                and len(idempotency) == 2
+                and all(isinstance(h, str) and is_hex64(h) for h in idempotency)
+            ):
+                raise ValueError("idempotency must be (key_hash, request_hash), hex SHA-256 each")
             programs_summary = item["programs_summary"]
             if not isinstance(programs_summary, Mapping):
                 raise TypeError("programs_summary must be a mapping of program -> status")
@@ -612,6 +639,7 @@ class DecisionStore:
                     "actor": item["actor"],
                     "summary": summary,
                     "programs_summary": canonical_json_bytes(summary).decode(),
+                    "idempotency": idempotency,
                 }
             )
         return PreparedBatch(prepared, bundles)
@@ -651,6 +679,7 @@ class DecisionStore:
         rows: builtins.list[dict[str, Any]] = []
         program_rows: builtins.list[dict[str, Any]] = []
         stored: builtins.list[StoredDecision] = []
+        keys: builtins.list[tuple[Any, ...]] = []  # idempotency keys, with their decisions
         for entry in batch.decisions:
             seq += 1
             fields: dict[str, Any] = {
@@ -669,6 +698,8 @@ class DecisionStore:
             }
             prev_hash = record_hash(decision_hash_fields(**fields))
             rows.append({**fields, "record_hash": prev_hash})
+            if entry.get("idempotency") is not None:
+                keys.append((entry["actor"], *entry["idempotency"], fields["id"], created_at))
             program_rows.extend(
                 {"decision_seq": seq, "program": p, "status": s}
                 for p, s in entry["summary"].items()
@@ -680,6 +711,8 @@ class DecisionStore:
                 )
             )
         yield from self._insert_steps(rows, program_rows)
+        if keys:  # a key taken meanwhile fails the transaction: see IdempotencyKeyTaken
+            yield SqlStep(sql.insert_idempotency, keys)
         yield SqlStep(sql.move_head, (seq, prev_hash))
         return stored
 
@@ -700,6 +733,12 @@ class DecisionStore:
                 found = session.execute(select(DecisionRow.seq, DecisionRow.id).where(where)).one()
                 raise DamagedRecordError(found.seq, found.id, "created_at/as_of") from None
             return _to_stored(row) if row is not None else None
+
+    def find_idempotency(self, actor: str, key_hash: str) -> tuple[str, str] | None:
+        """``(request_hash, decision_id)`` recorded under this API key's idempotency key."""
+        with self._read() as session:
+            row = session.get(IdempotencyKeyRow, (actor, key_hash))
+            return (row.request_hash, row.decision_id) if row is not None else None
 
     def head(self) -> ChainHead:
         """Position and hash of the last record (seq 0 / genesis hash when empty)."""

@@ -12,9 +12,16 @@ from service.store import DecisionStore, alembic_config, current_revision, make_
 from service.store.migrate import MIGRATIONS_DIR
 from service.store.models import Base, ChainHeadRow
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
 
-TABLES = {"decisions", "rule_bundles", "api_keys", "chain_head", "decision_programs"}
+TABLES = {
+    "decisions",
+    "rule_bundles",
+    "api_keys",
+    "chain_head",
+    "decision_programs",
+    "idempotency_keys",
+}
 
 
 def test_config_points_at_package_migrations() -> None:
