@@ -55,7 +55,9 @@ async def record_decision(
 ) -> Response:
     """Evaluates the request and appends it to the decision log; answers once committed. With
     an ``Idempotency-Key``, a retry gets the first answer back instead of a second record."""
-    key = idempotency.header_value(request.scope["headers"]) if idempotency_key else None
+    # Read raw, as the fast path does: an empty value or a repeated header is refused, not
+    # taken as "no key" (the parameter above is for the documentation).
+    key = idempotency.header_value(request.scope["headers"])
     recorded = await decisions.record(runtime, principal, await request.body(), key)
     request.state.decision_id = recorded.decision_id
     return decisions.created(recorded)
