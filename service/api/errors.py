@@ -9,6 +9,7 @@ or an ID number).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -271,6 +272,28 @@ def problems_from_request_validation(errors: Iterable[dict[str, Any]]) -> list[d
     return problems_from_errors(errors)
 
 
+def _allowed_methods(request: Request, starlettes: str) -> str:
+    """The methods of every operation the OpenAPI document has at the request's path (the
+    routes are matched on their documented templates); Starlette's own list otherwise."""
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    methods = {
+        method.upper()
+        for template, operations in paths.items()
+        if re.fullmatch(_template_pattern(template), request.url.path)
+        for method in operations
+        if method in _HTTP_METHODS
+    }
+    return ", ".join(sorted(methods)) if methods else starlettes
+
+
+def _template_pattern(template: str) -> str:
+    """``/v1/decisions/{decision_id}`` → a pattern that matches its paths."""
+    return "[^/]+".join(re.escape(part) for part in re.split(r"\{[^/]+?\}", template))
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
 def install_handlers(app: FastAPI, retry_after: int) -> None:
     """Refusals, FastAPI's validation errors, Starlette's HTTP errors and an unreachable
     database, all answered with the contract's error body."""
@@ -283,13 +306,18 @@ def install_handlers(app: FastAPI, retry_after: int) -> None:
         assert isinstance(error, RequestValidationError)
         return response_for(Refusal(422, problems_from_request_validation(error.errors())))
 
-    async def starlette_error(_request: Request, error: Exception) -> Response:
+    async def starlette_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         if isinstance(error.__cause__, ClientDisconnect):
             # FastAPI's 400 for a body it could not read, because the client went away: told
             # as what it is by the middleware (nobody is there to read an answer).
             raise error.__cause__
         headers = getattr(error, "headers", None)
+        if error.status_code == 405:
+            # Starlette names the methods of the first route of the path only (GET and POST
+            # /v1/decisions are two routes): every method the path answers is allowed.
+            allow = _allowed_methods(request, (headers or {}).get("Allow", ""))
+            headers = {**(headers or {}), "Allow": allow}
         return response_for(http_error(error.status_code, str(error.detail), headers))
 
     async def database_error(_request: Request, error: Exception) -> Response:

@@ -103,7 +103,12 @@ class ReadyReport(_Doc):
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["intake", "integrator", "auditor", "admin"]
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        # Documented here, checked by the action with a precise message (no control characters).
+        json_schema_extra={"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"},
+    )
 
 
 class KeyInfo(_Doc):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,27 @@ def test_sqlite_a_garbage_timestamp_is_named_by_get_list_and_verify(api: Api) ->
     assert {x.get("decision_id") for x in logged if x["msg"] == "damaged record skipped"} == {
         ids[1]
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [("/v1/decisions", {"GET", "POST"}), ("/v1/admin/keys", {"GET", "POST"})],
+)
+def test_a_wrong_method_names_every_method_the_path_answers(
+    sqlite_api: Api, path: str, methods: set[str]
+) -> None:
+    # (found by schemathesis: Starlette named the methods of the path's first route only)
+    response = sqlite_api.client.request("PATCH", path, headers=sqlite_api.headers("admin"))
+    assert response.status_code == 405
+    assert methods <= {m.strip() for m in response.headers["allow"].split(",")}
+
+
+def test_what_is_refused_before_the_handler_is_documented(sqlite_api: Api) -> None:
+    doc = sqlite_api.client.get("/openapi.json").json()
+    create = doc["paths"]["/v1/admin/keys"]["post"]
+    assert "400" in create["responses"]
+    name = doc["components"]["schemas"]["KeyCreate"]["properties"]["name"]
+    assert re.fullmatch(name["pattern"], "窗口 1") and not re.fullmatch(name["pattern"], "a\u0085")
+    record = doc["paths"]["/v1/decisions"]["post"]
+    assert "409" in record["responses"]
+    assert [p["name"] for p in record["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
