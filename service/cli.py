@@ -33,6 +33,7 @@ from service.bilingual import LANGS, BilingualError, Lang, Text
 from service.caseload import commands as caseload_commands
 from service.engine import Decider, RequestRejected, RuleSetError, diff_bundles, load_rules
 from service.engine.bundle import DEFAULT_RULES_DIR, BeforeFirstVersion, UnknownJurisdiction
+from service.engine.dates import CalendarOverflow
 from service.engine.version import ENGINE_VERSION
 from service.explain import explain, explain_refusal
 
@@ -60,6 +61,16 @@ def _lines(handle: TextIO) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
+def _decide(decider: Decider, text: str) -> dict[str, Any]:
+    """The response to one request; RequestRejected, with the problems, if it is refused (a date
+    too late for the rules to count forward from included: a message, not a traceback)."""
+    request = decider.parse(text.encode("utf-8"))
+    try:
+        return decider.evaluate(request)
+    except CalendarOverflow as overflow:
+        raise RequestRejected([overflow.problem(request)]) from None
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     decider = _decider(args)
     out = sys.stdout
@@ -68,7 +79,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         with _open(args.file) as handle:
             for number, line in _lines(handle):
                 try:
-                    response = decider.evaluate(line.encode("utf-8"))
+                    response = _decide(decider, line)
                 except RequestRejected as error:
                     refused += 1
                     response = {"line": number, "errors": error.problems}
@@ -77,7 +88,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     with _open(args.file) as handle:
         text = handle.read()
     try:
-        response = decider.evaluate(text.encode("utf-8"))
+        response = _decide(decider, text)
     except RequestRejected as error:
         if args.explain:
             out.write(explain_refusal(error.problems, _lang(args)))

@@ -9,6 +9,7 @@ or an ID number).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from service.api.logs import get_logger
@@ -148,25 +150,67 @@ def beyond_log(path: str, asked: int, signed: int) -> Refusal:
     )
 
 
-# --- stored records -----------------------------------------------------------------------------
+# --- idempotency keys ----------------------------------------------------------------------------
 
 
-def record_unreadable() -> Refusal:
+def idempotency_key_invalid(max_length: int) -> Refusal:
     return _one(
-        409,
-        "",
-        "存储的记录无法读取（已被改动？）",
-        "the stored record cannot be read (altered?)",
-        "record_unreadable",
+        422,
+        "Idempotency-Key",
+        f"Idempotency-Key 格式无效：应为 1 至 {max_length} 个可见 ASCII 字符，"
+        '写作带引号的字符串（如 "8e03978e-40d5"），只给一次',
+        f"Idempotency-Key is malformed: 1 to {max_length} visible ASCII characters, sent once,"
+        ' as a quoted string (like "8e03978e-40d5")',
+        "idempotency_key_invalid",
     )
 
 
-def record_not_replayable() -> Refusal:
+def idempotency_key_reused() -> Refusal:
+    return _one(
+        422,
+        "Idempotency-Key",
+        "该 Idempotency-Key 已用于另一个请求（请求体不同）：新的请求请使用新的键",
+        "this Idempotency-Key was used for another request (a different body):"
+        " use a new key for a new request",
+        "idempotency_key_reused",
+    )
+
+
+def idempotency_key_in_flight() -> Refusal:
     return _one(
         409,
-        "",
-        "存储的记录无法重新评估",
-        "the stored record can no longer be evaluated",
+        "Idempotency-Key",
+        "使用该 Idempotency-Key 的请求正在处理中，请稍后重试",
+        "a request with this Idempotency-Key is still being processed; retry later",
+        "idempotency_key_in_flight",
+        **{"Retry-After": "1"},
+    )
+
+
+# --- stored records -----------------------------------------------------------------------------
+
+
+def record_damaged(seq: int | None, decision_id: str) -> Refusal:
+    """A stored row that no longer reads as a record (changed outside the service): named, so
+    that an auditor can find it (``eligibility audit verify`` names it too)."""
+    where_zh = f"第 {seq} 条，" if seq is not None else ""
+    where_en = f"seq {seq}, " if seq is not None else ""
+    return _one(
+        409,
+        "decision_id",
+        f"存储的记录（{where_zh}编号 {decision_id}）已损坏，无法读取：它在服务之外被改动过",
+        f"the stored record ({where_en}id {decision_id}) is damaged and cannot be read:"
+        " it was changed outside the service",
+        "record_damaged",
+    )
+
+
+def record_not_replayable(seq: int, decision_id: str) -> Refusal:
+    return _one(
+        409,
+        "decision_id",
+        f"存储的记录（第 {seq} 条，编号 {decision_id}）无法重新评估",
+        f"the stored record (seq {seq}, id {decision_id}) can no longer be evaluated",
         "record_unreadable",
     )
 
@@ -216,15 +260,50 @@ def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> R
     elif status == 405:
         refusal = _one(405, "", "不支持该请求方法", "method not allowed", "method_not_allowed")
     else:
-        refusal = _one(status, "", detail, detail, "http_error")
+        # Starlette's and FastAPI's detail is English only (and could quote a value): each
+        # status is worded in both languages here instead.
+        zh, en = _HTTP_WORDS.get(status, ("请求无法处理", "the request cannot be handled"))
+        refusal = _one(status, "", zh, en, "http_error")
     refusal.headers.update(headers or {})
     return refusal
+
+
+_HTTP_WORDS: dict[int, tuple[str, str]] = {
+    # FastAPI's "There was an error parsing the body" (a body nested too deep to read, say).
+    400: ("无法解析请求体", "the request body could not be parsed"),
+    406: ("无法以所要求的格式作答", "no answer in the requested format"),
+    411: ("缺少 Content-Length", "Content-Length is required"),
+    415: ("不支持该请求体格式", "unsupported request body format"),
+    429: ("请求过多，请稍后重试", "too many requests; retry later"),
+}
 
 
 def problems_from_request_validation(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     """FastAPI's query/path/body validation errors → contract problems (``query.from``), in the
     same words as the contract's own (``service.contract.errors``), never pydantic's English."""
     return problems_from_errors(errors)
+
+
+def _allowed_methods(request: Request, starlettes: str) -> str:
+    """The methods of every operation the OpenAPI document has at the request's path (the
+    routes are matched on their documented templates); Starlette's own list otherwise."""
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    methods = {
+        method.upper()
+        for template, operations in paths.items()
+        if re.fullmatch(_template_pattern(template), request.url.path)
+        for method in operations
+        if method in _HTTP_METHODS
+    }
+    return ", ".join(sorted(methods)) if methods else starlettes
+
+
+def _template_pattern(template: str) -> str:
+    """``/v1/decisions/{decision_id}`` → a pattern that matches its paths."""
+    return "[^/]+".join(re.escape(part) for part in re.split(r"\{[^/]+?\}", template))
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 def install_handlers(app: FastAPI, retry_after: int) -> None:
@@ -239,9 +318,18 @@ def install_handlers(app: FastAPI, retry_after: int) -> None:
         assert isinstance(error, RequestValidationError)
         return response_for(Refusal(422, problems_from_request_validation(error.errors())))
 
-    async def starlette_error(_request: Request, error: Exception) -> Response:
+    async def starlette_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
+        if isinstance(error.__cause__, ClientDisconnect):
+            # FastAPI's 400 for a body it could not read, because the client went away: told
+            # as what it is by the middleware (nobody is there to read an answer).
+            raise error.__cause__
         headers = getattr(error, "headers", None)
+        if error.status_code == 405:
+            # Starlette names the methods of the first route of the path only (GET and POST
+            # /v1/decisions are two routes): every method the path answers is allowed.
+            allow = _allowed_methods(request, (headers or {}).get("Allow", ""))
+            headers = {**(headers or {}), "Allow": allow}
         return response_for(http_error(error.status_code, str(error.detail), headers))
 
     async def database_error(_request: Request, error: Exception) -> Response:

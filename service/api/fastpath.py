@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from service.api import access
+from service.api import access, idempotency
 from service.api.actions import decisions
 from service.api.auth import EVALUATE, RECORD
 from service.api.errors import DATABASE_ERRORS, response_for, unavailable
@@ -35,7 +36,7 @@ async def read_body(receive: Receive) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnect()  # a part of a body is no request: decide nothing
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
@@ -67,14 +68,10 @@ def fast_routes(runtime: Runtime) -> dict[tuple[str, str], FastHandler]:
 
     async def record(scope: Scope, receive: Receive, send: Send, state: dict[str, Any]) -> None:
         async def work(principal: Any, body: bytes) -> Response:
-            decision_id, payload = await decisions.record(runtime, principal, body)
-            state["decision_id"] = decision_id
-            return Response(
-                payload,
-                status_code=201,
-                media_type=JSON,
-                headers={"Location": f"/v1/decisions/{decision_id}"},
-            )
+            key = idempotency.header_value(scope["headers"])
+            recorded = await decisions.record(runtime, principal, body, key)
+            state["decision_id"] = recorded.decision_id
+            return decisions.created(recorded)
 
         await answer(scope, receive, send, state, RECORD, work)
 

@@ -12,12 +12,14 @@ import secrets
 import time
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import metrics
 from service.api.errors import internal_error, response_for, too_large
 from service.api.logs import AccessLog, get_logger, request_id_var
 
+CLIENT_CLOSED = 499  # the status nginx logs for a client that closed its request
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Generated request ids: a random prefix per process and a counter (cheaper than uuid4).
 _ID_PREFIX = secrets.token_hex(6)
@@ -88,6 +90,11 @@ class ServiceMiddleware:
         except BodyTooLarge:
             if not started_response[0]:
                 await response_for(too_large(limit))(scope, receive, send_wrapper)
+        except ClientDisconnect:
+            # The client went away before its request was read: nobody to answer, nothing
+            # recorded, and nothing wrong with the service (nginx logs it as 499).
+            status_holder[0] = CLIENT_CLOSED
+            access_log.info("client disconnected before its request was read")
         except Exception:
             access_log.exception("unhandled error")
             if not started_response[0]:

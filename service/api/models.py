@@ -34,6 +34,11 @@ class DecisionSummary(_Doc):
 class DecisionPage(_Doc):
     items: list[DecisionSummary]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: last")
+    skipped_damaged: int = Field(
+        description="stored rows of this page left out because they no longer read as records"
+        " (changed outside the service; GET /v1/audit/verify names the first): the page may"
+        " then be short although next_cursor is set"
+    )
 
 
 class DecisionRecord(_Doc):
@@ -102,7 +107,12 @@ class ReadyReport(_Doc):
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["intake", "integrator", "auditor", "admin"]
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        # Documented here, checked by the action with a precise message (no control characters).
+        json_schema_extra={"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"},
+    )
 
 
 class KeyInfo(_Doc):

@@ -274,6 +274,21 @@ def problem(path: str, reason_zh: str, reason_en: str, type_: str) -> dict[str, 
     return {"path": path, "reason_zh": reason_zh, "reason_en": reason_en, "type": type_}
 
 
+# C0 and C1 control characters and the Unicode line separators: never part of a name or a filter
+# (a NUL is refused by PostgreSQL outright; the others break log lines and listings).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def control_characters(path: str) -> dict[str, str]:
+    """The problem of a text with control characters in it (:data:`CONTROL_CHARACTERS`)."""
+    return problem(
+        path,
+        "不得包含控制字符（如换行、制表符或空字符）",
+        "must not contain control characters (line breaks, tabs, NUL)",
+        "control_characters",
+    )
+
+
 class Refusal(Exception):
     """A request refused, with its problems and the HTTP status that says why (401, 403, 404,
     409, 413, 422, 503...). Raised wherever the refusal is found, HTTP handlers or a router of

@@ -22,12 +22,13 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import URL
 
 from service.store.database import PG_LOCK_TIMEOUT_MS, normalise_url
-from service.store.errors import StoreBusyError, StoreUnavailableError
+from service.store.errors import IdempotencyKeyTaken, StoreBusyError, StoreUnavailableError
 from service.store.records import StoredDecision
 from service.store.store import (
     MAX_WRITE_ATTEMPTS,
     DecisionStore,
     PreparedBatch,
+    is_idempotency_conflict,
     is_transient_driver_error,
 )
 
@@ -74,6 +75,8 @@ class AsyncAppender:
                 async with conn.pipeline(), conn.transaction():
                     return await self._run_plan(conn, batch)
             except psycopg.Error as error:
+                if is_idempotency_conflict(error):  # rolled back: the caller looks it up
+                    raise IdempotencyKeyTaken() from None
                 lost = isinstance(error, psycopg.OperationalError) and error.sqlstate is None
                 if lost or conn.closed:  # the connection failed, not the statement
                     await self.aclose()

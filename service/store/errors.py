@@ -31,3 +31,20 @@ class LogDamagedError(StoreUnavailableError):
 
 class BeyondLogError(StoreError, ValueError):
     """A proof asked for a tree size, or a leaf, that the signed log does not have (yet)."""
+
+
+class DamagedRecordError(StoreError):
+    """A stored decision row that no longer reads as a record (a field that does not parse):
+    changed outside the store. Names the record by its position and id."""
+
+    def __init__(self, seq: int | None, decision_id: str, field: str):
+        self.seq = seq
+        self.decision_id = decision_id
+        self.field = field
+        super().__init__(f"record seq {seq}, id {decision_id}: {field} cannot be read")
+
+
+class IdempotencyKeyTaken(StoreError, ValueError):
+    """An append carried an idempotency key that another request had committed meanwhile: the
+    append is rolled back (nothing recorded) and the caller looks the key up again. A
+    ValueError, so that the group commit writes the other requests of the batch one by one."""

@@ -177,3 +177,21 @@ class ConsoleSessionRow(Base):
     key_id: Mapped[str] = mapped_column(String(32), ForeignKey("api_keys.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyKeyRow(Base):
+    """A request's ``Idempotency-Key``, bound to the decision it recorded (written in the same
+    transaction): a retry with the same key gets that decision back instead of a second one.
+
+    Keys are per API key (``actor``); the key itself is stored as its SHA-256 and the request
+    as a keyed fingerprint of its body (the body held personal data). Not part of the hash
+    chain: it only says which request a decision answered.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    actor: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(HASH_LEN), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    decision_id: Mapped[str] = mapped_column(String(32), ForeignKey("decisions.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

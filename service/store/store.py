@@ -22,6 +22,7 @@ import builtins
 import functools
 import json
 import random
+import re
 import sqlite3
 import time
 import uuid
@@ -43,6 +44,8 @@ from service.store.database import WRITE_OPTION, make_engine
 from service.store.errors import (
     BeyondLogError,
     BundleIntegrityError,
+    DamagedRecordError,
+    IdempotencyKeyTaken,
     InvalidCursorError,
     StoreBusyError,
 )
@@ -60,6 +63,7 @@ from service.store.models import (
     CheckpointRow,
     DecisionProgramRow,
     DecisionRow,
+    IdempotencyKeyRow,
     RuleBundleRow,
 )
 from service.store.records import ApiKey, ChainHead, StoredDecision, VerifyReport
@@ -119,6 +123,7 @@ _DECISION_COLUMNS = (
     "record_hash",
 )
 _PROGRAM_COLUMNS = ("decision_seq", "program", "status")
+_IDEMPOTENCY_COLUMNS = ("actor", "key_hash", "request_hash", "decision_id", "created_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +179,7 @@ class AppendSql:
         self.insert_checkpoint = _insert_sql(
             "log_checkpoints", ("size", "root", "note", "created_at"), mark
         )
+        self.insert_idempotency = _insert_sql("idempotency_keys", _IDEMPOTENCY_COLUMNS, mark)
         self.insert_bundle = (
             "INSERT INTO rule_bundles (sha256, jurisdiction, version, canonical_json, created_at)"
             f" VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (sha256) DO NOTHING"
@@ -278,7 +284,32 @@ def _result_converters(engine: Engine, model: type[DecisionRow]) -> Callable[[st
     return convert
 
 
-def _to_stored(row: DecisionRow) -> StoredDecision:
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """A row that could not be fetched (a date or timestamp that does not parse): only its
+    position and id, which still read."""
+
+    seq: int
+    id: str
+
+
+def _to_stored(row: DecisionRow | _Unreadable) -> StoredDecision:
+    """The row as a record; :class:`DamagedRecordError` naming it if a field does not read as
+    the store wrote it (the row was changed outside the store)."""
+    if isinstance(row, _Unreadable):
+        raise DamagedRecordError(row.seq, row.id, "created_at/as_of")
+    try:
+        summary = json.loads(row.programs_summary)
+    except (TypeError, ValueError):
+        summary = None
+    if not isinstance(summary, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in summary.items()
+    ):
+        raise DamagedRecordError(row.seq, row.id, "programs_summary")
+    if not isinstance(row.created_at, datetime):
+        raise DamagedRecordError(row.seq, row.id, "created_at")
+    if not isinstance(row.as_of, date) or isinstance(row.as_of, datetime):
+        raise DamagedRecordError(row.seq, row.id, "as_of")
     return StoredDecision(
         seq=row.seq,
         id=row.id,
@@ -290,10 +321,15 @@ def _to_stored(row: DecisionRow) -> StoredDecision:
         request_json=row.request_json,
         response_json=row.response_json,
         actor=row.actor,
-        programs_summary=json.loads(row.programs_summary),
+        programs_summary=summary,
         prev_hash=row.prev_hash,
         record_hash=row.record_hash,
     )
+
+
+# What reading a damaged row raises: SQLite keeps any text in a date or timestamp column, and
+# SQLAlchemy's parsing of it fails while the row is fetched (PostgreSQL's types refuse it).
+_UNREADABLE = (ValueError, TypeError, OverflowError)
 
 
 def _to_api_key(row: ApiKeyRow) -> ApiKey:
@@ -324,6 +360,17 @@ def is_transient_driver_error(error: BaseException | None) -> bool:
         # impossible through this class); re-reading the head resolves it.
         return any(name in str(error) for name in _CHAIN_CONSTRAINTS)
     return False
+
+
+def is_idempotency_conflict(error: BaseException | None) -> bool:
+    """The driver's error for a second record under an idempotency key already stored (another
+    request with that key committed first)."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return "idempotency_keys." in str(error)
+    diag = getattr(error, "diag", None)
+    return getattr(error, "sqlstate", None) == "23505" and (
+        getattr(diag, "constraint_name", None) == "pk_idempotency_keys"
+    )
 
 
 def _check_text(name: str, value: object, *, max_len: int | None = None) -> str:
@@ -386,15 +433,22 @@ def _encode_cursor(seq: int, newest_first: bool) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_MAX_SEQ = 2**63 - 1  # BIGINT: a larger number is no position, and the database refuses it
+_SEQ_TEXT = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
 def _decode_cursor(cursor: str, newest_first: bool) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         version, direction, seq_text = base64.urlsafe_b64decode(padded.encode()).decode().split(":")
-        seq = int(seq_text)
     except (ValueError, UnicodeError, binascii.Error) as exc:
         raise InvalidCursorError("malformed cursor") from exc
-    if version != _CURSOR_VERSION or seq < 0:
+    # Digits only (int() would take "+1", " 1" or "1_0"), and a position a BIGINT can hold.
+    if version != _CURSOR_VERSION or not _SEQ_TEXT.fullmatch(seq_text):
         raise InvalidCursorError("malformed cursor")
+    seq = int(seq_text)
+    if seq > _MAX_SEQ:
+        raise InvalidCursorError("cursor out of range")
     if direction != ("d" if newest_first else "a"):
         raise InvalidCursorError("cursor belongs to the other sort order")
     return seq
@@ -595,7 +649,12 @@ class DecisionStore:
             # Committed: the results are exactly what was written.
             return stored
 
-        return self._retrying(attempt)
+        try:
+            return self._retrying(attempt)
+        except DBAPIError as error:
+            if is_idempotency_conflict(error.orig):
+                raise IdempotencyKeyTaken() from None
+            raise
 
     def prepare_batch(
         self, items: Sequence[Mapping[str, Any]], *, json_serialised_by_caller: bool = False
@@ -622,6 +681,13 @@ class DecisionStore:
                 _check_json_text("request_json", item["request_json"])
                 _check_json_text("response_json", item["response_json"])
             _check_text("actor", item["actor"])
+            idempotency = item.get("idempotency")
+            if idempotency is not None and not (
+                isinstance(idempotency, tuple)
+                and len(idempotency) == 2
+                and all(isinstance(h, str) and is_hex64(h) for h in idempotency)
+            ):
+                raise ValueError("idempotency must be (key_hash, request_hash), hex SHA-256 each")
             programs_summary = item["programs_summary"]
             if not isinstance(programs_summary, Mapping):
                 raise TypeError("programs_summary must be a mapping of program -> status")
@@ -640,6 +706,7 @@ class DecisionStore:
                     "actor": item["actor"],
                     "summary": summary,
                     "programs_summary": canonical_json_bytes(summary).decode(),
+                    "idempotency": idempotency,
                 }
             )
         return PreparedBatch(prepared, bundles)
@@ -689,6 +756,7 @@ class DecisionStore:
         program_rows: builtins.list[dict[str, Any]] = []
         nodes: builtins.list[merkle.StoredHash] = []
         stored: builtins.list[StoredDecision] = []
+        keys: builtins.list[tuple[Any, ...]] = []  # idempotency keys, with their decisions
         for entry in batch.decisions:
             seq += 1
             fields: dict[str, Any] = {
@@ -708,6 +776,8 @@ class DecisionStore:
             prev_hash = record_hash(decision_hash_fields(**fields))
             rows.append({**fields, "record_hash": prev_hash})
             nodes.extend(tree.append(merkle.leaf_hash(log_leaf_data(prev_hash))))
+            if entry.get("idempotency") is not None:
+                keys.append((entry["actor"], *entry["idempotency"], fields["id"], created_at))
             program_rows.extend(
                 {"decision_seq": seq, "program": p, "status": s}
                 for p, s in entry["summary"].items()
@@ -724,6 +794,8 @@ class DecisionStore:
             yield SqlStep(sql.insert_nodes_unnest, (list(levels), list(indexes), list(hashes)))
         else:
             yield SqlStep(sql.insert_node, nodes)
+        if keys:  # a key taken meanwhile fails the transaction: see IdempotencyKeyTaken
+            yield SqlStep(sql.insert_idempotency, keys)
         yield SqlStep(sql.move_head, (seq, prev_hash))
         if self._signer is not None:
             # Signed in the same transaction (about 50 us under the chain lock): the checkpoint
@@ -735,16 +807,28 @@ class DecisionStore:
         return stored
 
     def get(self, decision_id: str) -> StoredDecision | None:
-        with self._read() as session:
-            row = session.get(DecisionRow, decision_id)
-            return _to_stored(row) if row is not None else None
+        """The record with this id, ``None`` if there is none; :class:`DamagedRecordError` if
+        its row no longer reads as a record."""
+        return self._read_one(DecisionRow.id == decision_id)
 
     def get_by_seq(self, seq: int) -> StoredDecision | None:
+        return self._read_one(DecisionRow.seq == seq)
+
+    def _read_one(self, where: Any) -> StoredDecision | None:
         with self._read() as session:
-            row = session.execute(
-                select(DecisionRow).where(DecisionRow.seq == seq)
-            ).scalar_one_or_none()
+            try:
+                row = session.execute(select(DecisionRow).where(where)).scalar_one_or_none()
+            except _UNREADABLE:
+                # Name the record from the columns that still read (integers and text).
+                found = session.execute(select(DecisionRow.seq, DecisionRow.id).where(where)).one()
+                raise DamagedRecordError(found.seq, found.id, "created_at/as_of") from None
             return _to_stored(row) if row is not None else None
+
+    def find_idempotency(self, actor: str, key_hash: str) -> tuple[str, str] | None:
+        """``(request_hash, decision_id)`` recorded under this API key's idempotency key."""
+        with self._read() as session:
+            row = session.get(IdempotencyKeyRow, (actor, key_hash))
+            return (row.request_hash, row.decision_id) if row is not None else None
 
     def head(self) -> ChainHead:
         """Position and hash of the last record (seq 0 / genesis hash when empty)."""
@@ -766,6 +850,7 @@ class DecisionStore:
         cursor: str | None = None,
         limit: int = 50,
         newest_first: bool = True,
+        damaged: builtins.list[DamagedRecordError] | None = None,
     ) -> tuple[builtins.list[StoredDecision], str | None]:
         """One page of decisions matching every given filter, plus the cursor of the next.
 
@@ -773,7 +858,9 @@ class DecisionStore:
         applied for), not on ``created_at``. ``program``/``status`` match the programs
         summary: both given means "this program had this status"; only ``status`` means
         "any program had it". Pages are keyset-paginated on ``seq`` (newest first by
-        default); ``next_cursor`` is ``None`` on the last page. Pages are full unless last.
+        default); ``next_cursor`` is ``None`` on the last page. Pages are full unless last,
+        or unless a damaged row (changed outside the store, no longer readable) was skipped:
+        each skipped one is appended to ``damaged`` when it is given.
         """
         if (
             isinstance(limit, bool)
@@ -792,6 +879,7 @@ class DecisionStore:
         # rows only.
         after = _decode_cursor(cursor, newest_first) if cursor is not None else None
 
+        page: builtins.list[StoredDecision] = []
         with self._read() as session:
 
             def positions(*, narrow: bool = False, window: tuple[int, int] | None = None) -> Any:
@@ -856,17 +944,22 @@ class DecisionStore:
                     narrow = self._dated_decisions(session, date_from, date_to) < _NARROW_DATES
                 seqs = positions(narrow=narrow)
             order = DecisionRow.seq.desc() if newest_first else DecisionRow.seq.asc()
-            rows = (
-                session.execute(
-                    select(DecisionRow).where(DecisionRow.seq.in_(seqs[:limit])).order_by(order)
-                )
-                .scalars()
-                .all()
-                if seqs
-                else []
-            )
-        page = [_to_stored(row) for row in rows[:limit]]
-        next_cursor = _encode_cursor(page[-1].seq, newest_first) if len(seqs) > limit else None
+            chosen = select(DecisionRow).where(DecisionRow.seq.in_(seqs[:limit])).order_by(order)
+            rows: Sequence[DecisionRow | _Unreadable] = []
+            if seqs:
+                try:
+                    rows = session.execute(chosen).scalars().all()
+                except _UNREADABLE:
+                    # A damaged row in the page: read the page row by row, by position.
+                    rows = [self._row_or_damage(session, seq) for seq in seqs[:limit]]
+        for row in rows:
+            try:
+                page.append(_to_stored(row))
+            except DamagedRecordError as error:  # skipped, and told to the caller
+                if damaged is not None:
+                    damaged.append(error)
+        last_seq = seqs[limit - 1] if len(seqs) > limit else None
+        next_cursor = _encode_cursor(last_seq, newest_first) if last_seq is not None else None
         return page, next_cursor
 
     def _dated_decisions(
@@ -898,6 +991,17 @@ class DecisionStore:
                 {**params, "bound": _NARROW_DATES},
             ).scalar_one()
         )
+
+    @staticmethod
+    def _row_or_damage(session: Session, seq: int) -> DecisionRow | _Unreadable:
+        """The row at ``seq``, or, if it cannot even be fetched, its position and id."""
+        try:
+            return session.execute(select(DecisionRow).where(DecisionRow.seq == seq)).scalar_one()
+        except _UNREADABLE:
+            decision_id = session.execute(
+                select(DecisionRow.id).where(DecisionRow.seq == seq)
+            ).scalar_one()
+            return _Unreadable(seq, decision_id)
 
     def verify(
         self,

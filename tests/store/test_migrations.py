@@ -22,6 +22,8 @@ TABLES = {
     "decision_programs",
     "log_nodes",
     "log_checkpoints",
+    "idempotency_keys",
+    "console_sessions",
 }
 
 

@@ -15,7 +15,7 @@ from service.api.actions.rulesets import bundle_ref, resolve
 from service.api.auth import Principal
 from service.api.runtime import Runtime
 from service.engine import Bundle, RequestRejected, RuleSetError, diff_bundles, evaluate
-from service.store import BundleIntegrityError
+from service.store import BundleIntegrityError, StoredDecision
 
 _MISSING = None  # a field present on one side only is reported against null
 
@@ -75,11 +75,11 @@ async def replay_decision(
         raise errors.conflicting_rules_choice()
     decision = await load_decision(runtime, principal, decision_id)
     stored_request, stored_response = stored_documents(decision)
-    stored_bundle = await _stored_bundle(runtime, decision.bundle_sha256)
+    stored_bundle = await _stored_bundle(runtime, decision)
     try:
         parsed = runtime.decider.parse(stored_request["request"])
     except (RequestRejected, ValueError, KeyError):
-        raise errors.record_not_replayable() from None
+        raise errors.record_not_replayable(decision.seq, decision.id) from None
     mode, target = "stored", stored_bundle
     if rules == "current" or as_of is not None:
         mode = "current" if as_of is None else "as_of"
@@ -102,10 +102,10 @@ async def replay_decision(
     return report
 
 
-async def _stored_bundle(runtime: Runtime, sha256: str) -> Bundle:
+async def _stored_bundle(runtime: Runtime, decision: StoredDecision) -> Bundle:
     """The bundle recorded with a decision, by its hash; 409 if missing, altered or unreadable."""
     try:
-        text = await run_in_threadpool(runtime.store.get_bundle, sha256)
+        text = await run_in_threadpool(runtime.store.get_bundle, decision.bundle_sha256)
     except BundleIntegrityError:
         text = None
     if text is None:
@@ -113,4 +113,4 @@ async def _stored_bundle(runtime: Runtime, sha256: str) -> Bundle:
     try:
         return Bundle.from_canonical(text)
     except (RuleSetError, ValueError, KeyError):
-        raise errors.record_not_replayable() from None
+        raise errors.record_not_replayable(decision.seq, decision.id) from None

@@ -12,9 +12,11 @@ from service.api.auth import KEYS, RELOAD
 from service.api.deps import KeyAdmin, RuleReloader, RuntimeDep
 from service.api.errors import json_response
 from service.api.models import KeyCreate, KeyCreated, KeyInfo
-from service.api.openapi import INVALID, NOT_FOUND, keyed
+from service.api.openapi import INVALID, NOT_FOUND, error, keyed
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+UNPARSABLE = {400: error("the body could not be parsed at all (not text, or nested too deep)")}
 
 
 @router.post(
@@ -30,7 +32,7 @@ async def reload_rules(runtime: RuntimeDep, _principal: RuleReloader) -> Respons
     status_code=201,
     summary="Create an API key (its secret is shown once)",
     response_model=KeyCreated,
-    responses={**keyed(KEYS), **INVALID},
+    responses={**keyed(KEYS), **INVALID, **UNPARSABLE},
 )
 async def create_key(runtime: RuntimeDep, body: KeyCreate, _principal: KeyAdmin) -> Response:
     return json_response(await keys.create_key(runtime, body.role, body.name), 201)

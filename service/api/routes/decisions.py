@@ -5,18 +5,31 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
+from service.api import idempotency
 from service.api.actions import audit, decisions
 from service.api.auth import READ, RECORD
 from service.api.deps import Reader, Recorder, RuntimeDep
 from service.api.errors import json_response
 from service.api.models import DecisionPage, DecisionRecord, ProgramName, StatusName
-from service.api.openapi import ALTERED, INVALID, NOT_FOUND, REQUEST_BODY, keyed
+from service.api.openapi import ALTERED, INVALID, NOT_FOUND, REQUEST_BODY, error, keyed
 from service.contract.response import EvaluationResponse
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+
+IDEMPOTENCY_KEY = (
+    "Optional, recommended (IETF httpapi draft). A key unique to this request, chosen by the"
+    " client, at most 255 visible ASCII characters, as a quoted string; scoped to the API key."
+    " Sent again with the same body (a retry after a lost answer, a timeout or a 503), it gives"
+    " back the first answer (201, the same decision id and bytes, `Idempotent-Replayed: true`)"
+    " and records nothing; with another body it is refused (422); while the first request is"
+    " still being recorded, 409."
+)
+IDEMPOTENCY_CONFLICT = {
+    409: error("a request with this Idempotency-Key is still being recorded: retry later")
+}
 
 
 @router.post(
@@ -24,19 +37,30 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
     status_code=201,
     summary="Evaluate and record a decision",
     response_model=EvaluationResponse,
-    responses={**keyed(RECORD), **INVALID},
+    responses={**keyed(RECORD), **INVALID, **IDEMPOTENCY_CONFLICT},
     openapi_extra=REQUEST_BODY,
 )
-async def record_decision(request: Request, runtime: RuntimeDep, principal: Recorder) -> Response:
-    """Evaluates the request and appends it to the decision log; answers once committed."""
-    decision_id, payload = await decisions.record(runtime, principal, await request.body())
-    request.state.decision_id = decision_id
-    return Response(
-        payload,
-        status_code=201,
-        media_type="application/json",
-        headers={"Location": f"/v1/decisions/{decision_id}"},
-    )
+async def record_decision(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Recorder,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER,
+            description=IDEMPOTENCY_KEY,
+            examples=['"8e03978e-40d5-43e8-bc93-6894a57f9324"'],
+        ),
+    ] = None,
+) -> Response:
+    """Evaluates the request and appends it to the decision log; answers once committed. With
+    an ``Idempotency-Key``, a retry gets the first answer back instead of a second record."""
+    # Read raw, as the fast path does: an empty value or a repeated header is refused, not
+    # taken as "no key" (the parameter above is for the documentation).
+    key = idempotency.header_value(request.scope["headers"])
+    recorded = await decisions.record(runtime, principal, await request.body(), key)
+    request.state.decision_id = recorded.decision_id
+    return decisions.created(recorded)
 
 
 @router.get(

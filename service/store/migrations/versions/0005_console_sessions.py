@@ -5,7 +5,7 @@ opened with; neither the token nor the key is stored. Deleting a key's row (neve
 revoked) takes its sessions with it; a revoked key's sessions are refused at their next request.
 
 Revision ID: 0005
-Revises: 0002 (the other revisions of this release, 0003 and 0004, come in between at merge)
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
