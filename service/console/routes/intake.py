@@ -97,9 +97,10 @@ async def intake_action(request: Request) -> Response:
         if action == "record":
             if not page.may(RECORD):
                 raise PageExit(forbidden_page(page, RECORD))
-            decision_id, payload = await decisions.record(page.runtime, page.principal, body)
+            recorded = await decisions.record(page.runtime, page.principal, body)
+            decision_id = recorded.decision_id
             request.state.decision_id = decision_id
-            response = orjson.loads(payload)
+            response = orjson.loads(recorded.payload)
             return render_intake(page, values, 201, response=response, decision_id=decision_id)
         response = orjson.loads(decisions.evaluate_only(page.runtime, body))
     except Refusal as refusal:
