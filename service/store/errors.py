@@ -29,6 +29,12 @@ class LogDamagedError(StoreUnavailableError):
     the store's back): nothing is appended until an operator has looked (503)."""
 
 
+class LogForkedError(LogDamagedError):
+    """The tree an append would extend is not the tree the latest checkpoint signed (records
+    or stored hashes rewritten, or records removed, behind the store's back): signing over it
+    would lend the log's key to a rewritten history, so nothing is appended (503)."""
+
+
 class BeyondLogError(StoreError, ValueError):
     """A proof asked for a tree size, or a leaf, that the signed log does not have (yet)."""
 

@@ -47,6 +47,7 @@ from service.store.errors import (
     DamagedRecordError,
     IdempotencyKeyTaken,
     InvalidCursorError,
+    LogForkedError,
     StoreBusyError,
 )
 from service.store.hashing import (
@@ -189,6 +190,16 @@ class AppendSql:
     def log_nodes(self, count: int) -> str:
         return select_nodes_sql(count, self._mark)
 
+    @functools.lru_cache(maxsize=128)  # noqa: B019 -- as known_bundles
+    def log_nodes_and_checkpoint(self, count: int) -> str:
+        """The ``count`` stored hashes, and the latest checkpoint as a row of level -1:
+        (-1, size, root). One round trip for both."""
+        latest = (
+            f"SELECT {CHECKPOINT_LEVEL}, size, root FROM log_checkpoints"
+            " WHERE size = (SELECT max(size) FROM log_checkpoints)"
+        )
+        return f"{select_nodes_sql(count, self._mark)} UNION ALL {latest}" if count else latest
+
     @functools.lru_cache(maxsize=256)  # noqa: B019 -- a few instances, alive as long as the process
     def known_bundles(self, count: int) -> str:
         marks = ", ".join([self._mark] * count)
@@ -212,6 +223,34 @@ def _bind_converters(engine: Engine, model: type[DecisionRow]) -> Callable[[str,
 
 
 _MAX_TEXT = {"jurisdiction": 100, "engine_version": 100, "actor": 100, "program": 100}
+
+
+CHECKPOINT_LEVEL = -1
+"""The ``level`` under which an append's node query returns the latest checkpoint."""
+
+
+def _check_signed_tree(tree: merkle.Appender, latest: Sequence[Sequence[Any]]) -> None:
+    """Refuse to extend a tree that is not the one the log signed last.
+
+    With one checkpoint per append, the latest checkpoint's size is the tree's: its root must
+    be the root of the compact range just read, or the records (and their stored hashes) were
+    rewritten behind the store's back and the next checkpoint would sign the rewritten
+    history. A log shorter than its latest checkpoint lost records. (A log longer than its
+    latest checkpoint -- migrated, or appended to without the key -- is left to ``verify``.)
+    """
+    if not latest:
+        return
+    signed_size, signed_root = int(latest[0][1]), bytes(latest[0][2])
+    if signed_size > tree.size:
+        raise LogForkedError(
+            f"the latest checkpoint covers {signed_size} records, the log has {tree.size}:"
+            " records were removed; nothing is appended until the log is verified"
+        )
+    if signed_size == tree.size and tree.root() != signed_root:
+        raise LogForkedError(
+            f"the log's tree of {tree.size} records is not the one its latest checkpoint"
+            " signed: the log was rewritten; nothing is appended until it is verified"
+        )
 
 
 def utcnow() -> datetime:
@@ -738,13 +777,14 @@ class DecisionStore:
         seq, prev_hash = head_rows[0][0], head_rows[0][1]
         # The transparency log: the tree has one leaf per record, so ``seq`` is its size. The
         # subtrees of its compact range are all an append needs from before (one query).
+        # The latest checkpoint comes with them, so that the tree is checked before it grows.
         wanted = compact_range(seq)
-        node_rows = (
-            (yield SqlStep(sql.log_nodes(len(wanted)), node_params(wanted), returns_rows=True))
-            if wanted
-            else ()
+        found = yield SqlStep(
+            sql.log_nodes_and_checkpoint(len(wanted)), node_params(wanted), returns_rows=True
         )
-        tree = merkle.Appender(seq, checked_lookup(node_rows or (), wanted))
+        node_rows = [row for row in found or () if row[0] != CHECKPOINT_LEVEL]
+        tree = merkle.Appender(seq, checked_lookup(node_rows, wanted))
+        _check_signed_tree(tree, [row for row in found or () if row[0] == CHECKPOINT_LEVEL])
         now = utcnow()
         created_at = self._convert("created_at", now)
         for sha256, (jurisdiction, version, bundle_text) in bundles.items():

@@ -3,11 +3,12 @@
 Nothing the database says about itself is trusted: not ``chain_head``, not the stored tree.
 The records are read in ``seq`` order; each must hash to its ``record_hash`` and point at the
 previous one, its derived rows (the per-program index) must say what the record says, and its
-leaf joins a tree rebuilt in memory. That tree must equal the stored one hash for hash, and its
-root at the latest checkpoint's size must be the root that checkpoint signs, with the log's
-key. An administrator who rewrites a record and recomputes every plain hash, node and the
-chain head still fails the last test; one who deletes records from the end is caught by the
-checkpoint's size.
+leaf joins a tree rebuilt in memory. That tree must equal the stored one hash for hash, and
+every stored checkpoint must be signed with the log's key and give the rebuilt tree's root at
+its size (checked as the rebuild passes that size: one root per checkpoint). An administrator
+who rewrites a record and recomputes every plain hash, node and the chain head fails the
+checkpoints that signed the old history, even if the service has signed the rewritten tree
+since (a fork); one who deletes records from the end is caught by the checkpoint's size.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ class LogVerifier:
         self._hash = hash_record
         self._batch = batch_size
         self.checked = 0
+        # The stored checkpoints, checked in size order as the rebuilt tree reaches them.
+        self._pending: list[tuple[int, bytes, str]] = []
+        self._upcoming: tuple[int, bytes, str] | None = None
+        self._after = -1
+        self._good = 0  # the largest checkpoint checked so far
+        self._checking = False
 
     def run(self, lo: int, seq_to: int | None) -> VerifyReport:
         last = int(self._scalar("SELECT max(seq) FROM decisions") or 0)
@@ -74,11 +81,16 @@ class LogVerifier:
         whole = lo == 1 and hi == last
         tree = merkle.MemoryTree() if whole else None
         checkpoint_size: int | None = None
+        self._checking = tree is not None and self._signer is not None
         try:
+            if self._checking:
+                # The signed checkpoints as the walk passes them: they are what an insider
+                # cannot recompute, so they come before the stored tree.
+                self._next_checkpoint()
             self._walk(lo, hi, tree)
             if tree is not None:
-                # The signed checkpoints first: they are what an insider cannot recompute.
-                checkpoint_size = self._checkpoints(tree)
+                if self._checking:
+                    checkpoint_size = self._beyond(tree)
                 self._stored_tree(tree)
         except Broken as broken:
             return VerifyReport(
@@ -149,6 +161,8 @@ class LogVerifier:
                     )
                 if tree is not None:
                     tree.append(leaf)
+                    if self._checking:
+                        self._passed(tree)
                 expected_prev = row["record_hash"]
                 expected += 1
                 self.checked += 1
@@ -258,50 +272,85 @@ class LogVerifier:
             level += 1
         return missing
 
-    def _checkpoints(self, tree: merkle.MemoryTree) -> int | None:
-        """The latest checkpoint: signed by the log's key, no longer than the log, and its root
-        the rebuilt tree's. Without a signer (the key) there is nothing to check it with."""
-        if self._signer is None:
-            return None
+    def _next_checkpoint(self) -> None:
+        """Advance to the next stored checkpoint by size (read a page at a time)."""
+        if not self._pending:
+            self._pending = [
+                (int(size), bytes(root), str(note))
+                for size, root, note in self._conn.execute(
+                    text(
+                        "SELECT size, root, note FROM log_checkpoints WHERE size > :a"
+                        " ORDER BY size LIMIT :n"
+                    ),
+                    {"a": self._after, "n": NODE_PAGE},
+                ).all()
+            ]
+            self._pending.reverse()  # popped from the end: smallest first
+        self._upcoming = self._pending.pop() if self._pending else None
+        if self._upcoming is not None:
+            self._after = self._upcoming[0]
+
+    def _passed(self, tree: merkle.MemoryTree) -> None:
+        """Every checkpoint the rebuilt tree has reached: signed by the log's key, its row what
+        its note says, and its root the rebuilt tree's at its size. The first that is not
+        names the records after the last one that was (one root per checkpoint)."""
+        while self._upcoming is not None and self._upcoming[0] <= tree.size:
+            size, root, note = self._upcoming
+            signed_size, signed_root = self._open(note, size)
+            if signed_size == size and tree.root(size) != signed_root:
+                seq = self._good + 1
+                raise Broken(
+                    seq,
+                    self._id_of(seq),
+                    f"fork: the log was rewritten after a checkpoint had signed it -- the"
+                    f" records from seq {seq} to {size} no longer give the root that the"
+                    f" checkpoint of size {size} signed (the one of size {self._good} still"
+                    " matches)",
+                )
+            if (signed_size, signed_root) != (size, root):
+                raise Broken(
+                    None,
+                    None,
+                    f"the checkpoint row of size {size} differs from its signed note:"
+                    " the row was altered",
+                )
+            self._good = size
+            self._next_checkpoint()
+
+    def _beyond(self, tree: merkle.MemoryTree) -> int | None:
+        """After the walk: checkpoints larger than the log (records removed), or records no
+        checkpoint covers. The latest checked checkpoint's size."""
         size = tree.size
-        latest = self._conn.execute(
-            text("SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
-        ).first()
-        if latest is None:
-            if size:
-                raise Broken(1, self._id_of(1), "no signed checkpoint covers the log")
-            return None
-        signed_size, signed_root = self._open(latest[2], int(latest[0]))
-        if (signed_size, signed_root) != (int(latest[0]), bytes(latest[1])):
-            raise Broken(
-                None, None, f"the checkpoint row of size {latest[0]} differs from its signed note"
-            )
-        if signed_size > size:
+        if self._upcoming is not None:
+            latest = self._conn.execute(
+                text("SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
+            ).one()
+            signed_size, signed_root = self._open(str(latest[2]), int(latest[0]))
+            if (signed_size, signed_root) != (int(latest[0]), bytes(latest[1])):
+                raise Broken(
+                    None,
+                    None,
+                    f"the checkpoint row of size {latest[0]} differs from its signed note",
+                )
             raise Broken(
                 size + 1,
                 None,
                 f"the latest signed checkpoint covers {signed_size} records, only {size} are"
                 f" stored: records from seq {size + 1} were removed",
             )
-        if tree.root(signed_size) != signed_root:
-            good = self._last_good_checkpoint(tree, signed_size)
-            seq = good + 1
-            raise Broken(
-                seq,
-                self._id_of(seq),
-                f"the records from seq {seq} no longer give the roots the log signed"
-                f" (the latest checkpoint, of size {signed_size}, does not match):"
-                " records were rewritten",
-            )
-        if size > signed_size:
-            seq = signed_size + 1
+        if not self._good:
+            if size:
+                raise Broken(1, self._id_of(1), "no signed checkpoint covers the log")
+            return None
+        if size > self._good:
+            seq = self._good + 1
             raise Broken(
                 seq,
                 self._id_of(seq),
                 f"record seq {seq} is not covered by a signed checkpoint (the latest covers"
-                f" {signed_size}): appended behind the store's back",
+                f" {self._good}): appended behind the store's back",
             )
-        return signed_size
+        return self._good
 
     def _open(self, note: str, size: int) -> tuple[int, bytes]:
         assert self._signer is not None
@@ -311,32 +360,6 @@ class LogVerifier:
             raise Broken(
                 None, None, f"the checkpoint of size {size} is not signed by the log's key"
             ) from None
-
-    def _last_good_checkpoint(self, tree: merkle.MemoryTree, below: int) -> int:
-        """The largest signed size whose root the records still give (bisection: a rewritten
-        record spoils every checkpoint from its position on, and none before it)."""
-        sizes = [
-            int(s)
-            for (s,) in self._conn.execute(
-                text("SELECT size FROM log_checkpoints WHERE size < :b ORDER BY size"),
-                {"b": below},
-            ).all()
-        ]
-        good, lo, hi = 0, 0, len(sizes) - 1
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            note = self._scalar("SELECT note FROM log_checkpoints WHERE size = :s", s=sizes[mid])
-            try:
-                signed_size, signed_root = self._open(str(note), sizes[mid])
-            except Broken:
-                hi = mid - 1
-                continue
-            if signed_size == sizes[mid] and tree.root(signed_size) == signed_root:
-                good = signed_size
-                lo = mid + 1
-            else:
-                hi = mid - 1
-        return good
 
     # --- plumbing -----------------------------------------------------------------------------
 

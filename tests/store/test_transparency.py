@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from service.store import DecisionStore, StoredDecision, upgrade
-from service.store.errors import BeyondLogError
+from service.store.errors import BeyondLogError, LogForkedError
 from service.store.hashing import GENESIS_HASH, log_leaf_data, record_hash
 from service.store.store import decision_hash_fields
 from service.store.transparency import LogKey
@@ -208,11 +208,94 @@ def test_checkpoint_signed_with_another_key_is_refused(
         n=note,
         s=N,
     )
+    # The genuine checkpoints before it still name the rewritten record.
+    report = store.verify()
+    assert (report.first_broken_seq, report.first_broken_id) == (3, log[2].id)
+    # Without them, the forged one is left, and the log's key refuses it.
+    sql(store, "DELETE FROM log_checkpoints WHERE size < :s", s=N)
     report = store.verify()
     assert not report.ok
     assert "not signed by the log's key" in (report.reason or "")
     with pytest.raises(ValueError):
         log_key.open(note)
+
+
+def test_rewrite_then_one_more_append_is_refused_and_named(
+    store: DecisionStore, log: list[StoredDecision], record_sample: RecordSample, db_url: str
+) -> None:
+    # Every hash the database holds is consistent again; the next append would sign the
+    # rewritten tree with the log's key. It is refused, and nothing is recorded.
+    rewrite_as_insider(store, log, 5, rebuild_tree=True)
+    with pytest.raises(LogForkedError):
+        record_sample(N)
+    if store.engine.dialect.name == "postgresql":
+        # The service's asynchronous PostgreSQL writer runs the same plan: refused too.
+        import asyncio
+
+        from service.store.async_pg import AsyncAppender
+
+        async def append() -> None:
+            appender = AsyncAppender(store, db_url)
+            try:
+                await appender.record_many(store.prepare_batch([sample_record_kwargs(N)]))
+            finally:
+                await appender.aclose()
+
+        with pytest.raises(LogForkedError):
+            asyncio.run(append())
+    assert store.head().seq == N
+    latest = store.latest_checkpoint()
+    assert latest is not None and latest.size == N
+    report = store.verify()
+    assert (report.first_broken_seq, report.first_broken_id) == (5, log[4].id)
+    assert "fork" in (report.reason or "")
+
+
+def test_rewrite_signed_by_a_later_append_is_named_by_the_earlier_checkpoints(
+    store: DecisionStore, log: list[StoredDecision], record_sample: RecordSample, log_key: LogKey
+) -> None:
+    # The latest checkpoint signs the rewritten tree (as the service did before it checked the
+    # tree it extends): the earlier checkpoints signed the old history, and verify holds every
+    # one of them, not only the latest.
+    rewrite_as_insider(store, log, 5, rebuild_tree=True)
+    root = store.tree_root(N)
+    sql(
+        store,
+        "UPDATE log_checkpoints SET root = :r, note = :n WHERE size = :s",
+        r=root,
+        n=log_key.sign(N, root),
+        s=N,
+    )
+    record_sample(N)  # the tree is now the one its latest checkpoint signed: appended
+    report = store.verify()
+    assert (report.first_broken_seq, report.first_broken_id) == (5, log[4].id)
+    assert "fork" in (report.reason or "")
+
+
+def test_rewrite_with_later_checkpoints_deleted_is_named(
+    store: DecisionStore, log: list[StoredDecision], record_sample: RecordSample
+) -> None:
+    # After the refused append the insider removes every checkpoint after record 4's, so that
+    # none signed the old records 5 to N: the checkpoints left do not cover the rewrite.
+    rewrite_as_insider(store, log, 5, rebuild_tree=True)
+    with pytest.raises(LogForkedError):
+        record_sample(N)
+    sql(store, "DELETE FROM log_checkpoints WHERE size > 4")
+    report = store.verify()
+    assert (report.first_broken_seq, report.first_broken_id) == (5, log[4].id)
+    assert "not covered by a signed checkpoint" in (report.reason or "")
+
+
+def test_forged_old_checkpoint_row_is_named(
+    store: DecisionStore, log: list[StoredDecision]
+) -> None:
+    sql(store, "UPDATE log_checkpoints SET root = :r WHERE size = 3", r=bytes(32))
+    report = store.verify()
+    assert not report.ok
+    assert "checkpoint row of size 3 differs from its signed note" in (report.reason or "")
+    # The latest checkpoint is untouched, so only a check of every one finds it.
+    latest = store.latest_checkpoint()
+    assert latest is not None and latest.size == N
 
 
 def test_consistency_between_an_old_checkpoint_and_todays(
