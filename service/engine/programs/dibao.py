@@ -99,10 +99,13 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
         case.step("dibao.household", "dibao", PASS, "pass", values)
     income = case.income(remaining)
     per_capita = income.per_capita
-    standard = params.standard()
+    # read off the Place with its bit or-ed in, as ``Parameters`` does, without a call each
+    place = params.place
+    standard = place.standard
+    params.read |= place.standard_bit
     values = {
         "per_capita_income": income.per_capita_text,
-        "standard": params.standard_text(),
+        "standard": place.standard_text,
         "household_income": money(income.total) if income.total is not None else None,
         "household_size": int_text(len(remaining)),
     }
