@@ -26,7 +26,15 @@ from service.engine.messages import (
     compile_entry,
     compile_template,
 )
-from service.engine.parameters import Parameters, Place, StepMeta, TracedAssets, paths_of, place
+from service.engine.parameters import (
+    BIT,
+    Parameters,
+    Place,
+    StepMeta,
+    TracedAssets,
+    paths_of,
+    place,
+)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -40,6 +48,10 @@ NOT_APPLICABLE = "not_applicable"
 ALL_PROGRAMS = frozenset(PROGRAM_IDS)
 _COUNTABLE_TYPES = frozenset({"wage", "business", "property", "transfer", "other"})
 _INTELLECTUAL_MENTAL = frozenset({"intellectual", "mental"})
+_EMPLOYMENT_COST = BIT["income.employment_cost_share"]
+_DEDUCTIONS = BIT["income.deductions_allowed"]
+_TEKUN_EXCLUDED = BIT["income.tekun_excluded_types"]
+_DIBAO_EXCLUDED = BIT["income.dibao_excluded_types"]
 STATUS_OF_OUTCOME = {PASS: ELIGIBLE, FAIL: INELIGIBLE, INSUFFICIENT: INSUFFICIENT_DATA}
 VARIANT_OF_OUTCOME = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
 
@@ -238,9 +250,13 @@ class Case:
         outer, params.read = params.read, 0
         deductions = self.household.__dict__["deductions"]
         by_member: dict[str, Decimal] = {}
-        share = params.employment_cost_share()
+        # read off the Place with their bits or-ed in, as ``Parameters`` does, without a call each
+        here = self.place
+        share = here.employment_cost_share
+        params.read |= _EMPLOYMENT_COST
         if deductions:
-            allowed = params.deductions_allowed()
+            allowed = here.deductions_allowed
+            params.read |= _DEDUCTIONS
             for item in deductions:
                 if item.type not in allowed:
                     continue
@@ -276,7 +292,12 @@ class Case:
             deductions, _ = self._member_deductions()
             gross: dict[str, Decimal] = {}
             if income:
-                excluded = params.tekun_excluded() if tekun else params.dibao_excluded()
+                if tekun:
+                    excluded = self.place.tekun_excluded
+                    params.read |= _TEKUN_EXCLUDED
+                else:
+                    excluded = self.place.dibao_excluded
+                    params.read |= _DIBAO_EXCLUDED
                 for item in income:
                     fields = item.__dict__
                     kind = fields["type"]
