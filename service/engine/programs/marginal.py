@@ -42,14 +42,14 @@ class Result(TypedDict):
 def decide(case: Case, dibao: dibao_program.Result, remaining: list[Person]) -> Result:
     # reported as it is, whatever rule reads it: not a parameter read of any step
     threshold_text = case.place.result_threshold_text
-    values: dict[str, Any] = {"dibao_status": dibao.status, "dibao_basis": dibao.basis}
+    values: dict[str, Any] = {"dibao_status": dibao["status"], "dibao_basis": dibao["basis"]}
     if not remaining:
         case.step("marginal.precondition", "marginal", NA, "empty", values)
         return {"status": NOT_APPLICABLE, "threshold": threshold_text, "reasons": []}
-    if dibao.status == ELIGIBLE:
+    if dibao["status"] == ELIGIBLE:
         case.step("marginal.precondition", "marginal", NA, "covered", values)
         return {"status": NOT_APPLICABLE, "threshold": threshold_text, "reasons": []}
-    pre = INSUFFICIENT if dibao.status == INSUFFICIENT_DATA else PASS
+    pre = INSUFFICIENT if dibao["status"] == INSUFFICIENT_DATA else PASS
     case.step(
         "marginal.precondition",
         "marginal",
