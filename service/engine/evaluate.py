@@ -30,26 +30,27 @@ def decide(case: Case) -> dict[str, dict[str, Any]]:
     dibao_result = dibao.household(case, remaining, tekun_result)
     marginal_result = marginal.decide(case, dibao_result, remaining)
     rigid_result = rigid_expenditure.decide(
-        case, dibao_result.status, marginal_result.status, remaining
+        case, dibao_result["status"], marginal_result["status"], remaining
     )
     dibao_result = dibao.single_person(
-        case, dibao_result, remaining, marginal_result.status, rigid_result.status
+        case, dibao_result, remaining, marginal_result["status"], rigid_result["status"]
     )
     temporary_result = temporary.decide(
         case,
         {
-            "dibao": dibao_result.status,
+            "dibao": dibao_result["status"],
             "tekun": tekun_result.status,
-            "marginal": marginal_result.status,
+            "marginal": marginal_result["status"],
         },
         remaining,
     )
     return {
         "tekun": tekun_result.document(),
-        "dibao": dibao_result.document(),
-        "marginal": marginal_result.document(),
-        "rigid_expenditure": rigid_result.document(),
-        "temporary": temporary_result.document(),
+        # 低保 and the three after it are built as documents already
+        "dibao": dibao_result,  # type: ignore[dict-item]
+        "marginal": marginal_result,  # type: ignore[dict-item]
+        "rigid_expenditure": rigid_result,  # type: ignore[dict-item]
+        "temporary": temporary_result,  # type: ignore[dict-item]
     }
 
 

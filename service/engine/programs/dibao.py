@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from service.engine.case import (
     ELIGIBLE,
@@ -41,34 +41,39 @@ from service.engine.dates import add_months, first_of_next_month, whole_months_b
 from service.engine.programs import tekun as tekun_program
 
 
-@dataclass(slots=True)
-class Result:
-    status: str
-    basis: str | None = None
-    members: tuple[str, ...] = ()
-    monthly_amount: str | None = None
-    per_capita_income: str | None = None
-    standard: str | None = None
-    payment_starts: date | None = None
-    next_review: date | None = None
-    exit_ends: date | None = None
-    single_person: tuple[dict[str, str], ...] = ()
-    reasons: tuple[str, ...] = ()
+class Result(TypedDict):
+    """The program's result document (contract), built as it is sent."""
 
-    def document(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "basis": self.basis,
-            "members": list(self.members),
-            "monthly_amount": self.monthly_amount,
-            "per_capita_income": self.per_capita_income,
-            "standard": self.standard,
-            "payment_starts": iso(self.payment_starts) if self.payment_starts else None,
-            "next_review": iso(self.next_review) if self.next_review else None,
-            "exit_ends": iso(self.exit_ends) if self.exit_ends else None,
-            "single_person": list(self.single_person),
-            "reasons": list(self.reasons),
-        }
+    status: str
+    basis: str | None
+    members: list[str]
+    monthly_amount: str | None
+    per_capita_income: str | None
+    standard: str | None
+    payment_starts: str | None  # ISO dates
+    next_review: str | None
+    exit_ends: str | None
+    single_person: list[dict[str, str]]
+    reasons: list[str]
+
+
+def _without_amount(
+    status: str, per_capita_income: str | None, standard: str | None, reasons: list[str]
+) -> Result:
+    """The result of a household 低保 does not cover (yet): no basis, members or amount."""
+    return {
+        "status": status,
+        "basis": None,
+        "members": [],
+        "monthly_amount": None,
+        "per_capita_income": per_capita_income,
+        "standard": standard,
+        "payment_starts": None,
+        "next_review": None,
+        "exit_ends": None,
+        "single_person": [],
+        "reasons": reasons,
+    }
 
 
 @dataclass(slots=True)
@@ -89,7 +94,7 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
     }
     if not remaining:
         case.step("dibao.household", "dibao", NA, "empty", values)
-        return Result(NOT_APPLICABLE, standard=standard_text)
+        return _without_amount(NOT_APPLICABLE, None, standard_text, [])
     # Only members found 特困 leave; a member whose 特困 result is undecided stays in the
     # household (as the contract's Wuhan example does) and the trace says so.
     if tekun.undecided:
@@ -99,10 +104,13 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
         case.step("dibao.household", "dibao", PASS, "pass", values)
     income = case.income(remaining)
     per_capita = income.per_capita
-    standard = params.standard()
+    # read off the Place with its bit or-ed in, as ``Parameters`` does, without a call each
+    place = params.place
+    standard = place.standard
+    params.read |= place.standard_bit
     values = {
         "per_capita_income": income.per_capita_text,
-        "standard": params.standard_text(),
+        "standard": place.standard_text,
         "household_income": money(income.total) if income.total is not None else None,
         "household_size": int_text(len(remaining)),
     }
@@ -116,15 +124,18 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
     )
     assets = case.asset_step("dibao.asset_test", "dibao", params.place.dibao_assets, len(remaining))
     path = combine([income_outcome, assets])
-    base = Result(INELIGIBLE, per_capita_income=income.per_capita_text, standard=standard_text)
     if path == PASS:
         assert per_capita is not None and standard is not None
-        return _household_amount(case, remaining, per_capita, standard, base)
+        return _household_amount(
+            case, remaining, per_capita, standard, income.per_capita_text, standard_text
+        )
     exit_path = None
     current = case.household.current_benefit
     if income_outcome == FAIL and current is not None and current.program == "dibao":
         assert per_capita is not None
-        exit_path = _gradual_exit(case, remaining, per_capita, assets, base)
+        exit_path = _gradual_exit(
+            case, remaining, per_capita, assets, income.per_capita_text, standard_text
+        )
         if exit_path.result is not None:
             return exit_path.result
     outcome = path if exit_path is None else combine_paths([path, exit_path.outcome])
@@ -136,16 +147,16 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
     ]
     if exit_path is not None:
         reasons.extend(exit_path.reasons)
-    return Result(
-        status(outcome),
-        per_capita_income=base.per_capita_income,
-        standard=base.standard,
-        reasons=tuple(reasons),
-    )
+    return _without_amount(status(outcome), income.per_capita_text, standard_text, reasons)
 
 
 def _household_amount(
-    case: Case, remaining: list[Person], per_capita: Decimal, standard: Decimal, base: Result
+    case: Case,
+    remaining: list[Person],
+    per_capita: Decimal,
+    standard: Decimal,
+    per_capita_text: str | None,
+    standard_text: str | None,
 ) -> Result:
     """(standard − per-capita income) × size, plus each member's 分类施保 supplement."""
     params = case.params
@@ -167,21 +178,28 @@ def _household_amount(
             "monthly_amount": money(monthly),
         },
     )
-    return Result(
-        ELIGIBLE,
-        basis="household",
-        per_capita_income=base.per_capita_income,
-        standard=base.standard,
-        members=tuple(p.id for p in remaining),
-        monthly_amount=money(monthly),
-        payment_starts=payment_starts,
-        next_review=next_review,
-        reasons=("dibao.income_test", "dibao.asset_test"),
-    )
+    return {
+        "status": ELIGIBLE,
+        "basis": "household",
+        "members": [p.id for p in remaining],
+        "monthly_amount": money(monthly),
+        "per_capita_income": per_capita_text,
+        "standard": standard_text,
+        "payment_starts": iso(payment_starts),
+        "next_review": iso(next_review),
+        "exit_ends": None,
+        "single_person": [],
+        "reasons": ["dibao.income_test", "dibao.asset_test"],
+    }
 
 
 def _gradual_exit(
-    case: Case, remaining: list[Person], per_capita: Decimal, assets: str, base: Result
+    case: Case,
+    remaining: list[Person],
+    per_capita: Decimal,
+    assets: str,
+    per_capita_text: str | None,
+    standard_text: str | None,
 ) -> ExitPath:
     """渐退: a household on 低保 whose income rose from employment keeps it for a while."""
     params = case.params
@@ -262,18 +280,19 @@ def _gradual_exit(
             "exit_ends": iso(exit_ends),
         },
     )
-    result = Result(
-        ELIGIBLE,
-        basis="gradual_exit",
-        per_capita_income=base.per_capita_income,
-        standard=base.standard,
-        members=tuple(p.id for p in remaining),
-        monthly_amount=money(amount),
-        payment_starts=payment_starts,
-        next_review=min(next_review, exit_ends),
-        exit_ends=exit_ends,
-        reasons=("dibao.gradual_exit.eligible", "dibao.gradual_exit.period"),
-    )
+    result: Result = {
+        "status": ELIGIBLE,
+        "basis": "gradual_exit",
+        "members": [p.id for p in remaining],
+        "monthly_amount": money(amount),
+        "per_capita_income": per_capita_text,
+        "standard": standard_text,
+        "payment_starts": iso(payment_starts),
+        "next_review": iso(min(next_review, exit_ends)),
+        "exit_ends": iso(exit_ends),
+        "single_person": [],
+        "reasons": ["dibao.gradual_exit.eligible", "dibao.gradual_exit.period"],
+    }
     return ExitPath(PASS, (), result)
 
 
@@ -368,7 +387,7 @@ def single_person(
     Only when 低保 is not already eligible on another path. An included member is a covered
     低保 member like any other: standard − own income, plus the member's 分类施保 supplement.
     """
-    if dibao.status == ELIGIBLE or not remaining:
+    if dibao["status"] == ELIGIBLE or not remaining:
         return dibao
     params = case.params
     rule = params.single_person()
@@ -404,23 +423,24 @@ def single_person(
         payment_starts, next_review = _schedule(case, covered)
         case.no_step()  # the review interval: the members' steps are written
         total = sum((Decimal(i["monthly_amount"]) for i in included), ZERO)
-        return Result(
-            ELIGIBLE,
-            basis="single_person",
-            per_capita_income=dibao.per_capita_income,
-            standard=dibao.standard,
-            members=tuple(i["member"] for i in included),
-            monthly_amount=money(total),
-            payment_starts=payment_starts,
-            next_review=next_review,
-            single_person=tuple(included),
-            reasons=("dibao.single_person",),
-        )
+        return {
+            "status": ELIGIBLE,
+            "basis": "single_person",
+            "members": [i["member"] for i in included],
+            "monthly_amount": money(total),
+            "per_capita_income": dibao["per_capita_income"],
+            "standard": dibao["standard"],
+            "payment_starts": iso(payment_starts),
+            "next_review": iso(next_review),
+            "exit_ends": None,
+            "single_person": included,
+            "reasons": ["dibao.single_person"],
+        }
     # 低保 was not eligible on another path: only its status and reasons can change
-    if dibao.status == INELIGIBLE and INSUFFICIENT in outcomes:
-        dibao.status, dibao.reasons = INSUFFICIENT_DATA, ("dibao.single_person",)
-    elif dibao.status == INELIGIBLE:
-        dibao.reasons = (*dibao.reasons, "dibao.single_person")
+    if dibao["status"] == INELIGIBLE and INSUFFICIENT in outcomes:
+        dibao["status"], dibao["reasons"] = INSUFFICIENT_DATA, ["dibao.single_person"]
+    elif dibao["status"] == INELIGIBLE:
+        dibao["reasons"] = [*dibao["reasons"], "dibao.single_person"]
     return dibao
 
 

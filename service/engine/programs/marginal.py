@@ -9,8 +9,7 @@ overrides).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from service.engine.case import (
     ELIGIBLE,
@@ -26,32 +25,31 @@ from service.engine.case import (
     matching,
     status,
 )
+from service.engine.parameters import BIT
 from service.engine.programs import dibao as dibao_program
 
 STEPS = ("marginal.precondition", "marginal.income_test", "marginal.asset_test")
 
 
-@dataclass(slots=True)
-class Result:
+class Result(TypedDict):
+    """The program's result document (contract), built as it is sent."""
+
     status: str
     threshold: str | None
     reasons: list[str]
-
-    def document(self) -> dict[str, Any]:
-        return {"status": self.status, "threshold": self.threshold, "reasons": self.reasons}
 
 
 def decide(case: Case, dibao: dibao_program.Result, remaining: list[Person]) -> Result:
     # reported as it is, whatever rule reads it: not a parameter read of any step
     threshold_text = case.place.result_threshold_text
-    values: dict[str, Any] = {"dibao_status": dibao.status, "dibao_basis": dibao.basis}
+    values: dict[str, Any] = {"dibao_status": dibao["status"], "dibao_basis": dibao["basis"]}
     if not remaining:
         case.step("marginal.precondition", "marginal", NA, "empty", values)
-        return Result(NOT_APPLICABLE, threshold_text, [])
-    if dibao.status == ELIGIBLE:
+        return {"status": NOT_APPLICABLE, "threshold": threshold_text, "reasons": []}
+    if dibao["status"] == ELIGIBLE:
         case.step("marginal.precondition", "marginal", NA, "covered", values)
-        return Result(NOT_APPLICABLE, threshold_text, [])
-    pre = INSUFFICIENT if dibao.status == INSUFFICIENT_DATA else PASS
+        return {"status": NOT_APPLICABLE, "threshold": threshold_text, "reasons": []}
+    pre = INSUFFICIENT if dibao["status"] == INSUFFICIENT_DATA else PASS
     case.step(
         "marginal.precondition",
         "marginal",
@@ -67,11 +65,11 @@ def decide(case: Case, dibao: dibao_program.Result, remaining: list[Person]) -> 
     )
     outcome = combine(outcomes)
     failing = FAIL if outcome == FAIL else INSUFFICIENT
-    return Result(
-        status(outcome),
-        threshold_text,
-        matching(STEPS, outcomes, PASS if outcome == PASS else failing),
-    )
+    return {
+        "status": status(outcome),
+        "threshold": threshold_text,
+        "reasons": matching(STEPS, outcomes, PASS if outcome == PASS else failing),
+    }
 
 
 def _income_test(case: Case, remaining: list[Person]) -> str:
@@ -79,21 +77,25 @@ def _income_test(case: Case, remaining: list[Person]) -> str:
     params = case.params
     income = case.income(remaining)
     per_capita = income.per_capita
-    threshold = params.marginal_threshold()
-    standard = params.standard()
+    # read off the Place with their bits or-ed in, as ``Parameters`` does, without a call each
+    place = params.place
+    threshold = place.marginal_threshold
+    standard = place.standard
+    params.read |= place.standard_bit | _MULTIPLIER
     values = {
         "per_capita_income": income.per_capita_text,
-        "standard": params.standard_text(),
-        "threshold": params.marginal_threshold_text(),
-        "multiplier": params.marginal_multiplier_text(),
+        "standard": place.standard_text,
+        "threshold": place.marginal_threshold_text,
+        "multiplier": place.marginal_multiplier_text,
     }
     if per_capita is None or threshold is None or standard is None:
         outcome, variant = INSUFFICIENT, "insufficient"
         case.need("marginal", case.income_missing_field() if per_capita is None else "residence")
     else:
-        inclusive = params.marginal_upper_inclusive()
+        inclusive = place.marginal_upper_inclusive
+        params.read |= _UPPER_INCLUSIVE | _ABOVE_REQUIRED
         below = per_capita <= threshold if inclusive else per_capita < threshold
-        above = per_capita > standard if params.marginal_above_standard_required() else True
+        above = per_capita > standard if place.marginal_above_standard_required else True
         outcome = PASS if below and above else FAIL
         if outcome == PASS:
             variant = "pass_inclusive" if inclusive else "pass"
@@ -102,3 +104,8 @@ def _income_test(case: Case, remaining: list[Person]) -> str:
         else:
             variant = "fail_inclusive" if inclusive else "fail"
     return case.step("marginal.income_test", "marginal", outcome, variant, values)
+
+
+_MULTIPLIER = BIT["marginal.multiplier"]
+_UPPER_INCLUSIVE = BIT["marginal.upper_inclusive"]
+_ABOVE_REQUIRED = BIT["marginal.above_standard_required"]

@@ -10,10 +10,8 @@ rigid expenditure over 12 months; the 低保 and 低保边缘 results. Steps:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from service.engine.case import (
     ELIGIBLE,
@@ -35,6 +33,7 @@ from service.engine.case import (
     status,
 )
 from service.engine.dates import add_months
+from service.engine.parameters import BIT
 
 SHARE_PLACES = Decimal("0.0001")  # a share is shown to four places
 STEPS = (
@@ -45,26 +44,24 @@ STEPS = (
 )
 
 
-@dataclass(slots=True)
-class Result:
-    status: str
-    share: str | None = None
-    valid_until: date | None = None
-    reasons: tuple[str, ...] = ()
+class Result(TypedDict):
+    """The program's result document (contract), built as it is sent."""
 
-    def document(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "share": self.share,
-            "valid_until": iso(self.valid_until) if self.valid_until else None,
-            "reasons": list(self.reasons),
-        }
+    status: str
+    share: str | None
+    valid_until: str | None  # ISO date
+    reasons: list[str]
+
+
+def _not_applicable() -> Result:
+    return {"status": NOT_APPLICABLE, "share": None, "valid_until": None, "reasons": []}
 
 
 def decide(case: Case, dibao: str, marginal: str, remaining: list[Person]) -> Result:
     """``dibao`` and ``marginal``: those programs' statuses."""
     params = case.params
-    if not params.rigid_in_force():
+    params.read |= _IN_FORCE  # read off the Place, as ``Parameters`` does, without a call
+    if not params.place.rigid_in_force:
         case.step(
             "rigid_expenditure.in_force",
             "rigid_expenditure",
@@ -72,7 +69,7 @@ def decide(case: Case, dibao: str, marginal: str, remaining: list[Person]) -> Re
             "not_in_force",
             {"as_of": iso(case.as_of)},
         )
-        return Result(NOT_APPLICABLE)
+        return _not_applicable()
     values: dict[str, Any] = {
         "dibao_status": dibao,
         "marginal_status": marginal,
@@ -80,7 +77,7 @@ def decide(case: Case, dibao: str, marginal: str, remaining: list[Person]) -> Re
     }
     if not remaining or dibao == ELIGIBLE or marginal == ELIGIBLE:
         case.step("rigid_expenditure.precondition", "rigid_expenditure", NA, "covered", values)
-        return Result(NOT_APPLICABLE)
+        return _not_applicable()
     pre = INSUFFICIENT if INSUFFICIENT_DATA in (dibao, marginal) else PASS
     case.step(
         "rigid_expenditure.precondition",
@@ -168,4 +165,12 @@ def _share_test(case: Case, income: Income, outcomes: list[str]) -> Result:
         valid_until = add_months(case.as_of, params.rigid_validity_months())
     case.step("rigid_expenditure.share_test", "rigid_expenditure", share_outcome, variant, values)
     failing = PASS if outcome == PASS else (FAIL if outcome == FAIL else INSUFFICIENT)
-    return Result(status(outcome), shown, valid_until, tuple(matching(STEPS, outcomes, failing)))
+    return {
+        "status": status(outcome),
+        "share": shown,
+        "valid_until": iso(valid_until) if valid_until else None,
+        "reasons": matching(STEPS, outcomes, failing),
+    }
+
+
+_IN_FORCE = BIT["rigid_expenditure.in_force"]

@@ -27,73 +27,163 @@ from service.engine.case import (
     ZERO,
     Case,
     Person,
-    int_text,
     money,
 )
 from service.engine.compiled import grades_match
+from service.engine.parameters import BIT
 
 STEPS = ("tekun.no_work_capacity", "tekun.no_means", "tekun.no_capable_supporter")
 _SUPPORT_VARIANT = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
 
 
-@dataclass(slots=True)
-class Amount:
-    basic_monthly: str
-    care_tier: str | None
-    care_monthly: str | None
-    monthly_amount: str
-
-
-@dataclass(slots=True)
-class MemberResult:
-    member: str
-    status: str
-    reasons: list[str]
-    amount: Amount | None
-
-    def document(self) -> dict[str, Any]:
-        amount = self.amount
-        return {
-            "member": self.member,
-            "status": self.status,
-            "basic_monthly": amount.basic_monthly if amount else None,
-            "care_tier": amount.care_tier if amount else None,
-            "care_monthly": amount.care_monthly if amount else None,
-            "monthly_amount": amount.monthly_amount if amount else None,
-            "reasons": self.reasons,
-        }
+# A member's result document, copied and filled in: a dict literal per member costs more.
+_MEMBER_DOCUMENT: dict[str, Any] = {
+    "member": None,
+    "status": None,
+    "basic_monthly": None,
+    "care_tier": None,
+    "care_monthly": None,
+    "monthly_amount": None,
+    "reasons": None,
+}
 
 
 @dataclass(slots=True)
 class Result:
     status: str
-    members: list[MemberResult]
+    members: list[dict[str, Any]]  # each member's result document
     eligible: list[str]  # the members found 特困: they leave the 低保 household
     undecided: list[str]  # the members whose result is undecided: they stay, and the trace says
 
     def document(self) -> dict[str, Any]:
-        return {"status": self.status, "members": [m.document() for m in self.members]}
+        return {"status": self.status, "members": self.members}
 
 
 def decide(case: Case) -> Result:
-    """Every counted member, one after the other."""
+    """Every counted member, one after the other: its three steps, then its amount if eligible.
+
+    The steps run for every member, so they are written out in this loop rather than called;
+    each reads its parameters from the ``Place`` where it uses them and records them by or-ing
+    their bits into ``params.read``, as the ``Parameters`` methods do, without a call each.
+    """
     params = case.params
+    place = params.place
     people = case.people
+    step = case.step
     assets = PASS
     if people:
-        assets = case.asset_step(
-            "tekun.asset_test", "tekun", params.place.dibao_assets, len(people)
-        )
-    members = []
+        assets = case.asset_step("tekun.asset_test", "tekun", place.dibao_assets, len(people))
+    members: list[dict[str, Any]] = []
     eligible: list[str] = []
     undecided: list[str] = []
     for person in people:
-        member = _member(case, person, assets)
-        members.append(member)
-        if member.status == ELIGIBLE:
-            eligible.append(member.member)
-        elif member.status == INSUFFICIENT_DATA:
-            undecided.append(member.member)
+        # The facts one member lacks are kept only if that member's result is undecided (or,
+        # for an eligible member, the care assessment): a clerk needs facts that change a result.
+        household_missing, case.missing = case.missing, {}
+        person_id = person.id
+        # 1. no capacity to work (第五条): elderly, a minor (or a student beyond), a disability
+        age = person.age
+        disability = person.disability
+        schooling = person.schooling
+        elderly_age = place.tekun_elderly_age
+        minor_age = place.tekun_minor_age
+        # (both ages are read whatever the member's age, as the rule states them together)
+        if age >= elderly_age:
+            params.read |= _ELDERLY | _MINOR
+            variant = "pass_elderly"
+        elif age < minor_age:
+            params.read |= _ELDERLY | _MINOR
+            variant = "pass_minor"
+        elif schooling in place.tekun_schooling_beyond_minor:
+            params.read |= _ELDERLY | _MINOR | _SCHOOLING
+            variant = "pass_student"
+        elif disability and grades_match(
+            place.tekun_disability, disability.category, disability.grade
+        ):
+            params.read |= _ELDERLY | _MINOR | _SCHOOLING | _DISABILITY
+            variant = "pass_disability"
+        else:
+            params.read |= _ELDERLY | _MINOR | _SCHOOLING | (_DISABILITY if disability else 0)
+            variant = "fail"
+        capacity = step(
+            "tekun.no_work_capacity",
+            "tekun",
+            FAIL if variant == "fail" else PASS,
+            variant,
+            {
+                "age": SMALL_INT_TEXT[age] if 0 <= age < 256 else str(age),
+                "disability": f"{disability.category}-{disability.grade}" if disability else "none",
+                "schooling": schooling,
+                "elderly_age": SMALL_INT_TEXT[elderly_age]
+                if 0 <= elderly_age < 256
+                else str(elderly_age),
+                "minor_age": SMALL_INT_TEXT[minor_age] if 0 <= minor_age < 256 else str(minor_age),
+            },
+            person_id,
+        )
+        # 2. no means (第六条): own income (特困 exclusions) below the standard, and assets
+        income = case.incomes(True)[person.position]
+        standard = place.standard
+        params.read |= place.standard_bit
+        if income is None or standard is None:
+            income_outcome = INSUFFICIENT
+            case.need("tekun", case.income_missing_field() if income is None else "residence")
+        else:
+            income_outcome = PASS if income < standard else FAIL
+        if income_outcome == FAIL:
+            means, variant = FAIL, "fail_income"
+        elif assets == FAIL:
+            means, variant = FAIL, "fail_assets"
+        elif INSUFFICIENT in (income_outcome, assets):
+            means, variant = INSUFFICIENT, "insufficient"
+        else:
+            means, variant = PASS, "pass"
+        # The asset test's own step came first: its parameters are its own, not this step's.
+        step(
+            "tekun.no_means",
+            "tekun",
+            means,
+            variant,
+            {
+                # rounded to the cent already: its text needs no second rounding
+                "own_income": str(income) if income is not None else None,
+                "standard": place.standard_text,
+                "asset_test": assets,
+            },
+            person_id,
+        )
+        # 3. no capable supporter (第八条): no one able and obliged to support the member
+        supporter = person.member.__dict__["has_capable_supporter"]
+        if supporter is None:
+            support, shown = INSUFFICIENT, None
+            case.need("tekun", f"household.members[{person.index}].has_capable_supporter")
+        else:
+            support, shown = (FAIL, "true") if supporter else (PASS, "false")
+        step(
+            "tekun.no_capable_supporter",
+            "tekun",
+            support,
+            _SUPPORT_VARIANT[support],
+            {"has_capable_supporter": shown},
+            person_id,
+        )
+        outcomes = (capacity, means, support)
+        # combine and status, inline: this runs for every member
+        outcome = FAIL if FAIL in outcomes else INSUFFICIENT if INSUFFICIENT in outcomes else PASS
+        status = STATUS_OF_OUTCOME[outcome]
+        document = _MEMBER_DOCUMENT.copy()
+        document["member"] = person_id
+        document["status"] = status
+        document["reasons"] = [STEPS[i] for i, o in enumerate(outcomes) if o == outcome]
+        if status == ELIGIBLE:
+            _amount(case, person, document)
+            eligible.append(person_id)
+        elif status == INSUFFICIENT_DATA:
+            undecided.append(person_id)
+        held, case.missing = case.missing, household_missing
+        if status in (ELIGIBLE, INSUFFICIENT_DATA):
+            household_missing.update(held)
+        members.append(document)
     if not members:
         status = NOT_APPLICABLE
     elif eligible:
@@ -105,115 +195,8 @@ def decide(case: Case) -> Result:
     return Result(status, members, eligible, undecided)
 
 
-def _member(case: Case, person: Person, assets: str) -> MemberResult:
-    # The facts one member lacks are kept only if that member's result is undecided (or, for an
-    # eligible member, the care assessment): a clerk needs the facts that would change a result.
-    household_missing, case.missing = case.missing, {}
-    outcomes = (
-        _no_work_capacity(case, person),
-        _no_means(case, person, assets),
-        _no_capable_supporter(case, person),
-    )
-    # combine and status, inline: this runs for every member
-    outcome = FAIL if FAIL in outcomes else INSUFFICIENT if INSUFFICIENT in outcomes else PASS
-    status = STATUS_OF_OUTCOME[outcome]
-    amount = _amount(case, person) if status == ELIGIBLE else None
-    held, case.missing = case.missing, household_missing
-    if status in (ELIGIBLE, INSUFFICIENT_DATA):
-        household_missing.update(held)
-    reasons = [STEPS[i] for i, o in enumerate(outcomes) if o == outcome]
-    return MemberResult(person.id, status, reasons, amount)
-
-
-def _no_work_capacity(case: Case, person: Person) -> str:
-    """第五条: elderly, a minor (or a student beyond that age), or a listed disability."""
-    params = case.params
-    age = person.age
-    disability = person.disability
-    elderly_age = params.tekun_elderly_age()
-    minor_age = params.tekun_minor_age()
-    if age >= elderly_age:
-        variant = "pass_elderly"
-    elif age < minor_age:
-        variant = "pass_minor"
-    elif person.schooling in params.tekun_schooling_beyond_minor():
-        variant = "pass_student"
-    elif disability and grades_match(
-        params.tekun_disability(), disability.category, disability.grade
-    ):
-        variant = "pass_disability"
-    else:
-        variant = "fail"
-    return case.step(
-        "tekun.no_work_capacity",
-        "tekun",
-        FAIL if variant == "fail" else PASS,
-        variant,
-        {
-            "age": SMALL_INT_TEXT[age] if 0 <= age < 256 else str(age),
-            "disability": f"{disability.category}-{disability.grade}" if disability else "none",
-            "schooling": person.schooling,
-            "elderly_age": int_text(elderly_age),
-            "minor_age": int_text(minor_age),
-        },
-        person.id,
-    )
-
-
-def _no_means(case: Case, person: Person, assets: str) -> str:
-    """第六条: own income (特困 exclusions) below the standard, and the asset test."""
-    params = case.params
-    income = case.incomes(True)[person.position]
-    standard = params.standard()
-    if income is None or standard is None:
-        income_outcome = INSUFFICIENT
-        case.need("tekun", case.income_missing_field() if income is None else "residence")
-    else:
-        income_outcome = PASS if income < standard else FAIL
-    if income_outcome == FAIL:
-        means, variant = FAIL, "fail_income"
-    elif assets == FAIL:
-        means, variant = FAIL, "fail_assets"
-    elif INSUFFICIENT in (income_outcome, assets):
-        means, variant = INSUFFICIENT, "insufficient"
-    else:
-        means, variant = PASS, "pass"
-    # The asset test's own step came first: its parameters are its own, not this step's.
-    return case.step(
-        "tekun.no_means",
-        "tekun",
-        means,
-        variant,
-        {
-            # rounded to the cent already: its text needs no second rounding
-            "own_income": str(income) if income is not None else None,
-            "standard": params.standard_text(),
-            "asset_test": assets,
-        },
-        person.id,
-    )
-
-
-def _no_capable_supporter(case: Case, person: Person) -> str:
-    """第八条: no one able and obliged to support the member."""
-    supporter = person.member.has_capable_supporter
-    if supporter is None:
-        support, shown = INSUFFICIENT, None
-        case.need("tekun", f"household.members[{person.index}].has_capable_supporter")
-    else:
-        support, shown = (FAIL, "true") if supporter else (PASS, "false")
-    return case.step(
-        "tekun.no_capable_supporter",
-        "tekun",
-        support,
-        _SUPPORT_VARIANT[support],
-        {"has_capable_supporter": shown},
-        person.id,
-    )
-
-
-def _amount(case: Case, person: Person) -> Amount:
-    """Basic support plus the care amount of the member's care tier."""
+def _amount(case: Case, person: Person, document: dict[str, Any]) -> None:
+    """Basic support plus the care amount of the member's care tier, into ``document``."""
     params = case.params
     basic = params.tekun_basic()
     failed = person.member.self_care_failed_items
@@ -229,12 +212,13 @@ def _amount(case: Case, person: Person) -> Amount:
         tier = "self_care"
     care: Decimal | None = params.care_amount(tier) if tier else None
     total = basic + (care or ZERO)
-    amount = Amount(
-        basic_monthly=money(basic),
-        care_tier=tier,
-        care_monthly=money(care) if care is not None else None,
-        monthly_amount=money(total),
-    )
+    basic_monthly = money(basic)
+    care_monthly = money(care) if care is not None else None
+    monthly_amount = money(total)
+    document["basic_monthly"] = basic_monthly
+    document["care_tier"] = tier
+    document["care_monthly"] = care_monthly
+    document["monthly_amount"] = monthly_amount
     variant = (
         "with_care"
         if care is not None
@@ -246,12 +230,17 @@ def _amount(case: Case, person: Person) -> Amount:
         PASS,
         variant,
         {
-            "basic_monthly": amount.basic_monthly,
+            "basic_monthly": basic_monthly,
             "self_care_failed_items": None if failed is None else str(failed),
             "care_tier": tier,
-            "care_monthly": amount.care_monthly,
-            "monthly_amount": amount.monthly_amount,
+            "care_monthly": care_monthly,
+            "monthly_amount": monthly_amount,
         },
         person.id,
     )
-    return amount
+
+
+_ELDERLY = BIT["tekun.elderly_age"]
+_MINOR = BIT["tekun.minor_age"]
+_SCHOOLING = BIT["tekun.schooling_beyond_minor"]
+_DISABILITY = BIT["tekun.disability"]

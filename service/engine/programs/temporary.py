@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from service.engine.case import (
     ELIGIBLE,
@@ -39,28 +39,30 @@ EXPENDITURE_STEPS = (
 )
 
 
-@dataclass(slots=True)
-class Result:
-    status: str
-    kind: str | None = None
-    amount: str | None = None
-    cap: str | None = None
-    advance_cap: str | None = None
-    case_by_case: bool | None = None
-    tier: str | None = None
-    reasons: tuple[str, ...] = ()
+class Result(TypedDict):
+    """The program's result document (contract), built as it is sent."""
 
-    def document(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "kind": self.kind,
-            "amount": self.amount,
-            "cap": self.cap,
-            "advance_cap": self.advance_cap,
-            "case_by_case": self.case_by_case,
-            "tier": self.tier,
-            "reasons": list(self.reasons),
-        }
+    status: str
+    kind: str | None
+    amount: str | None
+    cap: str | None
+    advance_cap: str | None
+    case_by_case: bool | None
+    tier: str | None
+    reasons: list[str]
+
+
+def _not_applicable() -> Result:
+    return {
+        "status": NOT_APPLICABLE,
+        "kind": None,
+        "amount": None,
+        "cap": None,
+        "advance_cap": None,
+        "case_by_case": None,
+        "tier": None,
+        "reasons": [],
+    }
 
 
 @dataclass(slots=True)
@@ -80,10 +82,10 @@ def decide(case: Case, programs: dict[str, str], remaining: list[Person]) -> Res
     emergency = case.emergency
     if emergency is None:
         case.step("temporary.emergency", "temporary", NA, "none", {})
-        return Result(NOT_APPLICABLE)
+        return _not_applicable()
     if not case.people:
         case.step("temporary.emergency", "temporary", NA, "no_members", {})
-        return Result(NOT_APPLICABLE)
+        return _not_applicable()
     assisted = emergency.already_assisted
     values = {"already_assisted": None if assisted is None else str(assisted).lower()}
     if assisted is None:
@@ -108,16 +110,18 @@ def decide(case: Case, programs: dict[str, str], remaining: list[Person]) -> Res
     outcome = combine(found.outcomes)
     failing = PASS if outcome == PASS else (FAIL if outcome == FAIL else INSUFFICIENT)
     paid = outcome == PASS
-    return Result(
-        status=status(outcome),
-        kind=emergency.kind,
-        amount=found.amount if paid else None,
-        cap=found.cap,
-        advance_cap=found.advance_cap,
-        case_by_case=found.case_by_case if paid else (None if outcome == INSUFFICIENT else False),
-        tier=found.tier,
-        reasons=tuple(matching(steps, found.outcomes, failing)),
-    )
+    return {
+        "status": status(outcome),
+        "kind": emergency.kind,
+        "amount": found.amount if paid else None,
+        "cap": found.cap,
+        "advance_cap": found.advance_cap,
+        "case_by_case": found.case_by_case
+        if paid
+        else (None if outcome == INSUFFICIENT else False),
+        "tier": found.tier,
+        "reasons": matching(steps, found.outcomes, failing),
+    }
 
 
 def _urgent(case: Case, repeat: str) -> Assessment:
