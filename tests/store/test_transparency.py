@@ -231,6 +231,7 @@ def test_rewrite_then_one_more_append_is_refused_and_named(
     if store.engine.dialect.name == "postgresql":
         # The service's asynchronous PostgreSQL writer runs the same plan: refused too.
         import asyncio
+        from concurrent.futures import ThreadPoolExecutor
 
         from service.store.async_pg import AsyncAppender
 
@@ -241,8 +242,9 @@ def test_rewrite_then_one_more_append_is_refused_and_named(
             finally:
                 await appender.aclose()
 
-        with pytest.raises(LogForkedError):
-            asyncio.run(append())
+        # On a thread of its own: another test's browser session may hold this thread's loop.
+        with ThreadPoolExecutor(1) as thread, pytest.raises(LogForkedError):
+            thread.submit(asyncio.run, append()).result()
     assert store.head().seq == N
     latest = store.latest_checkpoint()
     assert latest is not None and latest.size == N
