@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -46,6 +46,11 @@ class StoredDecision:
             "prev_hash": self.prev_hash,
             "record_hash": self.record_hash,
         }
+
+
+# The decisions table's columns, in the order batch inserts and verify read them: the fields of
+# a stored decision.
+DECISION_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(StoredDecision))
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,13 @@ from service.store.models import (
     IdempotencyKeyRow,
     RuleBundleRow,
 )
-from service.store.records import ApiKey, ChainHead, StoredDecision, VerifyReport
+from service.store.records import (
+    DECISION_COLUMNS,
+    ApiKey,
+    ChainHead,
+    StoredDecision,
+    VerifyReport,
+)
 from service.store.transparency import (
     CheckpointSigner,
     InclusionProof,
@@ -78,7 +84,6 @@ from service.store.transparency import (
     node_params,
     select_nodes_sql,
 )
-from service.store.verify import COLUMNS as VERIFY_COLUMNS
 from service.store.verify import LogVerifier
 from service.tlog import merkle
 
@@ -106,22 +111,6 @@ _CHAIN_CONSTRAINTS = (
     "uq_decisions_prev_hash",
     "decisions.seq",
     "decisions.prev_hash",
-)
-# The columns written by a batch insert, in statement order.
-_DECISION_COLUMNS = (
-    "seq",
-    "id",
-    "created_at",
-    "jurisdiction",
-    "as_of",
-    "bundle_sha256",
-    "engine_version",
-    "request_json",
-    "response_json",
-    "actor",
-    "programs_summary",
-    "prev_hash",
-    "record_hash",
 )
 _PROGRAM_COLUMNS = ("decision_seq", "program", "status")
 _IDEMPOTENCY_COLUMNS = ("actor", "key_hash", "request_hash", "decision_id", "created_at")
@@ -166,7 +155,7 @@ class AppendSql:
             " FOR UPDATE" if for_update else ""
         )
         self.move_head = f"UPDATE chain_head SET seq = {mark}, record_hash = {mark} WHERE id = 1"
-        self.insert_decision = _insert_sql("decisions", _DECISION_COLUMNS, mark)
+        self.insert_decision = _insert_sql("decisions", DECISION_COLUMNS, mark)
         self.insert_program = _insert_sql("decision_programs", _PROGRAM_COLUMNS, mark)
         self.insert_node = _insert_sql("log_nodes", ("level", "node_index", "hash"), mark)
         # PostgreSQL: a batch's nodes as three arrays in one statement (one row each through
@@ -550,7 +539,7 @@ class DecisionStore:
         """A raw ``decisions`` row (``verify``'s column order) as typed values; raises
         ValueError naming the column it cannot read (a value written behind the store's back)."""
         row: dict[str, Any] = {}
-        for name, value in zip(VERIFY_COLUMNS, raw, strict=True):
+        for name, value in zip(DECISION_COLUMNS, raw, strict=True):
             try:
                 typed = self._read_value(name, value)
                 if name == "created_at" and not isinstance(typed, datetime):
@@ -602,7 +591,7 @@ class DecisionStore:
         sql, convert = self._append_sql, self._convert
         yield SqlStep(
             sql.insert_decision,
-            [tuple(convert(name, row[name]) for name in _DECISION_COLUMNS) for row in rows],
+            [tuple(convert(name, row[name]) for name in DECISION_COLUMNS) for row in rows],
         )
         if program_rows:
             yield SqlStep(
@@ -1224,7 +1213,7 @@ class DecisionStore:
         read as its types is given as the database has it: the offline check names it."""
         after = 0
         select_page = text(
-            f"SELECT {', '.join(VERIFY_COLUMNS)} FROM decisions WHERE seq > :after"
+            f"SELECT {', '.join(DECISION_COLUMNS)} FROM decisions WHERE seq > :after"
             " ORDER BY seq LIMIT :n"
         )
         while True:
@@ -1241,7 +1230,7 @@ class DecisionStore:
                 except ValueError:
                     fields = {
                         name: str(value)
-                        for name, value in zip(VERIFY_COLUMNS, raw, strict=True)
+                        for name, value in zip(DECISION_COLUMNS, raw, strict=True)
                         if name != "record_hash"
                     }
                     fields["seq"] = int(raw[0])

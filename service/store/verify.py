@@ -20,25 +20,10 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from service.store.hashing import GENESIS_HASH, log_leaf_data
-from service.store.records import VerifyReport
+from service.store.records import DECISION_COLUMNS, VerifyReport
 from service.store.transparency import CheckpointSigner
 from service.tlog import merkle
 
-COLUMNS = (
-    "seq",
-    "id",
-    "created_at",
-    "jurisdiction",
-    "as_of",
-    "bundle_sha256",
-    "engine_version",
-    "request_json",
-    "response_json",
-    "actor",
-    "programs_summary",
-    "prev_hash",
-    "record_hash",
-)
 NODE_PAGE = 20_000
 
 
@@ -64,7 +49,8 @@ class LogVerifier:
     ):
         self._conn = conn
         self._signer = signer
-        self._decode = decode  # raw row (COLUMNS order) -> typed values; ValueError if unreadable
+        # raw row (DECISION_COLUMNS order) -> typed values; ValueError if unreadable
+        self._decode = decode
         self._hash = hash_record
         self._batch = batch_size
         self.checked = 0
@@ -114,7 +100,7 @@ class LogVerifier:
             expected_prev = anchor
         expected = lo
         select = text(
-            f"SELECT {', '.join(COLUMNS)} FROM decisions"
+            f"SELECT {', '.join(DECISION_COLUMNS)} FROM decisions"
             " WHERE seq >= :lo AND seq <= :hi ORDER BY seq LIMIT :n"
         )
         while expected <= hi:
