@@ -31,9 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,9 +39,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.http_load import database  # noqa: E402
 from service.canonical import canonical_json  # noqa: E402
 from service.store import DecisionStore, sha256_hex, upgrade  # noqa: E402
 from service.store.hashing import GENESIS_HASH, log_leaf_data, record_hash  # noqa: E402
+from service.store.records import DECISION_COLUMNS  # noqa: E402
 from service.store.store import decision_hash_fields  # noqa: E402
 from service.store.transparency import LogKey  # noqa: E402
 from service.tlog import merkle  # noqa: E402
@@ -52,46 +52,8 @@ from service.tlog.note import Signer  # noqa: E402
 DEFAULT_PG = os.environ.get(
     "ELIGIBILITY_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-COLUMNS = (
-    "seq",
-    "id",
-    "created_at",
-    "jurisdiction",
-    "as_of",
-    "bundle_sha256",
-    "engine_version",
-    "request_json",
-    "response_json",
-    "actor",
-    "programs_summary",
-    "prev_hash",
-    "record_hash",
-)
 BUNDLE = canonical_json({"jurisdiction": "bench", "rules": ["log-proofs"]})
 CHUNK = 50_000
-
-
-@contextmanager
-def database(backend: str, folder: Path, pg_url: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'decisions.db'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    from service.store.database import normalise_url
-
-    base = normalise_url(pg_url)
-    name = f"eligibility_logbench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def records(count: int) -> Iterator[tuple[Any, ...]]:
@@ -168,12 +130,12 @@ def write_log(store: DecisionStore, count: int) -> tuple[float, str]:
             return rows
 
         if is_pg:
-            with cursor.copy(f"COPY decisions ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY decisions ({', '.join(DECISION_COLUMNS)}) FROM STDIN") as copy:
                 for batch in chunks(records(count), CHUNK):
                     for row in keep(batch):
                         copy.write_row(row)
         else:
-            insert = f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 13)})"
+            insert = f"INSERT INTO decisions ({', '.join(DECISION_COLUMNS)}) VALUES ({', '.join('?' * 13)})"
             for batch in chunks(records(count), CHUNK):
                 rows = [
                     (*row[:2], sql_time(row[2]), row[3], row[4].isoformat(), *row[5:])
