@@ -26,7 +26,7 @@ from service.api.logs import get_logger
 from service.contract.errors import Refusal, problem, problems_from_errors
 from service.engine import BeforeFirstVersion, RuleSetError, UnknownJurisdiction, rules_problem
 from service.store import StoreBusyError
-from service.store.errors import StoreUnavailableError
+from service.store.errors import LogDamagedError, StoreUnavailableError
 
 JSON = "application/json"
 log = get_logger("app")
@@ -239,6 +239,34 @@ def unavailable(retry_after: int) -> Refusal:
     )
 
 
+def log_damaged() -> Refusal:
+    """The decision log's stored tree is not the one its checkpoints signed (changed outside
+    the service): no retry cures it, so no Retry-After; an operator must look first."""
+    return _one(
+        503,
+        "",
+        "决策日志已在服务之外被改动（存储的哈希树与已签名的检查点不符），在运维人员核查"
+        "（eligibility audit verify）之前不再记录任何决定",
+        "the decision log was changed outside the service (its stored tree differs from its"
+        " signed checkpoint): nothing is recorded until an operator has checked it"
+        " (eligibility audit verify)",
+        "log_damaged",
+    )
+
+
+def store_failure(error: BaseException, retry_after: int) -> Refusal:
+    """The answer to one of ``DATABASE_ERRORS``, logged here: a damaged log is named (an
+    error: the log was tampered with or lost rows; the reason holds sizes and positions, no
+    personal data), anything else is the database not answering (a warning)."""
+    if isinstance(error, LogDamagedError):
+        log.error(
+            "decision log damaged", extra={"error": type(error).__name__, "reason": str(error)}
+        )
+        return log_damaged()
+    log.warning("database unavailable", extra={"error": type(error).__name__})
+    return unavailable(retry_after)
+
+
 def too_large(limit: int) -> Refusal:
     return _one(
         413,
@@ -333,8 +361,7 @@ def install_handlers(app: FastAPI, retry_after: int) -> None:
         return response_for(http_error(error.status_code, str(error.detail), headers))
 
     async def database_error(_request: Request, error: Exception) -> Response:
-        log.warning("database unavailable", extra={"error": type(error).__name__})
-        return response_for(unavailable(retry_after))
+        return response_for(store_failure(error, retry_after))
 
     app.add_exception_handler(Refusal, refused)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -20,12 +20,10 @@ from starlette.types import Receive, Scope, Send
 from service.api import access, idempotency
 from service.api.actions import decisions
 from service.api.auth import EVALUATE, RECORD
-from service.api.errors import DATABASE_ERRORS, response_for, unavailable
-from service.api.logs import get_logger
+from service.api.errors import DATABASE_ERRORS, response_for, store_failure
 from service.api.runtime import Runtime
 from service.contract.errors import Refusal
 
-log = get_logger("app")
 JSON = "application/json"
 
 FastHandler = Callable[[Scope, Receive, Send, dict[str, Any]], Awaitable[None]]
@@ -62,8 +60,7 @@ def fast_routes(runtime: Runtime) -> dict[tuple[str, str], FastHandler]:
         except Refusal as refusal:
             response = response_for(refusal)
         except DATABASE_ERRORS as error:
-            log.warning("database unavailable", extra={"error": type(error).__name__})
-            response = response_for(unavailable(retry_after))
+            response = response_for(store_failure(error, retry_after))
         await response(scope, receive, send)
 
     async def record(scope: Scope, receive: Receive, send: Send, state: dict[str, Any]) -> None:

@@ -77,7 +77,9 @@ UNAUTHORIZED = {
 }
 UNAVAILABLE = {
     503: error(
-        "the database is unavailable: retry after `Retry-After` seconds",
+        "the database is unavailable: retry after `Retry-After` seconds (type"
+        " `log_damaged`, without `Retry-After`: the decision log was changed outside the"
+        " service, and nothing is recorded until an operator has checked it)",
         unavailable(5).problems,  # the body does not depend on Retry-After
     ),
 }

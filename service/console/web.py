@@ -36,11 +36,13 @@ from service.api.errors import (
     DATABASE_ERRORS,
     DatabaseUnavailable,
     problems_from_request_validation,
+    store_failure,
 )
 from service.api.runtime import Runtime
 from service.console.assets import asset_url
 from service.console.text import LANGS, Lang, code_name, word
 from service.contract.errors import Refusal
+from service.store.errors import LogDamagedError
 from service.store.sessions import ConsoleSessions
 
 PREFIX = "/console"
@@ -337,6 +339,11 @@ class ConsoleRoute(APIRoute):
             except RequestValidationError as invalid:
                 problems = problems_from_request_validation(invalid.errors())
                 return refusal_page(Page(request, lang_of(request)), Refusal(422, problems))
+            except LogDamagedError as damaged:
+                # Named, as on the API: no retry cures it, an operator must look.
+                retry_after = runtime_of(request).settings.retry_after_seconds
+                refusal = store_failure(damaged, retry_after)
+                return refusal_page(Page(request, lang_of(request)), refusal)
             except DATABASE_ERRORS:
                 page = Page(request, lang_of(request))
                 retry = str(runtime_of(request).settings.retry_after_seconds)

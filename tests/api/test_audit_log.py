@@ -218,6 +218,22 @@ def test_rewritten_record_five_is_named_online_and_offline(
     assert report["first_bad"]["decision_id"] == decisions[4].id  # type: ignore[index]
 
 
+def test_append_to_a_rewritten_log_is_refused_as_log_damage(api: Api) -> None:
+    # The insider made every stored hash consistent again: the service must not sign over the
+    # rewritten tree. The clerk's system is told why (not "retry later"), and nothing is stored.
+    decisions = record(api)
+    rewrite_as_insider(api.store, decisions, 5, rebuild_tree=True)
+    response = api.post_decision(EXAMPLES[0].read_bytes())
+    assert response.status_code == 503
+    assert "Retry-After" not in response.headers
+    [problem] = response.json()["errors"]
+    assert problem["type"] == "log_damaged"
+    assert "eligibility audit verify" in problem["reason_en"]
+    assert "决策日志" in problem["reason_zh"]
+    assert api.store.head().seq == RECORDS
+    assert "decision log damaged" in api.logs.getvalue()
+
+
 def test_deleted_last_record_is_detected(
     api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ from service.console.fields import field_id
 from service.console.household import flatten, to_contract
 from service.contract.request import EvaluationRequest
 from tests.console.conftest import Browser, Console, csrf_of
+from tests.store.test_transparency import rewrite_as_insider
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "tests" / "examples").glob("*.json"))
@@ -105,6 +106,21 @@ def test_record_stores_the_same_decision_as_the_api(console: Console) -> None:
     assert stored.programs_summary["dibao"] == "eligible"
     assert ID_NUMBER not in stored.request_json  # pseudonymised as through the API
     assert f'href="/console/decisions/{decision_id}/notice"' in page.text
+
+
+def test_recording_into_a_rewritten_log_names_the_damage(sqlite_console: Console) -> None:
+    # The clerk sees why nothing was recorded (not "retry later"): the log needs an operator.
+    browser = sqlite_console.browser("intake")
+    values, _ = flatten(example())
+    assert submit(browser, values, "record").status_code == 201
+    assert submit(browser, values, "record").status_code == 201
+    decisions = [sqlite_console.api.store.get_by_seq(seq) for seq in (1, 2)]
+    rewrite_as_insider(sqlite_console.api.store, decisions, 2, rebuild_tree=True)  # type: ignore[arg-type]
+    page = submit(browser, values, "record")
+    assert page.status_code == 503
+    assert "Retry-After" not in page.headers
+    assert "决策日志已在服务之外被改动" in page.text
+    assert sqlite_console.api.count() == 2
 
 
 def test_a_contract_error_is_shown_at_its_field_in_chinese(sqlite_console: Console) -> None:
