@@ -5,7 +5,7 @@
                                   [--tree CHECKOUT]
 
 Generates the caseload once (Parquet, the documented flat layout; cached in ``--cache``), then
-times ``python -m service.caseload evaluate FILE --out results.parquet`` as a separate process
+times ``python -m service.cli caseload evaluate FILE --out results.parquet`` as a separate process
 ``--runs`` times: start-up, rule loading, reading, every program for every household, writing the
 results file and printing the summary are all inside the wall time. Prints each run and the
 median. Also times one what-if (two bundles: the standard raised by 60 元) and, if
@@ -33,12 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-TREE = ROOT  # the checkout whose ``service.caseload`` runs (``--tree``)
+TREE = ROOT  # the checkout whose ``eligibility caseload`` runs (``--tree``)
 
 
 def _caseload(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service.caseload", *args],
+        [sys.executable, "-m", "service.cli", "caseload", *args],
         cwd=TREE,
         env={**os.environ, "PYTHONPATH": str(TREE)},  # that tree's own ``service`` first
         check=True,

@@ -451,8 +451,8 @@ class ConsolePage:
 
         from fastapi.testclient import TestClient
 
-        from service.api.app import create_app
         from service.api.settings import Settings
+        from service.app import create_app
 
         with DecisionStore(url) as store:
             _, secret = store.create_key("auditor", "bench-auditor")

@@ -315,7 +315,7 @@ def test_the_parser_has_every_sub_command_without_anything_imported_first() -> N
     [
         ("service.cli", ["keys", "list", "--help"], "usage: eligibility keys list"),
         ("service.cli", ["caseload", "whatif", "--help"], "usage: eligibility caseload whatif"),
-        ("service.caseload", ["generate", "--help"], "usage: eligibility caseload generate"),
+        ("service.cli", ["caseload", "generate", "--help"], "usage: eligibility caseload generate"),
     ],
 )
 def test_python_dash_m_runs_every_sub_command(module: str, args: list[str], usage: str) -> None:

@@ -4,8 +4,10 @@ Bottom up: ``service.bilingual`` and ``service.canonical`` (plain helpers), ``se
 (the request and response models), ``service.tlog`` (the transparency log), ``service.engine``
 (the rules; it imports only the contract and the helpers), the schema generator, ``service.store``
 (persistence; it imports neither the engine nor the HTTP layer), ``service.caseload`` (caseloads,
-over the engine), ``service.api`` (the HTTP service: the engine, the store and the caseload's
-router), and at the top ``service.cli``, which imports the sub-commands of the packages below it.
+over the engine), ``service.api`` (the HTTP API: the engine and the store), ``service.console``
+(pages over the API's actions), ``service.app`` (the one application: the API, the caseload's
+router and the console), and at the top ``service.cli``, which imports the sub-commands of the
+packages below it (``serve`` runs the application by name, not by import).
 
 The imports are read from the source (``ast``), those inside functions and ``TYPE_CHECKING``
 blocks too: an import deferred to run time is still a dependency.
@@ -31,7 +33,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("schemas", ("service.schemas",)),
     ("store", ("service.store",)),
     ("caseload", ("service.caseload", "service.synthetic")),
-    ("api", ("service.api", "service.console")),  # the console: pages over the API's actions
+    ("api", ("service.api",)),
+    ("console", ("service.console",)),
+    ("app", ("service.app",)),
     ("cli", ("service.cli",)),
 )
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
@@ -46,11 +50,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "schemas": frozenset({"helpers", "contract", "engine"}),
     "store": frozenset({"helpers", "contract", "tlog"}),
     "caseload": frozenset({"helpers", "contract", "engine"}),
-    "api": frozenset({"helpers", "contract", "tlog", "engine", "store", "caseload"}),
-    "cli": frozenset(RANK),
+    "api": frozenset({"helpers", "contract", "tlog", "engine", "store"}),
+    "console": frozenset({"helpers", "contract", "engine", "store", "api"}),
+    "app": frozenset({"helpers", "engine", "api", "console", "caseload"}),
+    "cli": frozenset(RANK) - {"app"},
 }
-# The HTTP layer takes one thing from the caseload package: its router.
-API_FROM_CASELOAD = frozenset({"service.caseload.http"})
+# The application takes one thing from the caseload package: its router.
+APP_FROM_CASELOAD = frozenset({"service.caseload.http"})
 
 # Modules that another part of the same change straightens; each mark goes when it has.
 PENDING: dict[tuple[str, str], str] = {}
@@ -145,8 +151,8 @@ class Source:
                 problems.append(f"{where}: up from layer {layer} to layer {to}")
             elif to != layer and to not in ALLOWED[layer]:
                 problems.append(f"{where}: layer {layer} may not import layer {to}")
-            elif layer == "api" and to == "caseload" and target not in API_FROM_CASELOAD:
-                problems.append(f"{where}: the HTTP layer takes only the caseload's router")
+            elif layer == "app" and to == "caseload" and target not in APP_FROM_CASELOAD:
+                problems.append(f"{where}: the application takes only the caseload's router")
             private = [n for n in names if n.startswith("_") and not n.startswith("__")]
             if private and target != module:
                 problems.append(f"{where}: its private names {', '.join(private)}")
@@ -189,13 +195,13 @@ def test_the_checks_find_an_upward_import_a_cycle_and_a_private_name(tmp_path: P
     files = {
         "service/__init__.py": "",
         "service/engine/__init__.py": "",
-        "service/engine/rules.py": "from service.api.app import create_app\n",
+        "service/engine/rules.py": "from service.app import create_app\n",
         "service/store/__init__.py": "",
         "service/store/a.py": "def f():\n    from service.store import b\n",
         "service/store/b.py": "from . import c\n",
         "service/store/c.py": "import service.store.a\nfrom service.engine import rules\n",
         "service/api/__init__.py": "",
-        "service/api/app.py": "from service.caseload.run import go\n",
+        "service/app.py": "from service.caseload.run import go\n",
         "service/caseload/__init__.py": "",
         "service/engine/util.py": "_hidden = 1\n",
         "service/caseload/run.py": "from service.engine.util import _hidden\ngo = 1\n",
@@ -205,14 +211,14 @@ def test_the_checks_find_an_upward_import_a_cycle_and_a_private_name(tmp_path: P
         (tmp_path / name).write_text(text, encoding="utf-8")
     source = Source(tmp_path)
     assert source.layer_problems("service.engine.rules") == [
-        "service.engine.rules line 1 imports service.api.app: up from layer engine to layer api"
+        "service.engine.rules line 1 imports service.app: up from layer engine to layer app"
     ]
     assert source.layer_problems("service.store.c") == [
         "service.store.c line 2 imports service.engine.rules: layer store may not import layer"
         " engine"
     ]
-    assert source.layer_problems("service.api.app") == [
-        "service.api.app line 1 imports service.caseload.run: the HTTP layer takes only the"
+    assert source.layer_problems("service.app") == [
+        "service.app line 1 imports service.caseload.run: the application takes only the"
         " caseload's router"
     ]
     assert source.layer_problems("service.caseload.run") == [

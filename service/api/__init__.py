@@ -1,16 +1,11 @@
-"""The HTTP service: FastAPI app, API keys and roles, pseudonymisation, logs and metrics.
+"""The HTTP API: API keys and roles, routes and their actions, pseudonymisation, logs and
+metrics.
 
 Imports go one way: this package uses ``service.engine`` and ``service.store``; neither of them
-imports it. ``create_app(settings)`` builds the application; ``eligibility serve`` runs it.
+imports it. :func:`service.app.create_app` puts it together with the console and the caseload's
+router; ``eligibility serve`` runs that.
 """
 
 from service.api.settings import Settings
 
-
-def create_app(settings: Settings | None = None, **kwargs):  # type: ignore[no-untyped-def]
-    from service.api.app import create_app as _create_app
-
-    return _create_app(settings, **kwargs)
-
-
-__all__ = ["Settings", "create_app"]
+__all__ = ["Settings"]

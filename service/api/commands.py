@@ -279,7 +279,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         extra={"host": settings.host, "port": settings.port, "workers": settings.workers},
     )
     config: dict[str, Any] = {
-        "app": "service.api.app:app_from_env",
+        "app": "service.app:app_from_env",
         "factory": True,
         "host": settings.host,
         "port": settings.port,

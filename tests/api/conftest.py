@@ -23,7 +23,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.api import Settings, create_app
+from service.api import Settings
+from service.app import create_app
 from service.engine import RuleBase
 from service.store import DecisionStore, upgrade
 from tests.store import conftest as store_fixtures

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.api import create_app
+from service.app import create_app
 from service.engine import Decider, RuleBase
 from tests.api.conftest import EXAMPLES, ServerThread, make_settings
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from service.api import create_app
+from service.app import create_app
 from service.store import DecisionStore
 from service.store.models import DecisionRow
 from tests.api.conftest import EXAMPLES, ServerThread, make_settings

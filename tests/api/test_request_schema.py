@@ -199,7 +199,7 @@ _JSON_VALUES = st.recursive(
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], list[tuple]]:
     """The document of an app on a throwaway database, and its slots (module-wide, for
     hypothesis, which does not take function-scoped fixtures)."""
-    from service.api import create_app
+    from service.app import create_app
     from tests.api.conftest import make_settings
 
     app = create_app(make_settings(tmp_path_factory.mktemp("openapi"), None))

@@ -1,5 +1,5 @@
 """The HTTP routes, one module per resource; each module's ``router`` is included by
-:func:`service.api.app.create_app` in the order of :data:`ROUTERS`."""
+:func:`service.app.create_app` in the order of :data:`ROUTERS`."""
 
 from fastapi import APIRouter
 

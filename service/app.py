@@ -1,7 +1,10 @@
-"""The HTTP service: ``create_app(settings)`` builds the FastAPI application.
+"""The service as one application: ``create_app(settings)`` puts together the HTTP API
+(:mod:`service.api`), the caseload's router (:mod:`service.caseload.http`) and the web console
+(:mod:`service.console`), and ``eligibility serve`` runs it.
 
-Every endpoint speaks JSON and is in the OpenAPI document (``/openapi.json``, ``/docs``).
-Decision data is served only to a valid API key of a role allowed to see it. The routes are in
+It stands above the three, so that none of them imports another's routes. Every endpoint of
+the API speaks JSON and is in the OpenAPI document (``/openapi.json``, ``/docs``). Decision data
+is served only to a valid API key of a role allowed to see it. The routes are in
 :mod:`service.api.routes`, one module per resource; what they do, in :mod:`service.api.actions`.
 """
 
