@@ -38,6 +38,7 @@ from service.store import (
 )
 from service.store.async_pg import AsyncAppender
 from service.store.database import is_sqlite
+from service.store.errors import LogDamagedError
 
 log = get_logger("runtime")
 
@@ -197,6 +198,10 @@ class Runtime:
             try:
                 # A log migrated from the hash chain gets its first checkpoint (a no-op after).
                 self.store.sign_checkpoint()
+            except LogDamagedError as damaged:
+                # Not signed, and every append is refused (503 log_damaged); the service stays
+                # up so that auditors can verify and export the log.
+                log.error("decision log damaged", extra={"reason": str(damaged)})
             except (SQLAlchemyError, OSError, StoreError) as error:
                 self.schema_problem = f"database unreachable ({type(error).__name__})"
                 return False

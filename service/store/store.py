@@ -218,14 +218,19 @@ CHECKPOINT_LEVEL = -1
 """The ``level`` under which an append's node query returns the latest checkpoint."""
 
 
-def _check_signed_tree(tree: merkle.Appender, latest: Sequence[Sequence[Any]]) -> None:
+def _check_signed_tree(
+    tree: merkle.Appender, latest: Sequence[Sequence[Any]], *, signing: bool
+) -> None:
     """Refuse to extend a tree that is not the one the log signed last.
 
     With one checkpoint per append, the latest checkpoint's size is the tree's: its root must
     be the root of the compact range just read, or the records (and their stored hashes) were
     rewritten behind the store's back and the next checkpoint would sign the rewritten
-    history. A log shorter than its latest checkpoint lost records. (A log longer than its
-    latest checkpoint -- migrated, or appended to without the key -- is left to ``verify``.)
+    history. A log shorter than its latest checkpoint lost records. A log longer than its
+    latest checkpoint holds records no checkpoint covers: appended without the key, or the
+    checkpoints that covered them were removed (after a rewrite, say); a signing store does not
+    sign them either. (A log with no checkpoint at all -- migrated from the hash chain -- gets
+    its first one.)
     """
     if not latest:
         return
@@ -240,6 +245,16 @@ def _check_signed_tree(tree: merkle.Appender, latest: Sequence[Sequence[Any]]) -
             f"the log's tree of {tree.size} records is not the one its latest checkpoint"
             " signed: the log was rewritten; nothing is appended until it is verified"
         )
+    if signing and signed_size < tree.size:
+        raise LogForkedError(_uncovered(signed_size, tree.size))
+
+
+def _uncovered(signed_size: int, size: int) -> str:
+    return (
+        f"records {signed_size + 1} to {size} are not covered by the latest checkpoint (of size"
+        f" {signed_size}): appended without the key, or the checkpoints that covered them were"
+        " removed; the key does not sign them, and nothing is appended until the log is verified"
+    )
 
 
 def utcnow() -> datetime:
@@ -773,7 +788,11 @@ class DecisionStore:
         )
         node_rows = [row for row in found or () if row[0] != CHECKPOINT_LEVEL]
         tree = merkle.Appender(seq, checked_lookup(node_rows, wanted))
-        _check_signed_tree(tree, [row for row in found or () if row[0] == CHECKPOINT_LEVEL])
+        _check_signed_tree(
+            tree,
+            [row for row in found or () if row[0] == CHECKPOINT_LEVEL],
+            signing=self._signer is not None,
+        )
         now = utcnow()
         created_at = self._convert("created_at", now)
         for sha256, (jurisdiction, version, bundle_text) in bundles.items():
@@ -1105,8 +1124,13 @@ class DecisionStore:
             after = int(rows[-1][0])
 
     def sign_checkpoint(self) -> StoredCheckpoint | None:
-        """Sign the whole log if the latest checkpoint is older (a log migrated from the hash
-        chain, or appended to without the key); the latest checkpoint either way."""
+        """Sign the whole log if it has no checkpoint yet (a log migrated from the hash chain);
+        the latest checkpoint either way.
+
+        A log *longer* than its latest checkpoint is not signed: its uncovered records were
+        appended without the key, or the checkpoints that covered them were removed (to hide
+        a rewrite), and signing would lend the key to them. :class:`LogForkedError` says so;
+        appends are refused alike, and ``verify`` names the first uncovered record."""
         signer = self._signer
         if signer is None:
             raise RuntimeError("this store has no signing key")
@@ -1121,6 +1145,8 @@ class DecisionStore:
                 ).scalar()
                 if size == 0 or (latest is not None and latest >= size):
                     return None
+                if latest is not None:
+                    raise LogForkedError(_uncovered(int(latest), size))
                 root = merkle.tree_hash(
                     size, self._nodes_for(conn, lambda get: merkle.tree_hash(size, get))
                 )

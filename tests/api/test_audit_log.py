@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,30 @@ def test_append_to_a_rewritten_log_is_refused_as_log_damage(api: Api) -> None:
     assert "决策日志" in problem["reason_zh"]
     assert api.store.head().seq == RECORDS
     assert "decision log damaged" in api.logs.getvalue()
+
+
+def test_restart_after_a_rewrite_and_removed_checkpoints_signs_nothing(
+    api_factory: Callable[..., Api], db_url: str
+) -> None:
+    # The insider rewrites record 5, removes every checkpoint that signed it, and restarts the
+    # service: the restarted service does not sign the uncovered records (at start or on the
+    # next append), stays up for auditors, and verify names record 5.
+    first = api_factory(db_url)
+    decisions = record(first)
+    rewrite_as_insider(first.store, decisions, 5, rebuild_tree=True)
+    with first.store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM log_checkpoints WHERE size > 4"))
+    again = api_factory(db_url, keys=False)
+    again.keys, again.key_ids = first.keys, first.key_ids
+    assert "decision log damaged" in again.logs.getvalue()
+    response = again.post_decision(EXAMPLES[0].read_bytes())
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["type"] == "log_damaged"
+    latest = again.store.latest_checkpoint()
+    assert latest is not None and latest.size == 4
+    result = verify(again)
+    assert result["ok"] is False
+    assert result["first_broken"]["seq"] == 5  # type: ignore[index]
 
 
 def test_deleted_last_record_is_detected(

@@ -286,6 +286,16 @@ def test_rewrite_with_later_checkpoints_deleted_is_named(
     report = store.verify()
     assert (report.first_broken_seq, report.first_broken_id) == (5, log[4].id)
     assert "not covered by a signed checkpoint" in (report.reason or "")
+    # The key signs neither the uncovered records (as the service tries at start) nor an
+    # append over them: the rewrite stays unsigned, and verify keeps naming it.
+    with pytest.raises(LogForkedError, match="records 5 to 9 are not covered"):
+        store.sign_checkpoint()
+    with pytest.raises(LogForkedError, match="not covered"):
+        record_sample(N)
+    latest = store.latest_checkpoint()
+    assert latest is not None and latest.size == 4
+    assert store.head().seq == N
+    assert store.verify().first_broken_seq == 5
 
 
 def test_forged_old_checkpoint_row_is_named(
