@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, make_dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -136,13 +136,21 @@ class _CompiledByHand:
 
 # The compiled rules: the fields above, then one per generic parameter (``GENERIC``), e.g.
 # ``marginal_upper_inclusive: bool``, ``tekun_elderly_age: int``, ``urgent_causes: frozenset``.
-Rules = make_dataclass(
-    "Rules",
-    [(attribute, Any, field(kw_only=True)) for attribute in GENERIC.values()],
-    bases=(_CompiledByHand,),
-    frozen=True,
-)
-Rules.__module__ = __name__
+if TYPE_CHECKING:
+
+    class Rules(_CompiledByHand):
+        """For type checkers: the generic parameters' attributes are made at import."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    Rules = make_dataclass(
+        "Rules",
+        [(attribute, Any, field(kw_only=True)) for attribute in GENERIC.values()],
+        bases=(_CompiledByHand,),
+        frozen=True,
+    )
+    Rules.__module__ = __name__
 
 
 CENT = Decimal("0.01")

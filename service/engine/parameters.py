@@ -13,6 +13,7 @@ parameters (the 低保边缘 threshold: multiple × standard) records all of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -172,6 +173,10 @@ class Place:
     # provisional parameters, and two string keys are found faster than a tuple key is hashed
     step_meta_fast: dict[str, dict[str, StepMeta]] = field(default_factory=dict)
 
+    if TYPE_CHECKING:  # the generic parameters, set in ``place()``
+
+        def __getattr__(self, name: str) -> Any: ...
+
 
 def place(rules: Rules, residence: str | None, version_text: str) -> Place:
     """The ``Place`` of ``rules`` for ``residence``, built on first use and kept on the rules."""
@@ -276,6 +281,10 @@ class Parameters:
     """
 
     __slots__ = ("place", "read")
+
+    if TYPE_CHECKING:  # the generic parameters' readers, generated below
+
+        def __getattr__(self, name: str) -> Callable[[], Any]: ...
 
     def __init__(self, place: Place):
         self.place = place
