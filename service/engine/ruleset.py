@@ -703,6 +703,8 @@ def _leaves(model: type[BaseModel], prefix: str, name_zh: str, name_en: str) -> 
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         path = f"{prefix}{field_name}"
         if isinstance(target, type) and issubclass(target, Param):
+            if "name_zh" not in extra:
+                raise TypeError(f"{path}: declare it with parameter(name_zh, name_en)")
             out.append(
                 Leaf(
                     path,
