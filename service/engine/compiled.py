@@ -8,26 +8,23 @@ provisional values a step used; the caseload's batch form reads them directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, make_dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_args, get_origin
+
+from pydantic import BaseModel
 
 from service.engine.ruleset import (
+    LEAVES,
     AssetRules,
-    Cap,
     CapitalLimit,
     CareAmount,
-    ClassifiedSupplements,
     DisabilityGrades,
     FinancialLimit,
-    GradualExit,
     HomesLimit,
     Parameters,
-    SinglePerson,
-    SpecialGroups,
-    Tier,
 )
 
 
@@ -44,53 +41,116 @@ class AssetLimits:
     paths: tuple[str, ...]  # the parameter paths they come from
 
 
+# --- parameters compiled as they are read ---------------------------------------------------
+# Every parameter not listed in ``BY_HAND`` is compiled generically: its value as the rule set
+# gives it (a list of codes as a frozenset, a list of structured values as a tuple) under one
+# attribute of ``Rules``, named after its path (``marginal.upper_inclusive`` →
+# ``marginal_upper_inclusive``) or, for the parameters older than this rule, by ``ATTRIBUTE``.
+# ``parameters.Place`` copies these attributes and ``parameters.Parameters`` reads each through
+# a generated traced reader: a new parameter of this kind needs no line in this module.
+
+# Parameters whose compilation is written out below (``compile_rules``), or that no program reads
+# (the 低保 amount is always the difference; the 特困 floor is checked when a bundle is validated).
+BY_HAND_PREFIXES = ("dibao.standard.", "assets.", "marginal.assets.", "disposable_income.")
+BY_HAND = frozenset(
+    {
+        "dibao.review",
+        "tekun.basic",
+        "tekun.care_tiers",
+        "tekun.care_amounts",
+        "tekun.minimum_wage",
+        "dibao.amount_mode",
+        "tekun.floor",
+    }
+)
+# The names the programs and the batch forms have always read these parameters by.
+ATTRIBUTE = {
+    "income.dibao_excluded_types": "dibao_excluded",
+    "income.tekun_excluded_types": "tekun_excluded",
+    "income.deductions_allowed": "deductions_allowed",
+    "income.employment_cost_share": "employment_cost_share",
+    "dibao.classified_supplements": "supplements",
+    "dibao.gradual_exit": "gradual_exit",
+    "dibao.single_person": "single_person",
+    "temporary.urgent_causes": "urgent_causes",
+    "temporary.urgent_cap": "urgent_cap",
+    "temporary.advance_cap": "advance_cap",
+    "temporary.expenditure_tiers": "expenditure_tiers",
+    "temporary.expenditure_cap_multiple": "expenditure_cap_multiple",
+    "temporary.special_groups": "special_groups",
+    "rigid_expenditure.in_force": "rigid_in_force",
+    "rigid_expenditure.share_threshold": "rigid_share_threshold",
+    "rigid_expenditure.threshold_inclusive": "rigid_threshold_inclusive",
+    "rigid_expenditure.validity_months": "rigid_validity_months",
+}
+
+
+def _as_read(model: type[BaseModel]) -> Callable[[Any], Any]:
+    """How a generic parameter's value is kept: lists become immutable, the rest as it is."""
+    annotation = model.model_fields["value"].annotation
+    if get_origin(annotation) is list:
+        item = get_args(annotation)[0]
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return tuple
+        return frozenset
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+GENERIC: dict[str, str] = {
+    leaf.path: ATTRIBUTE.get(leaf.path, leaf.path.replace(".", "_"))
+    for leaf in LEAVES
+    if leaf.path not in BY_HAND and not leaf.path.startswith(BY_HAND_PREFIXES)
+}
+"""Parameter path → the attribute of ``Rules`` (and of ``parameters.Place``) holding its value."""
+_KEEP = {leaf.path: _as_read(leaf.model) for leaf in LEAVES if leaf.path in GENERIC}
+
+
 @dataclass(frozen=True)
-class Rules:
+class _CompiledByHand:
     bundle_jurisdiction: str
     # standards, monthly, by residence ("urban"/"rural"); unified cities give both the same
     standard: dict[str, Decimal]
     standard_unified: bool
-    dibao_excluded: frozenset[str]
-    tekun_excluded: frozenset[str]
-    deductions_allowed: frozenset[str]
-    employment_cost_share: Decimal | None
-    supplements: ClassifiedSupplements | None
-    gradual_exit: GradualExit
-    single_person: SinglePerson
     review_months: int
     review_able_to_work_months: int
     dibao_assets: AssetLimits
     marginal_assets: AssetLimits
-    marginal_multiplier: Decimal
-    marginal_upper_inclusive: bool
-    marginal_above_standard_required: bool
-    tekun_elderly_age: int
-    tekun_minor_age: int
-    tekun_schooling_beyond_minor: frozenset[str]
-    tekun_disability: tuple[DisabilityGrades, ...]
     tekun_basic: dict[str, Decimal]  # by residence, monthly
     tekun_basic_mode: str  # "published", or a multiple of the "urban" or the "own" standard
     care_partial_from: int
     care_full_from: int
     care_amounts: dict[str, Decimal | None]  # by tier
     care_wage_based: dict[str, bool]  # by tier: a share of the minimum wage
-    urgent_causes: frozenset[str]
-    urgent_cap: Cap
-    advance_cap: Decimal
-    expenditure_tiers: tuple[Tier, ...]
-    expenditure_cap_multiple: Decimal
-    special_groups: SpecialGroups | None
     disposable_income_monthly: dict[str, Decimal]  # annual / 12, rounded to 0.01
     disposable_income_annual: dict[str, Decimal]
-    rigid_in_force: bool
-    rigid_share_threshold: Decimal
-    rigid_threshold_inclusive: bool
-    rigid_validity_months: int
     provisional: frozenset[str]  # parameter paths whose confidence is P
     # residence → the rules for it as the evaluation reads them, with the step metadata
     # (templates, citation, provisional names); filled on use, shared by every evaluation under
     # this bundle (see ``parameters.Place``).
     step_cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+# The compiled rules: the fields above, then one per generic parameter (``GENERIC``), e.g.
+# ``marginal_upper_inclusive: bool``, ``tekun_elderly_age: int``, ``urgent_causes: frozenset``.
+if TYPE_CHECKING:
+
+    class Rules(_CompiledByHand):
+        """For type checkers: the generic parameters' attributes are made at import."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    Rules = make_dataclass(
+        "Rules",
+        [(attribute, Any, field(kw_only=True)) for attribute in GENERIC.values()],
+        bases=(_CompiledByHand,),
+        frozen=True,
+    )
+    Rules.__module__ = __name__
 
 
 CENT = Decimal("0.01")
@@ -169,24 +229,10 @@ def compile_rules(
         bundle_jurisdiction=jurisdiction,
         standard=standard,
         standard_unified=standards.unified is not None,
-        dibao_excluded=frozenset(m.income.dibao_excluded_types.value),  # type: ignore[union-attr]
-        tekun_excluded=frozenset(m.income.tekun_excluded_types.value),  # type: ignore[union-attr]
-        deductions_allowed=frozenset(m.income.deductions_allowed.value),  # type: ignore[union-attr]
-        employment_cost_share=m.income.employment_cost_share.value,  # type: ignore[union-attr]
-        supplements=m.dibao.classified_supplements.value,  # type: ignore[union-attr]
-        gradual_exit=m.dibao.gradual_exit.value,  # type: ignore[union-attr]
-        single_person=m.dibao.single_person.value,  # type: ignore[union-attr]
         review_months=m.dibao.review.value.months,  # type: ignore[union-attr]
         review_able_to_work_months=m.dibao.review.value.able_to_work_months,  # type: ignore[union-attr]
         dibao_assets=dibao_assets,
         marginal_assets=_asset_limits(m.assets, m.marginal.assets, "marginal.assets", dibao_assets),
-        marginal_multiplier=m.marginal.multiplier.value,  # type: ignore[union-attr]
-        marginal_upper_inclusive=m.marginal.upper_inclusive.value,  # type: ignore[union-attr]
-        marginal_above_standard_required=m.marginal.above_standard_required.value,  # type: ignore[union-attr]
-        tekun_elderly_age=m.tekun.elderly_age.value,  # type: ignore[union-attr]
-        tekun_minor_age=m.tekun.minor_age.value,  # type: ignore[union-attr]
-        tekun_schooling_beyond_minor=frozenset(m.tekun.schooling_beyond_minor.value),  # type: ignore[union-attr]
-        tekun_disability=tuple(m.tekun.disability.value),  # type: ignore[union-attr]
         tekun_basic=tekun_basic,  # type: ignore[arg-type]
         tekun_basic_mode="published"
         if basic.mode == "published"
@@ -206,22 +252,23 @@ def compile_rules(
                 ("full", care.full),
             )
         },
-        urgent_causes=frozenset(m.temporary.urgent_causes.value),  # type: ignore[union-attr]
-        urgent_cap=m.temporary.urgent_cap.value,  # type: ignore[union-attr]
-        advance_cap=m.temporary.advance_cap.value,  # type: ignore[union-attr]
-        expenditure_tiers=tuple(m.temporary.expenditure_tiers.value),  # type: ignore[union-attr]
-        expenditure_cap_multiple=m.temporary.expenditure_cap_multiple.value,  # type: ignore[union-attr]
-        special_groups=m.temporary.special_groups.value,  # type: ignore[union-attr]
         disposable_income_annual=income,
         disposable_income_monthly={
             r: (v / 12).quantize(CENT, rounding="ROUND_HALF_UP") for r, v in income.items()
         },
-        rigid_in_force=m.rigid_expenditure.in_force.value,  # type: ignore[union-attr]
-        rigid_share_threshold=m.rigid_expenditure.share_threshold.value,  # type: ignore[union-attr]
-        rigid_threshold_inclusive=m.rigid_expenditure.threshold_inclusive.value,  # type: ignore[union-attr]
-        rigid_validity_months=m.rigid_expenditure.validity_months.value,  # type: ignore[union-attr]
         provisional=frozenset(p for p, leaf in parameters.items() if leaf["confidence"] == "P"),
+        **{attribute: _generic(m, path) for path, attribute in GENERIC.items()},
     )
+
+
+def _generic(m: Parameters, path: str) -> Any:
+    """The compiled value of a generic parameter (None where the bundle lacks it)."""
+    leaf: Any = m
+    for part in path.split("."):
+        leaf = getattr(leaf, part)
+        if leaf is None:
+            return None
+    return _KEEP[path](leaf.value)
 
 
 def grades_match(

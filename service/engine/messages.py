@@ -19,11 +19,13 @@ from decimal import Decimal
 from typing import Any, Final
 
 from service.bilingual import Text
+from service.engine.ruleset import LEAVES
 
 # The name of every code a message or the explanation can show: kind → code → (Chinese, English).
 # Kinds are the contract's vocabularies (its request and response), the ids of the rule sets'
 # classified supplements, the request fields a decision can lack (``field``: ``[]`` stands for a
-# list index, ``{n}`` for its ordinal) and the rule-set parameters (``parameter``).
+# list index, ``{n}`` for its ordinal) and the rule-set parameters (``parameter``: their names
+# live beside their fields in the rule-set schema, ``service.engine.ruleset``).
 NAMES: Final[dict[str, dict[str, tuple[str, str]]]] = {
     "program": {
         "tekun": ("特困人员救助供养", "extreme-poverty support (特困)"),
@@ -209,96 +211,8 @@ NAMES: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "emergency.cause": ("困难原因", "the cause of the emergency"),
         "emergency.assessed_need": ("评估的救助需求金额", "the assessed need"),
     },
-    "parameter": {
-        "assets.financial": ("金融资产限额", "financial-asset limit"),
-        "assets.vehicles_disallowed": ("不允许拥有的车辆种类", "vehicle kinds not allowed"),
-        "assets.homes": ("住房限制", "housing limit"),
-        "assets.commercial_property_fails": ("商业用房限制", "commercial-property rule"),
-        "assets.business_capital": ("市场主体认缴出资限额", "business-capital limit"),
-        "marginal.assets.financial": ("低保边缘家庭金融资产限额", "低保边缘 financial-asset limit"),
-        "marginal.assets.vehicles_disallowed": (
-            "低保边缘家庭不允许拥有的车辆种类",
-            "低保边缘 vehicle kinds not allowed",
-        ),
-        "marginal.assets.homes": ("低保边缘家庭住房限制", "低保边缘 housing limit"),
-        "marginal.assets.commercial_property_fails": (
-            "低保边缘家庭商业用房限制",
-            "低保边缘 commercial-property rule",
-        ),
-        "marginal.assets.business_capital": (
-            "低保边缘家庭市场主体认缴出资限额",
-            "低保边缘 business-capital limit",
-        ),
-        "dibao.standard.urban": ("城市低保标准", "urban 低保 standard"),
-        "dibao.standard.rural": ("农村低保标准", "rural 低保 standard"),
-        "dibao.standard.unified": ("城乡统一低保标准", "unified 低保 standard"),
-        "dibao.amount_mode": ("低保金计算方式", "how the 低保 amount is computed"),
-        "dibao.classified_supplements": ("分类施保标准", "classified supplements"),
-        "dibao.gradual_exit": ("渐退期规定", "gradual-exit rule"),
-        "dibao.review": ("低保复核周期", "review interval"),
-        "dibao.single_person": ("“单人户”纳入条件", "single-person inclusion rule"),
-        "income.dibao_excluded_types": ("低保不计入的收入", "income not counted for 低保"),
-        "income.tekun_excluded_types": ("特困不计入的收入", "income not counted for 特困"),
-        "income.deductions_allowed": ("可扣减的支出", "allowed deductions"),
-        "income.employment_cost_share": ("就业成本扣减比例", "employment-cost deduction share"),
-        "marginal.multiplier": ("低保边缘家庭收入倍数", "低保边缘 income multiple"),
-        "marginal.upper_inclusive": (
-            "低保边缘收入上限是否含本数",
-            "whether the 低保边缘 limit is inclusive",
-        ),
-        "marginal.above_standard_required": (
-            "低保边缘家庭收入须高于低保标准",
-            "低保边缘 income must be above the standard",
-        ),
-        "disposable_income.urban": (
-            "上年度城镇居民人均可支配收入",
-            "prior-year urban per-capita disposable income",
-        ),
-        "disposable_income.rural": (
-            "上年度农村居民人均可支配收入",
-            "prior-year rural per-capita disposable income",
-        ),
-        "rigid_expenditure.in_force": (
-            "刚性支出困难家庭认定的实施",
-            "rigid-expenditure recognition in force",
-        ),
-        "rigid_expenditure.share_threshold": (
-            "刚性支出占收入比例标准",
-            "rigid-spending share threshold",
-        ),
-        "rigid_expenditure.threshold_inclusive": (
-            "刚性支出比例标准是否含本数",
-            "whether the share threshold is inclusive",
-        ),
-        "rigid_expenditure.validity_months": (
-            "刚性支出困难家庭认定有效期",
-            "validity of the recognition",
-        ),
-        "tekun.elderly_age": ("老年人年龄标准", "old-age threshold"),
-        "tekun.minor_age": ("未成年人年龄标准", "minor-age threshold"),
-        "tekun.disability": (
-            "认定无劳动能力的残疾类别和等级",
-            "disabilities meaning no capacity to work",
-        ),
-        "tekun.schooling_beyond_minor": (
-            "认定无劳动能力的在学情形",
-            "schooling meaning no capacity to work",
-        ),
-        "tekun.basic": ("特困人员基本生活标准", "特困 basic living standard"),
-        "tekun.floor": ("基本生活标准下限", "floor of the basic living standard"),
-        "tekun.care_tiers": ("照料护理档次划分", "care tiers"),
-        "tekun.care_amounts": ("照料护理标准", "care amounts"),
-        "tekun.minimum_wage": ("最低工资标准", "minimum wage"),
-        "temporary.urgent_causes": ("急难型临时救助情形", "urgent-assistance causes"),
-        "temporary.urgent_cap": ("急难型临时救助上限", "urgent-assistance cap"),
-        "temporary.advance_cap": ("小额先行救助上限", "cap of the advance"),
-        "temporary.expenditure_tiers": ("支出型临时救助分档", "expenditure-type bands"),
-        "temporary.expenditure_cap_multiple": (
-            "支出型临时救助上限倍数",
-            "expenditure-type cap multiple",
-        ),
-        "temporary.special_groups": ("特殊困难群体救助标准", "special groups' bands and cap"),
-    },
+    # the rule-set parameters are named beside their fields in the rule-set schema (ruleset.py)
+    "parameter": {leaf.path: (leaf.name_zh, leaf.name_en) for leaf in LEAVES},
 }
 
 _ZH, _EN = 0, 1

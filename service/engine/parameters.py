@@ -13,33 +13,29 @@ parameters (the 低保边缘 threshold: multiple × standard) records all of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from service.engine.compiled import AssetLimits, Rules
+from service.engine.compiled import GENERIC, AssetLimits, Rules
 from service.engine.messages import label
 
 if TYPE_CHECKING:
     from service.engine.ruleset import (
-        Cap,
         CapitalLimit,
-        ClassifiedSupplements,
-        DisabilityGrades,
         FinancialLimit,
-        GradualExit,
         HomesLimit,
-        SinglePerson,
-        SpecialGroups,
-        Tier,
     )
 
 CENT = Decimal("0.01")
 
 # Every parameter an evaluation can read, in the order a step lists its provisional ones.
 # (低保边缘's own asset limits sit beside 低保's: a step reads one or the other; the standard
-# comes last, as it is the base most other figures are computed from.)
-ORDER: tuple[str, ...] = (
+# comes last, as it is the base most other figures are computed from.) A generic parameter
+# (``compiled.GENERIC``) not listed here takes its place after the listed ones, before the
+# standard, in the order of the rule-set schema.
+_LISTED: tuple[str, ...] = (
     "income.dibao_excluded_types",
     "income.tekun_excluded_types",
     "income.deductions_allowed",
@@ -81,9 +77,12 @@ ORDER: tuple[str, ...] = (
     "temporary.expenditure_tiers",
     "temporary.expenditure_cap_multiple",
     "temporary.special_groups",
-    "dibao.standard.unified",
-    "dibao.standard.urban",
-    "dibao.standard.rural",
+)
+_STANDARDS = ("dibao.standard.unified", "dibao.standard.urban", "dibao.standard.rural")
+ORDER: tuple[str, ...] = (
+    *_LISTED,
+    *(path for path in GENERIC if path not in _LISTED),
+    *_STANDARDS,
 )
 BIT: dict[str, int] = {path: 1 << index for index, path in enumerate(ORDER)}
 
@@ -127,7 +126,12 @@ class Place:
     Fixed per bundle and residence, so built once (cached in ``Rules.step_cache``), together
     with the step metadata (templates with the standard's name baked in, citations, provisional
     parameters) that depends on it. Programs never read it directly: only through
-    ``Parameters``, which records each read.
+    ``Parameters``, which records each read (or, on the hottest paths, by setting the bit
+    ``Parameters`` would set themselves).
+
+    Besides the fields below, a ``Place`` holds every generic parameter (``compiled.GENERIC``)
+    under the attribute ``Rules`` has for it (``marginal_upper_inclusive``, ``urgent_cap``...),
+    copied from the rules when it is built.
     """
 
     jurisdiction: str
@@ -152,46 +156,26 @@ class Place:
     disposable_income_annual_text: str | None
     disposable_income_bit: int
     # the rules as compiled
-    dibao_excluded: frozenset[str]
-    tekun_excluded: frozenset[str]
-    deductions_allowed: frozenset[str]
-    employment_cost_share: Decimal | None
-    supplements: ClassifiedSupplements | None
-    gradual_exit: GradualExit
-    single_person: SinglePerson
     review_months: int
     review_able_to_work_months: int
     dibao_assets: TracedAssets
     marginal_assets: TracedAssets
-    marginal_multiplier: Decimal
-    marginal_upper_inclusive: bool
-    marginal_above_standard_required: bool
-    tekun_elderly_age: int
-    tekun_minor_age: int
-    tekun_schooling_beyond_minor: frozenset[str]
-    tekun_disability: tuple[DisabilityGrades, ...]
     tekun_basic: Decimal  # monthly, for this residence (urban where none is given)
     tekun_basic_bit: int  # with the standard's when 特困 is a multiple of it
     care_partial_from: int
     care_full_from: int
     care_amounts: dict[str, Decimal | None]  # by tier
     care_amount_bits: dict[str, int]  # with the minimum wage's where a tier is a share of it
-    urgent_causes: frozenset[str]
-    urgent_cap: Cap
-    advance_cap: Decimal
     advance_cap_text: str
-    expenditure_tiers: tuple[Tier, ...]
-    expenditure_cap_multiple: Decimal
-    special_groups: SpecialGroups | None
-    rigid_in_force: bool
-    rigid_share_threshold: Decimal
     rigid_share_threshold_text: str
-    rigid_threshold_inclusive: bool
-    rigid_validity_months: int
     step_meta: dict[tuple[str, str, int], StepMeta] = field(default_factory=dict)
     # step → variant → the first meta built for it: almost every call of a step reads the same
     # provisional parameters, and two string keys are found faster than a tuple key is hashed
     step_meta_fast: dict[str, dict[str, StepMeta]] = field(default_factory=dict)
+
+    if TYPE_CHECKING:  # the generic parameters, set in ``place()``
+
+        def __getattr__(self, name: str) -> Any: ...
 
 
 def place(rules: Rules, residence: str | None, version_text: str) -> Place:
@@ -230,7 +214,7 @@ def _place(rules: Rules, residence: str | None, version_text: str) -> Place:
         else BIT[f"dibao.standard.{basic_residence if basic_mode == 'own' else 'urban'}"]
     )
     dibao_assets = _traced_assets(rules.dibao_assets)
-    return Place(
+    here = Place(
         jurisdiction=rules.bundle_jurisdiction,
         version_text=version_text,
         standard_words=label(residence, rules.standard_unified),
@@ -250,13 +234,6 @@ def _place(rules: Rules, residence: str | None, version_text: str) -> Place:
             str(rules.disposable_income_annual[residence]) if residence else None
         ),
         disposable_income_bit=BIT[f"disposable_income.{residence}"] if residence else 0,
-        dibao_excluded=rules.dibao_excluded,
-        tekun_excluded=rules.tekun_excluded,
-        deductions_allowed=rules.deductions_allowed,
-        employment_cost_share=rules.employment_cost_share,
-        supplements=rules.supplements,
-        gradual_exit=rules.gradual_exit,
-        single_person=rules.single_person,
         review_months=rules.review_months,
         review_able_to_work_months=rules.review_able_to_work_months,
         dibao_assets=dibao_assets,
@@ -264,13 +241,6 @@ def _place(rules: Rules, residence: str | None, version_text: str) -> Place:
         marginal_assets=dibao_assets
         if rules.marginal_assets is rules.dibao_assets
         else _traced_assets(rules.marginal_assets),
-        marginal_multiplier=rules.marginal_multiplier,
-        marginal_upper_inclusive=rules.marginal_upper_inclusive,
-        marginal_above_standard_required=rules.marginal_above_standard_required,
-        tekun_elderly_age=rules.tekun_elderly_age,
-        tekun_minor_age=rules.tekun_minor_age,
-        tekun_schooling_beyond_minor=rules.tekun_schooling_beyond_minor,
-        tekun_disability=rules.tekun_disability,
         tekun_basic=rules.tekun_basic[basic_residence],
         tekun_basic_bit=BIT["tekun.basic"] | basic_standard_bit,
         care_partial_from=rules.care_partial_from,
@@ -280,19 +250,12 @@ def _place(rules: Rules, residence: str | None, version_text: str) -> Place:
             tier: BIT["tekun.care_amounts"] | (BIT["tekun.minimum_wage"] if wage else 0)
             for tier, wage in rules.care_wage_based.items()
         },
-        urgent_causes=rules.urgent_causes,
-        urgent_cap=rules.urgent_cap,
-        advance_cap=rules.advance_cap,
         advance_cap_text=_money(rules.advance_cap),
-        expenditure_tiers=rules.expenditure_tiers,
-        expenditure_cap_multiple=rules.expenditure_cap_multiple,
-        special_groups=rules.special_groups,
-        rigid_in_force=rules.rigid_in_force,
-        rigid_share_threshold=rules.rigid_share_threshold,
         rigid_share_threshold_text=str(rules.rigid_share_threshold),
-        rigid_threshold_inclusive=rules.rigid_threshold_inclusive,
-        rigid_validity_months=rules.rigid_validity_months,
     )
+    # the generic parameters, as compiled (kept in the instance's dict: read as fast as a field)
+    here.__dict__.update({attribute: getattr(rules, attribute) for attribute in GENERIC.values()})
+    return here
 
 
 def _tekun_basic_mode(rules: Rules) -> str:
@@ -307,6 +270,10 @@ def _money(value: Decimal) -> str:
 class Parameters:
     """The parameters of one evaluation: each method returns a value and records its read.
 
+    Every generic parameter (``compiled.GENERIC``) has a method generated below, named as its
+    attribute of ``Rules`` (``params.marginal_upper_inclusive()``); the methods written here read
+    what is computed from several parameters or read in parts.
+
     Methods, not properties: a property's getter is called through its descriptor, which costs
     several times a method call on this interpreter, and these run ~50 times a household.
 
@@ -314,6 +281,10 @@ class Parameters:
     """
 
     __slots__ = ("place", "read")
+
+    if TYPE_CHECKING:  # the generic parameters' readers, generated below
+
+        def __getattr__(self, name: str) -> Callable[[], Any]: ...
 
     def __init__(self, place: Place):
         self.place = place
@@ -366,24 +337,6 @@ class Parameters:
         self.read |= place.disposable_income_bit
         return place.disposable_income_annual_text
 
-    # --- income ------------------------------------------------------------------------------
-
-    def dibao_excluded(self) -> frozenset[str]:
-        self.read |= _DIBAO_EXCLUDED
-        return self.place.dibao_excluded
-
-    def tekun_excluded(self) -> frozenset[str]:
-        self.read |= _TEKUN_EXCLUDED
-        return self.place.tekun_excluded
-
-    def deductions_allowed(self) -> frozenset[str]:
-        self.read |= _DEDUCTIONS
-        return self.place.deductions_allowed
-
-    def employment_cost_share(self) -> Decimal | None:
-        self.read |= _EMPLOYMENT_COST
-        return self.place.employment_cost_share
-
     # --- assets -------------------------------------------------------------------------------
 
     def financial(self, assets: TracedAssets) -> FinancialLimit:
@@ -408,22 +361,6 @@ class Parameters:
 
     # --- 特困 ---------------------------------------------------------------------------------
 
-    def tekun_elderly_age(self) -> int:
-        self.read |= _ELDERLY
-        return self.place.tekun_elderly_age
-
-    def tekun_minor_age(self) -> int:
-        self.read |= _MINOR
-        return self.place.tekun_minor_age
-
-    def tekun_schooling_beyond_minor(self) -> frozenset[str]:
-        self.read |= _SCHOOLING
-        return self.place.tekun_schooling_beyond_minor
-
-    def tekun_disability(self) -> tuple[DisabilityGrades, ...]:
-        self.read |= _TEKUN_DISABILITY
-        return self.place.tekun_disability
-
     def tekun_basic(self) -> Decimal:
         place = self.place
         self.read |= place.tekun_basic_bit
@@ -444,18 +381,6 @@ class Parameters:
 
     # --- 低保 ---------------------------------------------------------------------------------
 
-    def supplements(self) -> ClassifiedSupplements | None:
-        self.read |= _SUPPLEMENTS
-        return self.place.supplements
-
-    def gradual_exit(self) -> GradualExit:
-        self.read |= _GRADUAL_EXIT
-        return self.place.gradual_exit
-
-    def single_person(self) -> SinglePerson:
-        self.read |= _SINGLE_PERSON
-        return self.place.single_person
-
     def review_months(self) -> int:
         self.read |= _REVIEW
         return self.place.review_months
@@ -464,88 +389,48 @@ class Parameters:
         self.read |= _REVIEW
         return self.place.review_able_to_work_months
 
-    # --- 低保边缘 ---------------------------------------------------------------------------------
-
-    def marginal_upper_inclusive(self) -> bool:
-        self.read |= _MARGINAL_UPPER
-        return self.place.marginal_upper_inclusive
-
-    def marginal_above_standard_required(self) -> bool:
-        self.read |= _MARGINAL_ABOVE
-        return self.place.marginal_above_standard_required
-
     # --- 刚性支出 ---------------------------------------------------------------------------------
-
-    def rigid_in_force(self) -> bool:
-        self.read |= _RIGID_IN_FORCE
-        return self.place.rigid_in_force
-
-    def rigid_share_threshold(self) -> Decimal:
-        self.read |= _RIGID_SHARE
-        return self.place.rigid_share_threshold
 
     def rigid_share_threshold_text(self) -> str:
         self.read |= _RIGID_SHARE
         return self.place.rigid_share_threshold_text
 
-    def rigid_threshold_inclusive(self) -> bool:
-        self.read |= _RIGID_INCLUSIVE
-        return self.place.rigid_threshold_inclusive
-
-    def rigid_validity_months(self) -> int:
-        self.read |= _RIGID_VALIDITY
-        return self.place.rigid_validity_months
-
     # --- 临时救助 ---------------------------------------------------------------------------------
-
-    def urgent_causes(self) -> frozenset[str]:
-        self.read |= _URGENT_CAUSES
-        return self.place.urgent_causes
-
-    def urgent_cap(self) -> Cap:
-        self.read |= _URGENT_CAP
-        return self.place.urgent_cap
 
     def advance_cap_text(self) -> str:
         self.read |= _ADVANCE_CAP
         return self.place.advance_cap_text
 
-    def expenditure_tiers(self) -> tuple[Tier, ...]:
-        self.read |= _TIERS
-        return self.place.expenditure_tiers
 
-    def expenditure_cap_multiple(self) -> Decimal:
-        self.read |= _CAP_MULTIPLE
-        return self.place.expenditure_cap_multiple
+def _traced_reader(path: str, attribute: str) -> Any:
+    """The method of ``Parameters`` that reads a generic parameter and records its bit.
 
-    def special_groups(self) -> SpecialGroups | None:
-        self.read |= _SPECIAL_GROUPS
-        return self.place.special_groups
+    Written out as source and compiled once, at import, so that it is the very function one
+    would write by hand (the bit a constant of its code): a generated reader costs no more
+    than a written one, where a ``__getattr__`` or a closure over the names would.
+    """
+    namespace: dict[str, Any] = {}
+    exec(  # noqa: S102 - the source is built from the schema's own paths, not from input
+        f"def {attribute}(self):\n"
+        f"    self.read |= {BIT[path]}\n"
+        f"    return self.place.{attribute}\n",
+        namespace,
+    )
+    reader = namespace[attribute]
+    reader.__qualname__ = f"Parameters.{attribute}"
+    reader.__module__ = __name__
+    reader.__doc__ = f"``{path}``, its read recorded."
+    return reader
+
+
+for _path, _attribute in GENERIC.items():
+    assert _attribute.isidentifier() and not hasattr(Parameters, _attribute), _attribute
+    setattr(Parameters, _attribute, _traced_reader(_path, _attribute))
+del _path, _attribute
 
 
 _MARGINAL_MULTIPLIER = BIT["marginal.multiplier"]
-_MARGINAL_UPPER = BIT["marginal.upper_inclusive"]
-_MARGINAL_ABOVE = BIT["marginal.above_standard_required"]
-_DIBAO_EXCLUDED = BIT["income.dibao_excluded_types"]
-_TEKUN_EXCLUDED = BIT["income.tekun_excluded_types"]
-_DEDUCTIONS = BIT["income.deductions_allowed"]
-_EMPLOYMENT_COST = BIT["income.employment_cost_share"]
-_ELDERLY = BIT["tekun.elderly_age"]
-_MINOR = BIT["tekun.minor_age"]
-_SCHOOLING = BIT["tekun.schooling_beyond_minor"]
-_TEKUN_DISABILITY = BIT["tekun.disability"]
 _CARE_TIERS = BIT["tekun.care_tiers"]
-_SUPPLEMENTS = BIT["dibao.classified_supplements"]
-_GRADUAL_EXIT = BIT["dibao.gradual_exit"]
-_SINGLE_PERSON = BIT["dibao.single_person"]
 _REVIEW = BIT["dibao.review"]
-_RIGID_IN_FORCE = BIT["rigid_expenditure.in_force"]
 _RIGID_SHARE = BIT["rigid_expenditure.share_threshold"]
-_RIGID_INCLUSIVE = BIT["rigid_expenditure.threshold_inclusive"]
-_RIGID_VALIDITY = BIT["rigid_expenditure.validity_months"]
-_URGENT_CAUSES = BIT["temporary.urgent_causes"]
-_URGENT_CAP = BIT["temporary.urgent_cap"]
 _ADVANCE_CAP = BIT["temporary.advance_cap"]
-_TIERS = BIT["temporary.expenditure_tiers"]
-_CAP_MULTIPLE = BIT["temporary.expenditure_cap_multiple"]
-_SPECIAL_GROUPS = BIT["temporary.special_groups"]

@@ -494,80 +494,153 @@ class SpecialGroups(_Strict):
 # --- the parameter tree --------------------------------------------------------------------
 
 
+def parameter(name_zh: str, name_en: str, *, description: str | None = None) -> Any:
+    """A parameter's field: absent unless a version sets it, with the name a clerk reads.
+
+    The name (``name_zh``, ``name_en``) is what a decision shows for the parameter, in its list
+    of provisional parameters and in the rule-change lists (``messages.NAMES["parameter"]`` is
+    built from these); it is published in the JSON Schema beside the field.
+    """
+    return Field(
+        default=None,
+        description=description,
+        json_schema_extra={"name_zh": name_zh, "name_en": name_en},
+    )
+
+
 class IncomeRules(_Strict):
-    dibao_excluded_types: Param[list[IncomeType]] | None = None
-    tekun_excluded_types: Param[list[IncomeType]] | None = None
-    deductions_allowed: Param[list[DeductionType]] | None = None
-    employment_cost_share: OptionalShareParam | None = Field(
-        default=None, description="of the standard, per employed member (驻马店 0.3)"
+    dibao_excluded_types: Param[list[IncomeType]] | None = parameter(
+        "低保不计入的收入", "income not counted for 低保"
+    )
+    tekun_excluded_types: Param[list[IncomeType]] | None = parameter(
+        "特困不计入的收入", "income not counted for 特困"
+    )
+    deductions_allowed: Param[list[DeductionType]] | None = parameter(
+        "可扣减的支出", "allowed deductions"
+    )
+    employment_cost_share: OptionalShareParam | None = parameter(
+        "就业成本扣减比例",
+        "employment-cost deduction share",
+        description="of the standard, per employed member (驻马店 0.3)",
     )
 
 
 class Standards(_Strict):
-    urban: StandardParam | None = None
-    rural: StandardParam | None = None
-    unified: StandardParam | None = None
+    urban: StandardParam | None = parameter("城市低保标准", "urban 低保 standard")
+    rural: StandardParam | None = parameter("农村低保标准", "rural 低保 standard")
+    unified: StandardParam | None = parameter("城乡统一低保标准", "unified 低保 standard")
 
 
 class DibaoRules(_Strict):
     standard: Standards | None = None
-    amount_mode: Param[Literal["difference"]] | None = None
-    classified_supplements: Param[ClassifiedSupplements | None] | None = None
-    gradual_exit: Param[GradualExit] | None = None
-    single_person: Param[SinglePerson] | None = None
-    review: Param[Review] | None = None
+    amount_mode: Param[Literal["difference"]] | None = parameter(
+        "低保金计算方式", "how the 低保 amount is computed"
+    )
+    classified_supplements: Param[ClassifiedSupplements | None] | None = parameter(
+        "分类施保标准", "classified supplements"
+    )
+    gradual_exit: Param[GradualExit] | None = parameter("渐退期规定", "gradual-exit rule")
+    single_person: Param[SinglePerson] | None = parameter(
+        "“单人户”纳入条件", "single-person inclusion rule"
+    )
+    review: Param[Review] | None = parameter("低保复核周期", "review interval")
 
 
 class AssetRules(_Strict):
-    financial: Param[FinancialLimit] | None = None
-    vehicles_disallowed: Param[list[VehicleKind]] | None = None
-    homes: Param[HomesLimit] | None = None
-    commercial_property_fails: Param[bool] | None = None
-    business_capital: Param[CapitalLimit | None] | None = None
+    financial: Param[FinancialLimit] | None = parameter("金融资产限额", "financial-asset limit")
+    vehicles_disallowed: Param[list[VehicleKind]] | None = parameter(
+        "不允许拥有的车辆种类", "vehicle kinds not allowed"
+    )
+    homes: Param[HomesLimit] | None = parameter("住房限制", "housing limit")
+    commercial_property_fails: Param[bool] | None = parameter(
+        "商业用房限制", "commercial-property rule"
+    )
+    business_capital: Param[CapitalLimit | None] | None = parameter(
+        "市场主体认缴出资限额", "business-capital limit"
+    )
 
 
 class MarginalRules(_Strict):
-    multiplier: MultiplierParam | None = None
-    upper_inclusive: Param[bool] | None = None
-    above_standard_required: Param[bool] | None = None
-    assets: AssetRules | None = Field(default=None, description="unset limits: as 低保")
+    multiplier: MultiplierParam | None = parameter(
+        "低保边缘家庭收入倍数", "低保边缘 income multiple"
+    )
+    upper_inclusive: Param[bool] | None = parameter(
+        "低保边缘收入上限是否含本数", "whether the 低保边缘 limit is inclusive"
+    )
+    above_standard_required: Param[bool] | None = parameter(
+        "低保边缘家庭收入须高于低保标准", "低保边缘 income must be above the standard"
+    )
+    assets: AssetRules | None = Field(
+        default=None,
+        description="unset limits: as 低保",
+        # each limit is named as 低保's, after this: 低保边缘家庭金融资产限额
+        json_schema_extra={"name_prefix_zh": "低保边缘家庭", "name_prefix_en": "低保边缘 "},
+    )
 
 
 class TekunRules(_Strict):
-    elderly_age: AgeParam | None = None
-    minor_age: AgeParam | None = None
-    schooling_beyond_minor: Param[list[Schooling]] | None = None
-    disability: Param[list[DisabilityGrades]] | None = None
-    basic: Param[TekunBasic] | None = None
-    floor: Param[TekunFloor] | None = None
-    care_tiers: Param[CareTiers] | None = None
-    care_amounts: Param[CareAmounts] | None = None
-    minimum_wage: MinimumWageParam | None = None
+    elderly_age: AgeParam | None = parameter("老年人年龄标准", "old-age threshold")
+    minor_age: AgeParam | None = parameter("未成年人年龄标准", "minor-age threshold")
+    schooling_beyond_minor: Param[list[Schooling]] | None = parameter(
+        "认定无劳动能力的在学情形", "schooling meaning no capacity to work"
+    )
+    disability: Param[list[DisabilityGrades]] | None = parameter(
+        "认定无劳动能力的残疾类别和等级", "disabilities meaning no capacity to work"
+    )
+    basic: Param[TekunBasic] | None = parameter(
+        "特困人员基本生活标准", "特困 basic living standard"
+    )
+    floor: Param[TekunFloor] | None = parameter(
+        "基本生活标准下限", "floor of the basic living standard"
+    )
+    care_tiers: Param[CareTiers] | None = parameter("照料护理档次划分", "care tiers")
+    care_amounts: Param[CareAmounts] | None = parameter("照料护理标准", "care amounts")
+    minimum_wage: MinimumWageParam | None = parameter("最低工资标准", "minimum wage")
 
 
 class TemporaryRules(_Strict):
-    urgent_causes: Param[list[EmergencyCause]] | None = None
-    urgent_cap: Param[Cap] | None = None
-    advance_cap: MoneyParam | None = None
-    expenditure_tiers: Param[Tiers] | None = None
-    expenditure_cap_multiple: MultiplierParam | None = None
-    special_groups: Param[SpecialGroups | None] | None = None
+    urgent_causes: Param[list[EmergencyCause]] | None = parameter(
+        "急难型临时救助情形", "urgent-assistance causes"
+    )
+    urgent_cap: Param[Cap] | None = parameter("急难型临时救助上限", "urgent-assistance cap")
+    advance_cap: MoneyParam | None = parameter("小额先行救助上限", "cap of the advance")
+    expenditure_tiers: Param[Tiers] | None = parameter(
+        "支出型临时救助分档", "expenditure-type bands"
+    )
+    expenditure_cap_multiple: MultiplierParam | None = parameter(
+        "支出型临时救助上限倍数", "expenditure-type cap multiple"
+    )
+    special_groups: Param[SpecialGroups | None] | None = parameter(
+        "特殊困难群体救助标准", "special groups' bands and cap"
+    )
 
 
 class DisposableIncome(_Strict):
     """Prior-year local per-capita disposable income, yuan a year."""
 
-    urban: DisposableIncomeParam | None = None
-    rural: DisposableIncomeParam | None = None
+    urban: DisposableIncomeParam | None = parameter(
+        "上年度城镇居民人均可支配收入", "prior-year urban per-capita disposable income"
+    )
+    rural: DisposableIncomeParam | None = parameter(
+        "上年度农村居民人均可支配收入", "prior-year rural per-capita disposable income"
+    )
 
 
 class RigidExpenditureRules(_Strict):
-    in_force: Param[bool] | None = None
-    share_threshold: ShareParam | None = Field(
-        default=None, description="rigid spending of 12 months / countable income of 12 months"
+    in_force: Param[bool] | None = parameter(
+        "刚性支出困难家庭认定的实施", "rigid-expenditure recognition in force"
     )
-    threshold_inclusive: Param[bool] | None = None
-    validity_months: MonthsParam | None = None
+    share_threshold: ShareParam | None = parameter(
+        "刚性支出占收入比例标准",
+        "rigid-spending share threshold",
+        description="rigid spending of 12 months / countable income of 12 months",
+    )
+    threshold_inclusive: Param[bool] | None = parameter(
+        "刚性支出比例标准是否含本数", "whether the share threshold is inclusive"
+    )
+    validity_months: MonthsParam | None = parameter(
+        "刚性支出困难家庭认定有效期", "validity of the recognition"
+    )
 
 
 class Parameters(_Strict):
@@ -609,3 +682,48 @@ class Jurisdiction(_Strict):
 
 
 Supplement.model_rebuild()
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One parameter of the tree: its path, its model (``Param[...]``) and its name."""
+
+    path: str
+    model: type[Param[Any]]
+    name_zh: str
+    name_en: str
+
+
+def _leaves(model: type[BaseModel], prefix: str, name_zh: str, name_en: str) -> list[Leaf]:
+    out: list[Leaf] = []
+    for field_name, info in model.model_fields.items():
+        annotation = info.annotation
+        inner = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
+        target = inner[0] if inner else annotation
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        path = f"{prefix}{field_name}"
+        if isinstance(target, type) and issubclass(target, Param):
+            if "name_zh" not in extra:
+                raise TypeError(f"{path}: declare it with parameter(name_zh, name_en)")
+            out.append(
+                Leaf(
+                    path,
+                    target,
+                    f"{name_zh}{extra['name_zh']}",
+                    f"{name_en}{extra['name_en']}",
+                )
+            )
+        elif isinstance(target, type) and issubclass(target, BaseModel):
+            out.extend(
+                _leaves(
+                    target,
+                    f"{path}.",
+                    f"{name_zh}{extra.get('name_prefix_zh', '')}",
+                    f"{name_en}{extra.get('name_prefix_en', '')}",
+                )
+            )
+    return out
+
+
+LEAVES: tuple[Leaf, ...] = tuple(_leaves(Parameters, "", "", ""))
+"""Every parameter of the format, in declaration order, each with its name."""
