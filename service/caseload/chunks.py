@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 from service.bilingual import BilingualError
 from service.caseload import layout
 from service.caseload.canonical import flat_row
-from service.caseload.columns import EPOCH, Batch
-from service.caseload.reference import BASES, FIELDS, STATUSES, decision_of
+from service.caseload.columns import EPOCH, from_arrow
+from service.caseload.reference import FIELDS, decision_of
 from service.caseload.scenarios import (
     RecordCounts,
     RecordDefaults,
@@ -33,10 +33,11 @@ from service.caseload.scenarios import (
     Scenarios,
     missing_problem,
 )
-from service.caseload.vector import NotExact, evaluate_batch
+from service.caseload.vector import evaluate_batch
 from service.contract.errors import problem
 from service.engine import Bundle, RequestRejected, evaluate
 from service.engine.decider import Decider
+from service.engine.programs.arrays import BASES, STATUSES, NotExact
 
 try:  # a faster parser where installed (the HTTP service uses it); same JSON either way
     from orjson import loads as _loads
@@ -431,7 +432,7 @@ def _decide_group(
     """Rows that share their bundles: the decision fields per scenario, and the rows refused
     (by position in ``table``) with their problems."""
     n = table.num_rows
-    batch = Batch.from_arrow(table)
+    batch = from_arrow(table)
     refused: dict[int, list[dict[str, str]]] = {}
     slow = np.flatnonzero(batch.slow)
     slow_decisions: dict[int, list[tuple[int, ...]]] = {}
