@@ -2,9 +2,9 @@
 
 ``from_arrow(table)`` reads a table in the flat layout (``layout.arrow_schema()``) into a
 ``Batch`` (the columns the programs' batch forms read: ``service.engine.programs.arrays``) and
-flags every row it cannot vouch for in ``slow``: a value the contract would refuse (an unknown code, a
-negative amount, a missing birth date, a duplicate member id, …), a household without counted
-members, or an amount too large for the evaluator's integer arithmetic. Flagged rows are
+flags every row it cannot vouch for in ``slow``: a value the contract would refuse (an unknown
+code, a negative amount, a missing birth date, a duplicate member id, …), a household without
+counted members, or an amount too large for the evaluator's integer arithmetic. Flagged rows are
 validated by the contract (pydantic) and, if valid, evaluated by the per-household engine, so the
 flags only need to be a superset of what the contract refuses.
 
@@ -310,7 +310,7 @@ def _build(table: pa.Table) -> Batch:
     flag_unread(col, UNREAD, slow)
 
     return Batch(
-        n=n,
+        count=n,
         ids=col["id"],
         slow=slow,
         residence=residence,

@@ -88,7 +88,7 @@ class Batch:
     caseload file). Money is integer fen (int64), floor areas integer 1/10,000 m², dates days
     since 1970-01-01; tri-state facts are int8: -1 unknown, 0 false, 1 true."""
 
-    n: int
+    count: int  # households
     ids: Any  # pyarrow string array (household ids; null: the line number is used)
     slow: np.ndarray  # bool: validate and evaluate this row one by one
     residence: np.ndarray  # int8: 0 none, 1 urban, 2 rural
@@ -202,7 +202,7 @@ def check_known(value: Any, known_fields: dict[str, set[str]]) -> None:
         check_known(child, known_fields)
 
 
-# --- shared parameters ------------------------------------------------------------------------------
+# --- shared parameters ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -261,7 +261,7 @@ def asset_params(limits: AssetLimits, standards: list[Decimal | None]) -> AssetP
 
 
 def grade_table(grades: Any) -> np.ndarray:
-    """The highest qualifying disability grade by category code (0: none) of ``DisabilityGrades``."""
+    """The highest qualifying disability grade by category code (0: none)."""
     table = np.zeros(len(DISABILITY_CATEGORIES), dtype=np.int64)
     for rule in grades:
         for category, index in CATEGORY_INDEX.items():
@@ -341,7 +341,7 @@ def counted_income(excluded: frozenset[str]) -> np.ndarray:
     return np.array([kind in _ALWAYS_COUNTED or kind not in excluded for kind in INCOME_TYPES])
 
 
-# --- the facts every program reads -------------------------------------------------------------------
+# --- the facts every program reads ----------------------------------------------------------------
 
 
 @dataclass
@@ -365,7 +365,7 @@ class Households:
 
 
 def households(batch: Batch, shared: SharedParams, as_of: np.ndarray) -> Households:
-    count = batch.n
+    count = batch.count
     as_of = np.broadcast_to(np.asarray(as_of, dtype=np.int64), (count,))
     residence = batch.residence.astype(np.int64)
     standard = shared.standard[residence]
@@ -418,7 +418,7 @@ def net_income(batch: Batch, facts: Households, counted: np.ndarray) -> np.ndarr
     return np.maximum(gross - facts.deduction, 0)
 
 
-# --- dates -----------------------------------------------------------------------------------------
+# --- dates ----------------------------------------------------------------------------------------
 
 
 def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -485,7 +485,7 @@ def asset_outcome(
     standard_known: np.ndarray,
 ) -> np.ndarray:
     """``Case.assets`` for every household, with household size ``size``."""
-    fail = np.zeros(batch.n, dtype=bool)
+    fail = np.zeros(batch.count, dtype=bool)
     missing = ~standard_known
     scale = limits.financial_scale
     limit = (2 * limits.financial[residence] * size + scale) // (2 * scale)
@@ -498,7 +498,9 @@ def asset_outcome(
     missing |= known & (batch.homes_dil_unknown > 0)
     missing |= ~known
     homes = batch.homes_counted
-    hard = homes >= limits.hard_from if limits.hard_from is not None else np.zeros(batch.n, bool)
+    hard = (
+        homes >= limits.hard_from if limits.hard_from is not None else np.zeros(batch.count, bool)
+    )
     fail |= known & hard
     many = known & ~hard & (homes >= limits.fail_from)
     if limits.area_above is None:
