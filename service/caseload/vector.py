@@ -20,7 +20,15 @@ from service.engine.compiled import Rules
 from service.engine.programs import arrays, dibao, marginal, rigid_expenditure, tekun, temporary
 from service.engine.programs.arrays import Batch, NotExact
 
-__all__ = ["KNOWN_FIELDS", "KNOWN_RULES", "Decisions", "NotExact", "evaluate_batch", "params_for"]
+__all__ = [
+    "KNOWN_FIELDS",
+    "KNOWN_RULES",
+    "Decisions",
+    "NotExact",
+    "batch_params",
+    "evaluate_batch",
+    "params_for",
+]
 
 # The rules the batch forms know how to apply, each declared by the module that reads it. If the
 # engine grows a rule (a new field in the compiled rules or in a structured parameter), the bundle
@@ -57,14 +65,16 @@ _PARAMS: dict[str, Params] = {}
 
 
 def params_for(bundle: Bundle) -> Params:
+    """``batch_params`` of the bundle's rules, built once per bundle."""
     cached = _PARAMS.get(bundle.sha256)
     if cached is None:
-        cached = _PARAMS[bundle.sha256] = _params(bundle)
+        cached = _PARAMS[bundle.sha256] = batch_params(bundle.rules)
     return cached
 
 
-def _params(bundle: Bundle) -> Params:
-    rules: Rules = bundle.rules
+def batch_params(rules: Rules) -> Params:
+    """Every program's batch parameters; raises ``NotExact`` for a rule no batch form knows or a
+    value it cannot apply exactly."""
     names = arrays.rules_fields(rules)
     if names - KNOWN_RULES:
         raise NotExact(f"unknown rules {sorted(names - KNOWN_RULES)}")
