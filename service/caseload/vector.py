@@ -42,10 +42,18 @@ KNOWN_RULES = (
     | rigid_expenditure.BATCH_RULES
     | temporary.BATCH_RULES
 )
-KNOWN_FIELDS: dict[str, set[str]] = {}
-for _fields in (arrays.SHARED_FIELDS, dibao.BATCH_FIELDS, temporary.BATCH_FIELDS):
-    for _model, _names in _fields.items():
-        KNOWN_FIELDS.setdefault(_model, set()).update(_names)
+
+
+def _union(*declared: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Model name → the fields any of the ``declared`` tables knows."""
+    out: dict[str, set[str]] = {}
+    for table in declared:
+        for model, names in table.items():
+            out.setdefault(model, set()).update(names)
+    return out
+
+
+KNOWN_FIELDS = _union(arrays.SHARED_FIELDS, dibao.BATCH_FIELDS, temporary.BATCH_FIELDS)
 
 
 @dataclass
