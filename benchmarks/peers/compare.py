@@ -59,13 +59,13 @@ from measure import Runs, timed_runs  # noqa: E402
 
 from service import synthetic  # noqa: E402
 from service.caseload import layout  # noqa: E402
-from service.caseload.columns import EPOCH, Batch  # noqa: E402
-from service.caseload.reference import BASIS_CODE, STATUS_CODE  # noqa: E402
+from service.caseload.columns import EPOCH, from_arrow  # noqa: E402
 from service.caseload.vector import evaluate_batch  # noqa: E402
 from service.contract.request import EvaluationRequest  # noqa: E402
 from service.engine import evaluate, load_rules  # noqa: E402
 from service.engine.compiled import Rules  # noqa: E402
 from service.engine.dates import age_on  # noqa: E402
+from service.engine.programs.arrays import BASIS_CODE, STATUS_CODE  # noqa: E402
 
 COUNTABLE = {"wage", "business", "property", "transfer", "other"}
 
@@ -428,7 +428,7 @@ def main() -> int:
     day = (as_of - EPOCH).days
 
     def vectorised() -> Any:
-        return evaluate_batch(Batch.from_arrow(table), bundle, day)
+        return evaluate_batch(from_arrow(table), bundle, day)
 
     d = vectorised()
     vector = list(

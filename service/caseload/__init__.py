@@ -5,8 +5,10 @@ column layout of ``layout.py``). ``run.evaluate_caseload`` evaluates every house
 bundle and writes one result row per household; ``run.whatif`` evaluates it under a baseline and
 a changed bundle and reports who gains and loses each program and what it costs.
 
-Households are evaluated by a vectorised path (``vector.py``) that gives exactly the statuses,
-bases and amounts of the per-household engine (``service.engine.evaluate``); rows it cannot take
-(a parameter that is not a whole number of fen, a household without counted members, amounts
-beyond its integer range) go through the engine itself.
+Households are evaluated by a vectorised path (``vector.py``: the batch form of each program,
+written at the end of its module in ``service.engine.programs``, run in the engine's order) that
+gives exactly the statuses, bases and amounts of the per-household engine
+(``service.engine.evaluate``); rows it cannot take (a parameter that is not a whole number of fen,
+a household without counted members, amounts beyond its integer range) go through the engine
+itself.
 """

@@ -6,7 +6,7 @@ enum values spelt exactly, money as a decimal string (``"1200.00"``) or a whole 
 ``YYYY-MM-DD``, no ID number. Anything else returns ``None`` and the line is validated by the
 contract (pydantic) as usual, so a line is never accepted here that the contract would refuse.
 The checks between fields (duplicate member ids, income naming no member) are made on the
-columns (``columns.Batch``), whose flagged rows also go through the contract.
+columns (``columns.from_arrow``), whose flagged rows also go through the contract.
 
 The reader is built from the contract's shape (``shape``): the keys, kinds, presence rules and
 constraints of every field, and the same flattening as the layout (``layout``). A field the

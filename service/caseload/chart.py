@@ -55,7 +55,7 @@ def _standard_names(rule_base: Any, before: pa.Table) -> dict[float, str]:
 
     keys = ["jurisdiction", "bundle_version"]
     pairs = string_columns(before, keys).group_by(keys).aggregate([]).to_pylist()
-    jurisdictions = {p["jurisdiction"] for p in pairs}
+    jurisdictions = {pair["jurisdiction"] for pair in pairs}
     names: dict[float, set[str]] = {}
     for pair in pairs:
         bundle: Bundle = rule_base.resolve(pair["jurisdiction"], pair["bundle_version"])
@@ -92,24 +92,26 @@ def build_chart(
         # households gained and lost per program
         programs = list(report["programs"])
         names = [PROGRAM_LABELS[program] for program in programs]
-        gained = [report["programs"][p]["gained"] for p in programs]
-        lost = [report["programs"][p]["lost"] for p in programs]
-        y = np.arange(len(programs))
-        flows.barh(y, gained, color=GAINED, label="新增（获得资格）")
-        flows.barh(y, [-v for v in lost], color=LOST, label="失去资格")
-        for i, (g, lo) in enumerate(zip(gained, lost, strict=True)):
-            if g or not lo:
-                flows.annotate(f"+{g:,}" if g else "无变化", (g, i), xytext=(3, 0),
-                               textcoords="offset points", va="center", ha="left", fontsize=9)  # fmt: skip
-            if lo:
-                flows.annotate(f"−{lo:,}", (-lo, i), xytext=(-3, 0), textcoords="offset points",
-                               va="center", ha="right", fontsize=9)  # fmt: skip
-        flows.set_yticks(y, names)
+        gained = [report["programs"][program]["gained"] for program in programs]
+        lost = [report["programs"][program]["lost"] for program in programs]
+        bars = np.arange(len(programs))
+        flows.barh(bars, gained, color=GAINED, label="新增（获得资格）")
+        flows.barh(bars, [-count for count in lost], color=LOST, label="失去资格")
+        for row, (gain, loss) in enumerate(zip(gained, lost, strict=True)):
+            if gain or not loss:
+                flows.annotate(f"+{gain:,}" if gain else "无变化", (gain, row), xytext=(3, 0),
+                               textcoords="offset points", va="center", ha="left",
+                               fontsize=9)  # fmt: skip
+            if loss:
+                flows.annotate(f"−{loss:,}", (-loss, row), xytext=(-3, 0),
+                               textcoords="offset points", va="center", ha="right",
+                               fontsize=9)  # fmt: skip
+        flows.set_yticks(bars, names)
         flows.invert_yaxis()
         flows.axvline(0, color="#333333", linewidth=0.8)
         widest = max([*gained, *lost, 1])
         flows.set_xlim(-widest * 1.35, widest * 1.35)
-        flows.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
+        flows.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{abs(value):,.0f}"))
         flows.set_xlabel("户数")
         flows.set_title("各项目新增与失去资格的家庭")
         flows.legend(fontsize=8, loc="lower right")
@@ -126,12 +128,18 @@ def build_chart(
             float(Decimal(report["programs"]["dibao"]["monthly_cost_after"])),
             float(Decimal(report["monthly_cost_after"])),
         ]
-        x = np.arange(len(labels))
-        cost.bar(x - 0.2, old, width=0.4, color="#999999", label="调整前")
-        cost.bar(x + 0.2, new, width=0.4, color="#ff7f0e", label="调整后")
-        for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            cost.annotate(f"{b - a:+,.0f} 元", (i + 0.2, b), ha="center", va="bottom", fontsize=8)
-        cost.set_xticks(x, labels)
+        positions = np.arange(len(labels))
+        cost.bar(positions - 0.2, old, width=0.4, color="#999999", label="调整前")
+        cost.bar(positions + 0.2, new, width=0.4, color="#ff7f0e", label="调整后")
+        for position, (cost_before, cost_after) in enumerate(zip(old, new, strict=True)):
+            cost.annotate(
+                f"{cost_after - cost_before:+,.0f} 元",
+                (position + 0.2, cost_after),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        cost.set_xticks(positions, labels)
         cost.yaxis.set_major_formatter(money)
         cost.set_ylabel("每月支出")
         annual = float(Decimal(report["annual_cost_change"]))
@@ -165,7 +173,7 @@ def build_chart(
                 label=f"{name}新标准 {yuan_label(changed)}",
             )  # fmt: skip
         income_axes.xaxis.set_major_formatter(money)
-        income_axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        income_axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         income_axes.set_xlabel("家庭月人均收入（最后一格：该值及以上）")
         income_axes.set_ylabel("户数")
         income_axes.set_title("月人均收入与调整前后的低保标准")

@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 from service.bilingual import BilingualError
 from service.caseload import layout
 from service.caseload.canonical import flat_row
-from service.caseload.columns import EPOCH, Batch
-from service.caseload.reference import BASES, FIELDS, STATUSES, decision_of
+from service.caseload.columns import EPOCH, from_arrow
+from service.caseload.reference import FIELDS, decision_of
 from service.caseload.scenarios import (
     RecordCounts,
     RecordDefaults,
@@ -33,10 +33,11 @@ from service.caseload.scenarios import (
     Scenarios,
     missing_problem,
 )
-from service.caseload.vector import NotExact, evaluate_batch
+from service.caseload.vector import evaluate_batch
 from service.contract.errors import problem
 from service.engine import Bundle, RequestRejected, evaluate
 from service.engine.decider import Decider
+from service.engine.programs.arrays import BASES, STATUSES, NotExact
 
 try:  # a faster parser where installed (the HTTP service uses it); same JSON either way
     from orjson import loads as _loads
@@ -96,26 +97,27 @@ def iter_chunks(path: Path, size: int) -> Iterator[Chunk]:
 def conform(table: pa.Table) -> pa.Table:
     """A table cast to the flat layout: missing columns null, unknown ones refused."""
     schema = layout.arrow_schema()
-    unknown = [c for c in table.column_names if c not in schema.names]
+    unknown = [name for name in table.column_names if name not in schema.names]
     if unknown:
         raise _unknown_columns("", unknown)
     if "members" not in table.column_names:
         raise CaseloadFileError("缺少必需的列 members", "the column 'members' is required")
     columns = []
-    for f in schema:
-        if f.name in table.column_names:
-            column = table.column(f.name)
-            if column.type != f.type:
+    for expected in schema:
+        if expected.name in table.column_names:
+            column = table.column(expected.name)
+            if column.type != expected.type:
                 try:
-                    column = column.cast(f.type)
+                    column = column.cast(expected.type)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
                     raise CaseloadFileError(
-                        f"列 {f.name} 的类型为 {column.type}，应为 {f.type}",
-                        f"column {f.name!r} has type {column.type}, expected {f.type}: {error}",
+                        f"列 {expected.name} 的类型为 {column.type}，应为 {expected.type}",
+                        f"column {expected.name!r} has type {column.type}, "
+                        f"expected {expected.type}: {error}",
                     ) from None
             columns.append(column)
         else:
-            columns.append(pa.nulls(table.num_rows, f.type))
+            columns.append(pa.nulls(table.num_rows, expected.type))
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -124,7 +126,7 @@ def _parquet_chunks(path: Path, size: int) -> Iterator[Chunk]:
 
     handle = pq.ParquetFile(path)
     names = handle.schema_arrow.names
-    unknown = [c for c in names if c not in layout.COLUMNS]
+    unknown = [name for name in names if name not in layout.COLUMNS]
     if unknown:
         raise _unknown_columns(f"{path}: ", unknown)
     row = 0
@@ -144,18 +146,18 @@ def _jsonl_chunks(path: Path, size: int) -> Iterator[Chunk]:
                 continue
             block.append((number, line))
             if len(block) >= size:
-                yield Chunk(index, "jsonl", block, [n for n, _ in block])
+                yield Chunk(index, "jsonl", block, [number for number, _ in block])
                 index += 1
                 block = []
         if block:
-            yield Chunk(index, "jsonl", block, [n for n, _ in block])
+            yield Chunk(index, "jsonl", block, [number for number, _ in block])
 
 
 def _csv_chunks(path: Path, size: int) -> Iterator[Chunk]:
     # utf-8-sig: a file saved by Excel ("CSV UTF-8") starts with a byte-order mark
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        unknown = [c for c in reader.fieldnames or [] if c not in layout.COLUMNS]
+        unknown = [name for name in reader.fieldnames or [] if name not in layout.COLUMNS]
         if unknown:
             raise _unknown_columns(f"{path}: ", unknown)
         block: list[tuple[int, dict[str, Any]]] = []
@@ -165,11 +167,11 @@ def _csv_chunks(path: Path, size: int) -> Iterator[Chunk]:
             block.append((start, record))
             start = reader.line_num + 1
             if len(block) >= size:
-                yield Chunk(index, "csv", block, [n for n, _ in block])
+                yield Chunk(index, "csv", block, [number for number, _ in block])
                 index += 1
                 block = []
         if block:
-            yield Chunk(index, "csv", block, [n for n, _ in block])
+            yield Chunk(index, "csv", block, [number for number, _ in block])
 
 
 # --- deciding ------------------------------------------------------------------------------------
@@ -287,7 +289,7 @@ def _record_values(
     it has none, or the default everywhere if forced; and how many records were overridden or
     took the default, and how many kept their own value where it differs from the default."""
     counts = RecordCounts()
-    n = table.num_rows
+    row_count = table.num_rows
     decided = []
     differs = []
     for name, default, forced in (
@@ -303,7 +305,7 @@ def _record_values(
         if forced:
             setattr(counts, f"overridden_{name}", pc.sum(other).as_py() or 0)
             differs.append(other.to_numpy(zero_copy_only=False))
-            decided.append(pc.fill_null(pa.nulls(n, own.type), scalar))
+            decided.append(pc.fill_null(pa.nulls(row_count, own.type), scalar))
         else:
             setattr(counts, f"defaulted_{name}", own.null_count)
             setattr(counts, f"kept_{name}", pc.sum(other).as_py() or 0)
@@ -333,7 +335,7 @@ def decide_chunk(chunk: Chunk, scenarios: Scenarios) -> ChunkOutcome:
     else:
         rows, lines, errors = _rows_from_text(chunk)
         table = pa.Table.from_pylist(rows, schema=layout.arrow_schema())
-    n = table.num_rows
+    row_count = table.num_rows
     jurisdictions, dates, counts = _record_values(table, scenarios.defaults)
 
     # Rows sharing their bundles are decided together: a caseload has few distinct pairs of
@@ -351,7 +353,7 @@ def decide_chunk(chunk: Chunk, scenarios: Scenarios) -> ChunkOutcome:
     group_index: dict[tuple[str, ...], int] = {}
     pair_group = np.full(len(pairs), -1, dtype=np.int32)
     pair_problems: dict[int, list[dict[str, str]]] = {}
-    for i, key in enumerate(pairs.tolist()):
+    for pair, key in enumerate(pairs.tolist()):
         if key < 0:
             continue
         jurisdiction = names[key >> 32]
@@ -359,13 +361,13 @@ def decide_chunk(chunk: Chunk, scenarios: Scenarios) -> ChunkOutcome:
         try:
             bundles = scenarios.bundles(jurisdiction, on)
         except RecordRefused as refused:
-            pair_problems[i] = refused.problems
+            pair_problems[pair] = refused.problems
             continue
-        shas = tuple(b.sha256 for b in bundles)
+        shas = tuple(bundle.sha256 for bundle in bundles)
         if shas not in group_index:
             group_index[shas] = len(groups)
             groups.append(bundles)
-        pair_group[i] = group_index[shas]
+        pair_group[pair] = group_index[shas]
     group_of = pair_group[inverse]
     keep = group_of >= 0
     for position in np.flatnonzero(~keep).tolist():
@@ -379,10 +381,13 @@ def decide_chunk(chunk: Chunk, scenarios: Scenarios) -> ChunkOutcome:
             problems = pair_problems[int(inverse[position])]
         errors.append(_error(lines[position], _id_at(table, position), problems))
 
-    columns = [{f: np.full(n, -1, dtype=np.int64) for f in FIELDS} for _ in range(scenarios.count)]
+    columns = [
+        {field_name: np.full(row_count, -1, dtype=np.int64) for field_name in FIELDS}
+        for _ in range(scenarios.count)
+    ]
     for group, bundles in enumerate(groups):
         every = len(groups) == 1 and bool(keep.all())
-        positions = np.arange(n) if every else np.flatnonzero(group_of == group)
+        positions = np.arange(row_count) if every else np.flatnonzero(group_of == group)
         take = pa.array(positions)
         decided, refused = _decide_group(
             table if every else table.take(take),
@@ -392,8 +397,8 @@ def decide_chunk(chunk: Chunk, scenarios: Scenarios) -> ChunkOutcome:
             days[positions],
         )
         for scenario, fields in enumerate(decided):
-            for f, values in fields.items():
-                columns[scenario][f][positions] = values
+            for field_name, values in fields.items():
+                columns[scenario][field_name][positions] = values
         for local, problems in refused.items():
             keep[positions[local]] = False
             errors.append(
@@ -409,11 +414,11 @@ def decide_chunk(chunk: Chunk, scenarios: Scenarios) -> ChunkOutcome:
             jurisdictions,
             dates,
             group_of,
-            [g[scenario] for g in groups],
+            [group_columns[scenario] for group_columns in groups],
         )
         for scenario in range(scenarios.count)
     ]
-    errors.sort(key=lambda e: e["line"])
+    errors.sort(key=lambda error: error["line"])
     return ChunkOutcome(results, errors, counts)
 
 
@@ -430,8 +435,8 @@ def _decide_group(
 ) -> tuple[list[dict[str, np.ndarray]], dict[int, list[dict[str, str]]]]:
     """Rows that share their bundles: the decision fields per scenario, and the rows refused
     (by position in ``table``) with their problems."""
-    n = table.num_rows
-    batch = Batch.from_arrow(table)
+    row_count = table.num_rows
+    batch = from_arrow(table)
     refused: dict[int, list[dict[str, str]]] = {}
     slow = np.flatnonzero(batch.slow)
     slow_decisions: dict[int, list[tuple[int, ...]]] = {}
@@ -450,7 +455,7 @@ def _decide_group(
                 refused[position] = error.problems
                 continue
             try:
-                slow_decisions[position] = [_engine_decision(request, b) for b in bundles]
+                slow_decisions[position] = [_engine_decision(request, bundle) for bundle in bundles]
             except EngineFault as error:
                 refused[position] = [
                     problem("", "引擎无法评估此户", f"engine error: {error}", "engine_error")
@@ -459,18 +464,23 @@ def _decide_group(
     for scenario, bundle in enumerate(bundles):
         try:
             decisions = evaluate_batch(batch, bundle, days)
-            columns = {f: np.array(getattr(decisions, f), dtype=np.int64) for f in FIELDS}
+            columns = {
+                field_name: np.array(getattr(decisions, field_name), dtype=np.int64)
+                for field_name in FIELDS
+            }
         except NotExact:
-            columns = {f: np.full(n, -1, dtype=np.int64) for f in FIELDS}
+            columns = {field_name: np.full(row_count, -1, dtype=np.int64) for field_name in FIELDS}
             fast = np.flatnonzero(~batch.slow)
             rows = table.take(pa.array(fast)).to_pylist()
             for position, row in zip(fast.tolist(), rows, strict=True):
                 request = request_at(position, row)
-                for f, value in zip(FIELDS, _engine_decision(request, bundle), strict=True):
-                    columns[f][position] = value
+                for field_name, value in zip(
+                    FIELDS, _engine_decision(request, bundle), strict=True
+                ):
+                    columns[field_name][position] = value
         for position, decided in slow_decisions.items():
-            for f, value in zip(FIELDS, decided[scenario], strict=True):
-                columns[f][position] = value
+            for field_name, value in zip(FIELDS, decided[scenario], strict=True):
+                columns[field_name][position] = value
         results.append(columns)
     return results, refused
 
@@ -494,16 +504,16 @@ _BASIS_DICTIONARY = pa.array(BASES[1:], pa.string())
 
 def _money_array(fen: np.ndarray) -> pa.Array:
     """int64 fen (-1: null) → decimal128(15, 2), built from its buffers (exact, no floats)."""
-    n = len(fen)
+    count = len(fen)
     valid = fen >= 0
-    words = np.zeros((n, 2), dtype="<i8")
+    words = np.zeros((count, 2), dtype="<i8")
     words[:, 0] = np.where(valid, fen, 0)
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
     return pa.Array.from_buffers(
         pa.decimal128(15, 2),
-        n,
+        count,
         [bitmap, pa.py_buffer(words.tobytes())],
-        null_count=int(n - valid.sum()),
+        null_count=int(count - valid.sum()),
     )
 
 
@@ -526,13 +536,13 @@ def result_table(
     line_array = np.asarray(lines, dtype=np.int64)
     if not keep.all():
         kept = np.flatnonzero(keep)
-        columns = {f: values[kept] for f, values in columns.items()}
+        columns = {field_name: values[kept] for field_name, values in columns.items()}
         line_array, group_of = line_array[kept], group_of[kept]
         taken = pa.array(kept)
         ids, jurisdictions, dates = ids.take(taken), jurisdictions.take(taken), dates.take(taken)
     id_array = ids
     if id_array.null_count:
-        fallback = pa.array([str(x) for x in line_array], pa.string())
+        fallback = pa.array([str(number) for number in line_array], pa.string())
         id_array = pa.compute.if_else(id_array.is_null(), fallback, id_array)
     basis = columns["dibao_basis"].astype(np.int8) - 1
     basis_array = pa.DictionaryArray.from_arrays(pa.array(basis, mask=basis < 0), _BASIS_DICTIONARY)
@@ -543,9 +553,11 @@ def result_table(
         "id": id_array,
         "jurisdiction": jurisdictions.dictionary_encode(),
         "as_of": dates,
-        "bundle_version": pa.array([b.version for b in bundles], pa.date32()).take(group_indices),
+        "bundle_version": pa.array([bundle.version for bundle in bundles], pa.date32()).take(
+            group_indices
+        ),
         "bundle_sha256": pa.DictionaryArray.from_arrays(
-            group_indices, pa.array([b.sha256 for b in bundles], pa.string())
+            group_indices, pa.array([bundle.sha256 for bundle in bundles], pa.string())
         ),
         "tekun_status": _status_array(columns["tekun_status"]),
         "tekun_members": pa.array(columns["tekun_members"].astype(np.int16)),
@@ -575,7 +587,7 @@ def _plain(value: Any) -> Any:
 def table_to_jsonl(table: pa.Table) -> bytes:
     out = io.StringIO()
     for row in table.to_pylist():
-        row = {k: _plain(v) for k, v in row.items()}
+        row = {name: _plain(value) for name, value in row.items()}
         out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
     return out.getvalue().encode("utf-8")
 
@@ -587,5 +599,5 @@ def table_to_csv(table: pa.Table) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.column_names)
     for row in table.to_pylist():
-        writer.writerow(["" if v is None else _plain(v) for v in row.values()])
+        writer.writerow(["" if value is None else _plain(value) for value in row.values()])
     return out.getvalue().encode("utf-8-sig")

@@ -1,9 +1,10 @@
 """A caseload chunk as numpy arrays: the facts the vectorised evaluator reads.
 
-``Batch.from_arrow(table)`` reads a table in the flat layout (``layout.arrow_schema()``) and flags
-every row it cannot vouch for in ``slow``: a value the contract would refuse (an unknown code, a
-negative amount, a missing birth date, a duplicate member id, …), a household without counted
-members, or an amount too large for the evaluator's integer arithmetic. Flagged rows are
+``from_arrow(table)`` reads a table in the flat layout (``layout.arrow_schema()``) into a
+``Batch`` (the columns the programs' batch forms read: ``service.engine.programs.arrays``) and
+flags every row it cannot vouch for in ``slow``: a value the contract would refuse (an unknown
+code, a negative amount, a missing birth date, a duplicate member id, …), a household without
+counted members, or an amount too large for the evaluator's integer arithmetic. Flagged rows are
 validated by the contract (pydantic) and, if valid, evaluated by the per-household engine, so the
 flags only need to be a superset of what the contract refuses.
 
@@ -17,7 +18,6 @@ that no program reads yet (one just added to the contract) is checked from its c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -27,78 +27,18 @@ import pyarrow.compute as pc
 
 from service.caseload import layout
 from service.caseload.shape import Fact
+from service.engine.programs.arrays import SCHOOLING_INDEX, UNKNOWN_DAY, Batch
 
 BIG = 10**11  # fen (1e9 yuan): larger amounts go to the per-household engine
 BIG_AREA = 10**12  # 1/10,000 m² (1e8 m²)
 EPOCH = date(1970, 1, 1)
 MIN_DAY = (date(1, 1, 1) - EPOCH).days
 MAX_DAY = (date(9999, 12, 31) - EPOCH).days
-UNKNOWN_DAY = np.iinfo(np.int32).min
-
-INCOME_INDEX = {code: index for index, code in enumerate(layout.INCOME_TYPES)}
-DEDUCTION_INDEX = {code: index for index, code in enumerate(layout.DEDUCTION_TYPES)}
-VEHICLE_INDEX = {code: index for index, code in enumerate(layout.VEHICLE_KINDS)}
-CATEGORY_INDEX = {code: index for index, code in enumerate(layout.DISABILITY_CATEGORIES)}
-SCHOOLING_INDEX = {code: index for index, code in enumerate(layout.SCHOOLING)}
-CAUSE_INDEX = {code: index for index, code in enumerate(layout.EMERGENCY_CAUSES)}
-PROGRAM_INDEX = {code: index for index, code in enumerate(layout.PROGRAMS)}
 
 
-@dataclass
-class Batch:
-    n: int
-    ids: Any  # pyarrow string array (household ids; null: the line number is used)
-    slow: np.ndarray  # bool: validate and evaluate this row one by one
-    residence: np.ndarray  # int8: 0 none, 1 urban, 2 rural
-    requested: np.ndarray  # bool (n, 5), in layout.PROGRAMS order
-    income_known: np.ndarray
-    assets_known: np.ndarray
-    fin: np.ndarray
-    fin_known: np.ndarray
-    veh_known: np.ndarray
-    veh_mask: np.ndarray  # int32 bit set of vehicle kinds
-    houses_known: np.ndarray
-    homes_counted: np.ndarray  # non-dilapidated homes
-    homes_dil_unknown: np.ndarray
-    homes_area: np.ndarray  # total area of counted homes with a known area
-    homes_area_unknown: np.ndarray  # counted homes without an area
-    comm: np.ndarray  # tri-state
-    cap: np.ndarray
-    cap_known: np.ndarray
-    rigid_known: np.ndarray
-    rigid_total: np.ndarray
-    ben_prog: np.ndarray  # 0 none, 1 dibao, 2 tekun
-    ben_amount: np.ndarray
-    ben_amount_known: np.ndarray
-    ben_exit: np.ndarray  # days, UNKNOWN_DAY if none
-    ben_rise: np.ndarray  # tri-state
-    em_kind: np.ndarray  # 0 none, 1 urgent, 2 expenditure
-    em_cause: np.ndarray  # -1 none, else layout.EMERGENCY_CAUSES index
-    em_need: np.ndarray
-    em_need_known: np.ndarray
-    em_assisted: np.ndarray  # tri-state
-    # members, grouped by household in order
-    m_hh: np.ndarray
-    m_birth: np.ndarray  # days
-    m_cat: np.ndarray  # -1 none
-    m_grade: np.ndarray
-    m_ill: np.ndarray
-    m_employed: np.ndarray
-    m_school: np.ndarray
-    m_selfcare: np.ndarray  # -1 unknown
-    m_supporter: np.ndarray  # tri-state
-    m_excluded: np.ndarray
-    # income and deduction items: member index (into the member arrays), type, fen
-    i_member: np.ndarray
-    i_type: np.ndarray
-    i_fen: np.ndarray
-    d_member: np.ndarray
-    d_type: np.ndarray
-    d_fen: np.ndarray
-
-    @classmethod
-    def from_arrow(cls, table: pa.Table) -> Batch:
-        return _build(table)
+def from_arrow(table: pa.Table) -> Batch:
+    """The batch of ``table`` (the flat layout), its rows to take one by one flagged in ``slow``."""
+    return _build(table)
 
 
 # --- column readers ----------------------------------------------------------------------------
@@ -370,7 +310,7 @@ def _build(table: pa.Table) -> Batch:
     flag_unread(col, UNREAD, slow)
 
     return Batch(
-        n=n,
+        count=n,
         ids=col["id"],
         slow=slow,
         residence=residence,

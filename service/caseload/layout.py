@@ -47,6 +47,7 @@ from typing import Any, get_args
 
 from service.caseload.shape import REQUEST, Fact
 from service.contract import request as contract
+from service.engine.programs import arrays
 
 PERSONAL = frozenset({"id_number", "name"})
 """Personal data: never in a caseload file (the layout has no column for it)."""
@@ -115,18 +116,19 @@ RIGID_COLUMNS = _group("rigid_expenditure_12m")
 BENEFIT_COLUMNS = _group("current_benefit")
 EMERGENCY_COLUMNS = _group("emergency")
 
-PROGRAMS: tuple[str, ...] = tuple(contract.PROGRAM_IDS)
-RESIDENCES: tuple[str, ...] = get_args(contract.Residence)
+# The contract's vocabularies; those a batch codes as a place are listed by the batch forms.
+PROGRAMS = arrays.PROGRAMS
+RESIDENCES = arrays.RESIDENCES
 RELATIONS: tuple[str, ...] = get_args(contract.Relation)
-DISABILITY_CATEGORIES: tuple[str, ...] = get_args(contract.DisabilityCategory)
-SCHOOLING: tuple[str, ...] = get_args(contract.Schooling)
+DISABILITY_CATEGORIES = arrays.DISABILITY_CATEGORIES
+SCHOOLING = arrays.SCHOOLING
 EXCLUSIONS: tuple[str, ...] = get_args(contract.Exclusion)
-INCOME_TYPES: tuple[str, ...] = get_args(contract.IncomeType)
-DEDUCTION_TYPES: tuple[str, ...] = get_args(contract.DeductionType)
-VEHICLE_KINDS: tuple[str, ...] = get_args(contract.VehicleKind)
-EMERGENCY_KINDS: tuple[str, ...] = get_args(contract.EmergencyKind)
-EMERGENCY_CAUSES: tuple[str, ...] = get_args(contract.EmergencyCause)
-BENEFIT_PROGRAMS: tuple[str, ...] = column("benefit_program").fact.values
+INCOME_TYPES = arrays.INCOME_TYPES
+DEDUCTION_TYPES = arrays.DEDUCTION_TYPES
+VEHICLE_KINDS = arrays.VEHICLE_KINDS
+EMERGENCY_KINDS = arrays.EMERGENCY_KINDS
+EMERGENCY_CAUSES = arrays.EMERGENCY_CAUSES
+BENEFIT_PROGRAMS = arrays.BENEFIT_PROGRAMS
 
 LIST_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "list")
 MONEY_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "decimal")

@@ -4,24 +4,17 @@ Used for rows the vectorised path does not take, and by the tests as the referen
 vectorised path must equal.
 
 A result row codes a status or a 低保 basis as a small integer: its place in the contract's own
-vocabulary (``service/contract/response.py``), the one list both paths take it from.
+vocabulary (``service/contract/response.py``), listed once for both paths in
+``service.engine.programs.arrays`` (``STATUSES``, ``BASES``).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, get_args
+from typing import Any
 
 from service.caseload.layout import RESULT_DECISION_COLUMNS
-from service.caseload.shape import describe
-from service.contract.response import DibaoResult, Status
-
-STATUSES: tuple[str, ...] = get_args(Status)
-"""eligible, ineligible, insufficient_data, not_applicable: a status's code is its place here."""
-BASES: tuple[str, ...] = ("", *describe(DibaoResult).field("basis").values)
-"""The 低保 basis codes: 0 none, then household, gradual_exit, single_person."""
-STATUS_CODE = {status: code for code, status in enumerate(STATUSES)}
-BASIS_CODE = {basis: code for code, basis in enumerate(BASES)}
+from service.engine.programs.arrays import BASIS_CODE, STATUS_CODE
 
 # The decision fields of a result row, in the layout's order.
 FIELDS = RESULT_DECISION_COLUMNS

@@ -182,16 +182,21 @@ def _work(chunk: Chunk) -> tuple[int, int, int]:
     parts: Path = _STATE["parts"]
     stem = f"part-{chunk.index:06d}"
     for scenario, table in enumerate(outcome.tables):
-        _atomic(parts / f"{stem}.{scenario}.parquet", lambda p, t=table: pq.write_table(t, p))
+        _atomic(
+            parts / f"{stem}.{scenario}.parquet",
+            lambda target, written=table: pq.write_table(written, target),
+        )
     _atomic(
         parts / f"{stem}.errors.jsonl",
-        lambda p: p.write_text(
-            "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in outcome.errors),
+        lambda target: target.write_text(
+            "".join(json.dumps(error, ensure_ascii=False) + "\n" for error in outcome.errors),
             encoding="utf-8",
         ),
     )
     done = {"rows": len(chunk.lines), "counts": outcome.counts.as_dict()}
-    _atomic(parts / f"{stem}.done", lambda p: p.write_text(json.dumps(done), encoding="utf-8"))
+    _atomic(
+        parts / f"{stem}.done", lambda target: target.write_text(json.dumps(done), encoding="utf-8")
+    )
     return chunk.index, len(chunk.lines), len(outcome.errors)
 
 
@@ -204,7 +209,7 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
 def _stop_workers(pool: ProcessPoolExecutor, before: set[Any]) -> None:
     """End the pool's processes now (not after the chunks they hold): the run is stopping."""
     pool.shutdown(wait=False, cancel_futures=True)
-    workers = [p for p in multiprocessing.active_children() if p not in before]
+    workers = [process for process in multiprocessing.active_children() if process not in before]
     for process in workers:
         process.terminate()
     for process in workers:
@@ -256,7 +261,7 @@ def run(
             shutil.rmtree(parts)
     parts.mkdir(parents=True, exist_ok=True)
     manifest_file.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    done = {int(p.name[5:11]) for p in parts.glob("part-*.done")}
+    done = {int(part.name[5:11]) for part in parts.glob("part-*.done")}
     bar = Progress(count_households(path) if progress is not None else None, progress)
     resumed = 0
     new = 0
@@ -321,10 +326,12 @@ def run(
 def collect(
     parts: Path, scenarios: int
 ) -> tuple[list[pa.Table], list[dict[str, Any]], RecordCounts]:
-    indexes = sorted(int(p.name[5:11]) for p in parts.glob("part-*.done"))
+    indexes = sorted(int(part.name[5:11]) for part in parts.glob("part-*.done"))
     tables = []
     for scenario in range(scenarios):
-        pieces = [pq.read_table(parts / f"part-{i:06d}.{scenario}.parquet") for i in indexes]
+        pieces = [
+            pq.read_table(parts / f"part-{index:06d}.{scenario}.parquet") for index in indexes
+        ]
         tables.append(
             pa.concat_tables(pieces).unify_dictionaries()
             if pieces
@@ -332,10 +339,10 @@ def collect(
         )
     errors: list[dict[str, Any]] = []
     counts = RecordCounts()
-    for i in indexes:
-        text = (parts / f"part-{i:06d}.errors.jsonl").read_text(encoding="utf-8")
+    for index in indexes:
+        text = (parts / f"part-{index:06d}.errors.jsonl").read_text(encoding="utf-8")
         errors.extend(json.loads(line) for line in text.splitlines() if line)
-        done = json.loads((parts / f"part-{i:06d}.done").read_text(encoding="utf-8"))
+        done = json.loads((parts / f"part-{index:06d}.done").read_text(encoding="utf-8"))
         counts.add(RecordCounts.from_dict(done["counts"]))
     return tables, errors, counts
 
@@ -354,11 +361,11 @@ def write_results(table: pa.Table, out: Path, kind: str | None = None) -> None:
     file's extension; written whole, then renamed into place."""
     kind = kind or RESULT_FORMATS.get(out.suffix.lower())
     if kind == "parquet":
-        _atomic(out, lambda p: pq.write_table(table, p))
+        _atomic(out, lambda target: pq.write_table(table, target))
     elif kind == "jsonl":
-        _atomic(out, lambda p: p.write_bytes(table_to_jsonl(table)))
+        _atomic(out, lambda target: target.write_bytes(table_to_jsonl(table)))
     elif kind == "csv":
-        _atomic(out, lambda p: p.write_bytes(table_to_csv(table)))
+        _atomic(out, lambda target: target.write_bytes(table_to_csv(table)))
     else:
         raise ValueError(f"{out}: results are written as .parquet, .jsonl or .csv")
 
@@ -366,8 +373,9 @@ def write_results(table: pa.Table, out: Path, kind: str | None = None) -> None:
 def write_errors(errors: list[dict[str, Any]], out: Path) -> None:
     _atomic(
         out,
-        lambda p: p.write_text(
-            "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors), encoding="utf-8"
+        lambda target: target.write_text(
+            "".join(json.dumps(error, ensure_ascii=False) + "\n" for error in errors),
+            encoding="utf-8",
         ),
     )
 
@@ -382,7 +390,7 @@ def read_results(path: Path) -> pa.Table:
 
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows: list[dict[str, Any]] = [
-                {k: (v if v != "" else None) for k, v in record.items()}
+                {name: (value if value != "" else None) for name, value in record.items()}
                 for record in csv.DictReader(handle)
             ]
     else:
@@ -456,7 +464,7 @@ def bundles_used(table: pa.Table) -> list[dict[str, Any]]:
         }
         for row in grouped.to_pylist()
     ]
-    return sorted(out, key=lambda b: (b["jurisdiction"], b["version"], b["sha256"]))
+    return sorted(out, key=lambda entry: (entry["jurisdiction"], entry["version"], entry["sha256"]))
 
 
 def summarize(table: pa.Table) -> dict[str, Any]:
@@ -470,11 +478,13 @@ def summarize(table: pa.Table) -> dict[str, Any]:
             entry["monthly_cost"] = str(_money_sum(table.column(f"{program}_amount")))
         if program == "dibao":
             basis = pc.value_counts(pc.cast(table.column("dibao_basis"), pa.string())).to_pylist()
-            entry["basis"] = {b["values"]: b["counts"] for b in basis if b["values"] is not None}
+            entry["basis"] = {
+                group["values"]: group["counts"] for group in basis if group["values"] is not None
+            }
         if program == "temporary":
             entry["one_off_cost"] = str(_money_sum(table.column("temporary_amount")))
         programs[program] = entry
-    monthly = sum((Decimal(programs[p]["monthly_cost"]) for p in MONTHLY), Decimal(0))
+    monthly = sum((Decimal(programs[program]["monthly_cost"]) for program in MONTHLY), Decimal(0))
     return {
         "households": table.num_rows,
         "bundles": bundles_used(table),
@@ -501,7 +511,7 @@ def format_summary(summary: dict[str, Any], heading: list[str]) -> str:
     display width."""
     rows = []
     for program, entry in summary["programs"].items():
-        s = entry["status"]
+        counts = entry["status"]
         if "monthly_cost" in entry:
             cost = yuan(entry["monthly_cost"])
         elif "one_off_cost" in entry:
@@ -511,10 +521,10 @@ def format_summary(summary: dict[str, Any], heading: list[str]) -> str:
         rows.append(
             [
                 program_name(program),
-                f"{s['eligible']:,}",
-                f"{s['ineligible']:,}",
-                f"{s['insufficient_data']:,}",
-                f"{s['not_applicable']:,}",
+                f"{counts['eligible']:,}",
+                f"{counts['ineligible']:,}",
+                f"{counts['insufficient_data']:,}",
+                f"{counts['not_applicable']:,}",
                 cost,
             ]
         )
@@ -548,7 +558,9 @@ def format_summary(summary: dict[str, Any], heading: list[str]) -> str:
 # A household's decision changed if one of these did (its per-capita income and standard may
 # change with the rules without changing any decision; the diff file still shows them).
 DECISION_COLUMNS = tuple(
-    c for c in layout.RESULT_DECISION_COLUMNS if c not in ("per_capita_income", "standard")
+    column
+    for column in layout.RESULT_DECISION_COLUMNS
+    if column not in ("per_capita_income", "standard")
 )
 
 
@@ -576,7 +588,7 @@ def _bundle_pairs(before: pa.Table, after: pa.Table) -> list[dict[str, Any]]:
         }
         for row in grouped.to_pylist()
     ]
-    return sorted(out, key=lambda b: (b["jurisdiction"], b["baseline"]["version"]))
+    return sorted(out, key=lambda entry: (entry["jurisdiction"], entry["baseline"]["version"]))
 
 
 def compare(before: pa.Table, after: pa.Table) -> tuple[dict[str, Any], pa.Table]:
@@ -589,26 +601,26 @@ def compare(before: pa.Table, after: pa.Table) -> tuple[dict[str, Any], pa.Table
         "programs": {},
     }
     for name in DECISION_COLUMNS:
-        a, b = before.column(name), after.column(name)
-        if pa.types.is_dictionary(a.type):
-            a, b = pc.cast(a, pa.string()), pc.cast(b, pa.string())
-        differs = pc.fill_null(pc.not_equal(a, b), True)
-        same_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        was, now = before.column(name), after.column(name)
+        if pa.types.is_dictionary(was.type):
+            was, now = pc.cast(was, pa.string()), pc.cast(now, pa.string())
+        differs = pc.fill_null(pc.not_equal(was, now), True)
+        same_null = pc.and_(pc.is_null(was), pc.is_null(now))
         changed |= np.asarray(
             pc.and_(differs, pc.invert(same_null)).to_numpy(zero_copy_only=False), dtype=bool
         )
     for program in layout.PROGRAMS:
-        a = np.asarray(
+        status_before = np.asarray(
             pc.cast(before.column(f"{program}_status"), pa.string()).to_numpy(zero_copy_only=False)
         )
-        b = np.asarray(
+        status_after = np.asarray(
             pc.cast(after.column(f"{program}_status"), pa.string()).to_numpy(zero_copy_only=False)
         )
         entry: dict[str, Any] = {
-            "eligible_before": int((a == "eligible").sum()),
-            "eligible_after": int((b == "eligible").sum()),
-            "gained": int(((a != "eligible") & (b == "eligible")).sum()),
-            "lost": int(((a == "eligible") & (b != "eligible")).sum()),
+            "eligible_before": int((status_before == "eligible").sum()),
+            "eligible_after": int((status_after == "eligible").sum()),
+            "gained": int(((status_before != "eligible") & (status_after == "eligible")).sum()),
+            "lost": int(((status_before == "eligible") & (status_after != "eligible")).sum()),
         }
         column = "temporary_amount" if program == "temporary" else f"{program}_amount"
         if program in MONTHLY or program == "temporary":
@@ -619,8 +631,14 @@ def compare(before: pa.Table, after: pa.Table) -> tuple[dict[str, Any], pa.Table
             entry[f"{key}_cost_after"] = str(new)
             entry[f"{key}_cost_change"] = str(new - old)
         report["programs"][program] = entry
-    old = sum((Decimal(report["programs"][p]["monthly_cost_before"]) for p in MONTHLY), Decimal(0))
-    new = sum((Decimal(report["programs"][p]["monthly_cost_after"]) for p in MONTHLY), Decimal(0))
+    old = sum(
+        (Decimal(report["programs"][program]["monthly_cost_before"]) for program in MONTHLY),
+        Decimal(0),
+    )
+    new = sum(
+        (Decimal(report["programs"][program]["monthly_cost_after"]) for program in MONTHLY),
+        Decimal(0),
+    )
     report.update(
         monthly_cost_before=str(old),
         monthly_cost_after=str(new),
@@ -641,7 +659,10 @@ def compare(before: pa.Table, after: pa.Table) -> tuple[dict[str, Any], pa.Table
 def single_bundle(bundles: list[dict[str, Any]], key: str | None) -> dict[str, Any] | None:
     """The one bundle every household was decided under (None if there were several)."""
     chosen = {
-        json.dumps(b[key] if key else {k: b[k] for k in ("version", "sha256")}) for b in bundles
+        json.dumps(
+            bundle[key] if key else {field: bundle[field] for field in ("version", "sha256")}
+        )
+        for bundle in bundles
     }
     if len(chosen) != 1:
         return None
@@ -673,20 +694,20 @@ def describe_whatif(report: dict[str, Any], scenarios: Scenarios, counts: Record
 def format_whatif(report: dict[str, Any], heading: list[str]) -> str:
     """The what-if report as a table, Chinese header above English, aligned by display width."""
     rows = []
-    for program, e in report["programs"].items():
-        if "monthly_cost_change" in e:
-            change = signed_yuan(e["monthly_cost_change"])
-        elif "one_off_cost_change" in e:
-            change = f"{signed_yuan(e['one_off_cost_change'])} 一次性 one-off"
+    for program, entry in report["programs"].items():
+        if "monthly_cost_change" in entry:
+            change = signed_yuan(entry["monthly_cost_change"])
+        elif "one_off_cost_change" in entry:
+            change = f"{signed_yuan(entry['one_off_cost_change'])} 一次性 one-off"
         else:
             change = ""
         rows.append(
             [
                 program_name(program),
-                f"{e['eligible_before']:,}",
-                f"{e['eligible_after']:,}",
-                f"{e['gained']:,}",
-                f"{e['lost']:,}",
+                f"{entry['eligible_before']:,}",
+                f"{entry['eligible_after']:,}",
+                f"{entry['gained']:,}",
+                f"{entry['lost']:,}",
                 change,
             ]
         )

@@ -37,7 +37,7 @@ class RecordRefused(Exception):
 
     def __init__(self, problems: list[dict[str, str]]):
         self.problems = problems
-        super().__init__("; ".join(p["reason_en"] for p in problems))
+        super().__init__("; ".join(entry["reason_en"] for entry in problems))
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,9 @@ class RecordCounts:
 
     @classmethod
     def from_dict(cls, data: dict[str, int]) -> RecordCounts:
-        return cls(**{k: int(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+        return cls(
+            **{name: int(value) for name, value in data.items() if name in cls.__dataclass_fields__}
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -156,24 +158,28 @@ class Scenarios:
         rural ones): the overrides and ``compare_as_of`` must suit at least one jurisdiction's
         latest rules, the default one's first; records whose own bundle cannot take them are
         refused one by one."""
-        d = self.defaults
+        defaults = self.defaults
         known = self.rule_base.known()
-        if d.jurisdiction is not None and d.jurisdiction not in known:
+        if defaults.jurisdiction is not None and defaults.jurisdiction not in known:
             try:
-                _resolve(self.rule_base, d.jurisdiction, d.as_of or date.today(), "as_of")
+                _resolve(
+                    self.rule_base, defaults.jurisdiction, defaults.as_of or date.today(), "as_of"
+                )
             except RecordRefused as refused:
                 return refused.problems
-        if d.force_jurisdiction:
-            assert d.jurisdiction is not None
+        if defaults.force_jurisdiction:
+            assert defaults.jurisdiction is not None
             try:
-                self._resolve(d.jurisdiction, d.as_of or self._latest(d.jurisdiction))
+                self._resolve(
+                    defaults.jurisdiction, defaults.as_of or self._latest(defaults.jurisdiction)
+                )
             except RecordRefused as refused:
                 return refused.problems
             return []
         if not self.overrides and self.compare_as_of is None:
             return []
         first: list[dict[str, str]] | None = None
-        candidates = sorted(known, key=lambda j: j != d.jurisdiction)
+        candidates = sorted(known, key=lambda jurisdiction: jurisdiction != defaults.jurisdiction)
         for jurisdiction in candidates:
             try:
                 self._resolve(jurisdiction, self._latest(jurisdiction))
@@ -191,15 +197,18 @@ class Scenarios:
         (the bundle of each jurisdiction on each date its rules change), the defaults, the
         compared date and the overrides. A resumed run reuses parts only if it is unchanged."""
         bundles = {
-            j: [self.rule_base.resolve(j, d).sha256 for d in self.rule_base.switch_dates(j)]
-            for j in self.rule_base.known()
+            jurisdiction: [
+                self.rule_base.resolve(jurisdiction, switch).sha256
+                for switch in self.rule_base.switch_dates(jurisdiction)
+            ]
+            for jurisdiction in self.rule_base.known()
         }
         data = {
             "bundles": bundles,
             "defaults": self.defaults.describe(),
             "whatif": self.whatif,
             "compare_as_of": self.compare_as_of.isoformat() if self.compare_as_of else None,
-            "overrides": [[k, v] for k, v in self.overrides],
+            "overrides": [[path, value] for path, value in self.overrides],
         }
         text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -215,12 +224,12 @@ def _resolve(rule_base: RuleBase, jurisdiction: str, on: date, path: str) -> Bun
 def override_problems(error: RuleSetError) -> list[dict[str, str]]:
     return [
         problem(
-            f"set:{p.path}" if p.path else "set",
-            f"参数覆盖无效：{p.reason_zh}",
-            f"the override is not valid: {p.reason}",
+            f"set:{rule_problem.path}" if rule_problem.path else "set",
+            f"参数覆盖无效：{rule_problem.reason_zh}",
+            f"the override is not valid: {rule_problem.reason}",
             "override_invalid",
         )
-        for p in error.problems
+        for rule_problem in error.problems
     ]
 
 

@@ -16,7 +16,6 @@ from pydantic import Field, ValidationError
 from service import synthetic
 from service.caseload import columns, layout
 from service.caseload.canonical import flat_row, reader
-from service.caseload.columns import Batch
 from service.caseload.shape import describe
 from service.contract import request as contract
 from service.contract.request import EvaluationRequest
@@ -74,7 +73,7 @@ def test_fast_reader_is_a_subset_of_the_contract(rule_base):
     cases = bases + [_mutate(rng, rng.choice(bases)) for _ in range(4000)]
     accepted = [(case, row) for case in cases if (row := flat_row(case)) is not None]
     table = pa.Table.from_pylist([row for _, row in accepted], schema=layout.arrow_schema())
-    slow = Batch.from_arrow(table).slow
+    slow = columns.from_arrow(table).slow
     refused_by_contract = 0
     for (case, row), flagged in zip(accepted, slow, strict=True):
         try:

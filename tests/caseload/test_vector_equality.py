@@ -19,7 +19,7 @@ import pytest
 from service import synthetic
 from service.caseload import layout
 from service.caseload.chunks import Chunk, decide_chunk
-from service.caseload.columns import EPOCH, Batch
+from service.caseload.columns import EPOCH, from_arrow
 from service.caseload.reference import FIELDS, decision_of
 from service.caseload.scenarios import RecordDefaults, Scenarios
 from service.caseload.vector import NotExact, evaluate_batch, params_for
@@ -72,7 +72,7 @@ def test_vectorised_path_equals_engine(households, rule_base):
     statuses: Counter = Counter()
     for bundle, indexes in groups.items():
         table = pa.Table.from_pylist([rows[i] for i in indexes], schema=layout.arrow_schema())
-        batch = Batch.from_arrow(table)
+        batch = from_arrow(table)
         as_of = np.array([(requests[i].as_of - EPOCH).days for i in indexes])
         decisions = evaluate_batch(batch, bundle, as_of)
         for position, index in enumerate(indexes):

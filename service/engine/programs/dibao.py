@@ -11,10 +11,15 @@ own ``dibao.classified_supplement``). Paths are alternatives: one eligible path 
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, TypedDict
+
+import numpy as np
 
 from service.engine.case import (
     ELIGIBLE,
@@ -36,8 +41,9 @@ from service.engine.case import (
     money,
     status,
 )
-from service.engine.compiled import grades_match
+from service.engine.compiled import Rules, grades_match
 from service.engine.dates import add_months, first_of_next_month, whole_months_between
+from service.engine.programs import arrays
 from service.engine.programs import tekun as tekun_program
 
 
@@ -489,3 +495,333 @@ def _single_person_member(
             supplement = _supplement_step(case, person, chosen)
         included.append({"member": person.id, "monthly_amount": money(difference + supplement)})
     return outcome
+
+
+# --- batch form ---------------------------------------------------------------------------------
+# The same decisions for a whole batch of households at once (``arrays``), without the trace:
+# ``decide_batch`` is ``household`` (with the gradual exit), ``single_person_batch`` is
+# ``single_person``. The caseload path's form, checked against them household by household.
+
+BATCH_RULES = frozenset(
+    {
+        "dibao_excluded", "supplements", "gradual_exit", "single_person",
+        # when the next review is due: not part of the batch's decision
+        "review_months", "review_able_to_work_months",
+    }
+)  # fmt: skip
+"""The compiled rules the batch form applies (or knows change none of its decisions)."""
+BATCH_FIELDS = {
+    "SupplementCondition": {
+        "age_at_least", "age_below", "schooling_in", "severe_disability",
+        "disability_grade_at_most", "any_disability", "serious_illness",
+    },
+    "Supplement": {"id", "when", "amount", "share_of_standard"},
+    "ClassifiedSupplements": {"stacking", "items", "additional"},
+    "GradualExit": {"max_months", "income_ceiling", "amount", "fraction"},
+    "SinglePerson": {"household_types", "disability", "serious_illness"},
+}  # fmt: skip
+"""The fields of the structured rules above that the batch form applies."""
+
+
+@dataclass
+class BatchParams:
+    counted: np.ndarray  # by income type
+    supplement_items: list[tuple[Any, np.ndarray]]  # (conditions, fen by residence)
+    supplement_additional: list[tuple[Any, np.ndarray]]
+    exit_max_months: int
+    exit_ceiling: np.ndarray | None  # per-capita income must be below this (fen, by residence)
+    exit_fraction: tuple[int, int] | None  # numerator, denominator
+    single_person_disability: np.ndarray  # highest qualifying grade by category code
+    single_person_illness: bool
+    single_person_household_types: tuple[str, ...]
+
+
+def batch_params(rules: Rules) -> BatchParams:
+    standards = arrays.by_residence(rules)
+    plan = rules.supplements
+    if plan is not None and plan.stacking != "highest":
+        raise arrays.NotExact("supplement stacking")
+
+    def supplement_amounts(items: Any) -> list[tuple[Any, np.ndarray]]:
+        out = []
+        for item in items:
+            amounts = []
+            for standard in standards:
+                if item.amount is not None:
+                    amounts.append(arrays.fen(item.amount, "supplement"))
+                elif standard is None:
+                    amounts.append(0)
+                else:
+                    share = arrays.share_of(item.share_of_standard, standard, "supplement")
+                    amounts.append(arrays.fen(share, "supplement"))
+            out.append((item.when, np.array(amounts, dtype=np.int64)))
+        return out
+
+    exit_rule = rules.gradual_exit
+    exit_ceiling = None
+    if exit_rule.income_ceiling is not None:
+        exit_ceiling = np.array(
+            [
+                math.ceil(arrays.share_of(exit_rule.income_ceiling, standard, "exit ceiling") * 100)
+                if standard is not None
+                else 0
+                for standard in standards
+            ],
+            dtype=np.int64,
+        )
+    exit_fraction = None
+    if exit_rule.amount == "fraction":
+        fraction = Fraction(exit_rule.fraction or 0)
+        if fraction.denominator > 10**6:
+            raise arrays.NotExact("exit fraction")
+        exit_fraction = (fraction.numerator, fraction.denominator)
+    single = rules.single_person
+    return BatchParams(
+        counted=arrays.counted_income(rules.dibao_excluded),
+        supplement_items=supplement_amounts(plan.items) if plan is not None else [],
+        supplement_additional=supplement_amounts(plan.additional) if plan is not None else [],
+        exit_max_months=exit_rule.max_months,
+        exit_ceiling=exit_ceiling,
+        exit_fraction=exit_fraction,
+        single_person_disability=arrays.grade_table(single.disability),
+        single_person_illness=single.serious_illness,
+        single_person_household_types=tuple(single.household_types),
+    )
+
+
+@dataclass
+class BatchResult:
+    # the decision, by household (amount -1: none)
+    status: np.ndarray
+    basis: np.ndarray  # a basis code (arrays.BASES)
+    members: np.ndarray
+    amount: np.ndarray
+    # what the later programs read: the household after its 特困 members leave
+    remaining: np.ndarray  # by member
+    remaining_count: np.ndarray
+    income: np.ndarray  # each member's countable income, fen
+    total: np.ndarray  # the remaining members' income, fen
+    per_capita_income: np.ndarray  # fen, half up
+    per_capita_known: np.ndarray
+    assets: np.ndarray  # the asset test's outcome
+    supplements: np.ndarray  # each member's 分类施保 supplement, fen
+
+
+def decide_batch(
+    batch: arrays.Batch,
+    params: BatchParams,
+    shared: arrays.SharedParams,
+    facts: arrays.Households,
+    tekun: tekun_program.BatchResult,
+) -> BatchResult:
+    """``household`` for every household of ``batch``: the household test, else a gradual exit."""
+    count = facts.count
+    household = facts.household
+    residence = facts.residence
+    standard = facts.standard
+    standard_known = facts.standard_known
+    income = arrays.net_income(batch, facts, params.counted)
+    remaining = facts.counted & ~tekun.eligible
+    remaining_count = arrays.count_by(household, remaining, count)
+    empty = remaining_count == 0
+    total = arrays.sum_by(household, income, remaining, count)
+    per_capita_known = ~empty & (
+        arrays.count_by(household, remaining & ~facts.income_known, count) == 0
+    )
+    size = np.maximum(remaining_count, 1)
+    per_capita = (2 * total + size) // (2 * size)  # cents(total / size), half up
+    income_outcome = np.where(
+        ~per_capita_known | ~standard_known,
+        arrays.INSUFFICIENT,
+        np.where(per_capita < standard, arrays.PASS, arrays.FAIL),
+    )
+    assets = arrays.asset_outcome(
+        batch, shared.dibao_assets, remaining_count, residence, standard_known
+    )
+    household_outcome = np.maximum(income_outcome, assets)
+
+    status = np.full(count, arrays.INELIGIBLE, dtype=np.int8)
+    basis = np.zeros(count, dtype=np.int8)
+    members = np.zeros(count, dtype=np.int64)
+    amount = np.full(count, -1, dtype=np.int64)
+    status[empty] = arrays.NOT_APPLICABLE
+
+    household_pass = ~empty & (household_outcome == arrays.PASS)
+    supplements = _supplements_batch(batch, params, facts)
+    household_amount = (standard - per_capita) * remaining_count + arrays.sum_by(
+        household, supplements, remaining, count
+    )
+    status[household_pass] = arrays.ELIGIBLE
+    basis[household_pass] = arrays.BASIS_CODE["household"]
+    members[household_pass] = remaining_count[household_pass]
+    amount[household_pass] = household_amount[household_pass]
+
+    # gradual exit (渐退): a household on 低保 whose income rose above the standard
+    try_exit = ~empty & ~household_pass & (income_outcome == arrays.FAIL) & (batch.ben_prog == 1)
+    eligible_outcome = np.maximum(arrays.must_hold(batch.ben_rise), assets)
+    if params.exit_ceiling is not None:
+        eligible_outcome = np.maximum(
+            eligible_outcome,
+            np.where(per_capita < params.exit_ceiling[residence], arrays.PASS, arrays.FAIL),
+        )
+    start = np.where(
+        batch.ben_exit == arrays.UNKNOWN_DAY, facts.as_of, batch.ben_exit.astype(np.int64)
+    )
+    period_outcome = np.where(
+        arrays.whole_months_between(start, facts.as_of) < params.exit_max_months,
+        arrays.PASS,
+        arrays.FAIL,
+    )
+    exit_outcome = np.maximum(eligible_outcome, period_outcome)
+    exit_outcome = np.where(
+        (exit_outcome == arrays.PASS) & ~batch.ben_amount_known, arrays.INSUFFICIENT, exit_outcome
+    )
+    if params.exit_fraction is None:
+        exit_amount = batch.ben_amount
+    else:
+        numerator, denominator = params.exit_fraction
+        exit_amount = (2 * batch.ben_amount * numerator + denominator) // (2 * denominator)
+    exit_eligible = try_exit & (exit_outcome == arrays.PASS)
+    status[exit_eligible] = arrays.ELIGIBLE
+    basis[exit_eligible] = arrays.BASIS_CODE["gradual_exit"]
+    members[exit_eligible] = remaining_count[exit_eligible]
+    amount[exit_eligible] = exit_amount[exit_eligible]
+    other = ~empty & ~household_pass & ~exit_eligible
+    outcome = np.where(try_exit, np.minimum(household_outcome, exit_outcome), household_outcome)
+    status[other] = arrays.STATUS_OF[outcome[other]]
+    return BatchResult(
+        status=status,
+        basis=basis,
+        members=members,
+        amount=amount,
+        remaining=remaining,
+        remaining_count=remaining_count,
+        income=income,
+        total=total,
+        per_capita_income=per_capita,
+        per_capita_known=per_capita_known,
+        assets=assets,
+        supplements=supplements,
+    )
+
+
+def _supplements_batch(
+    batch: arrays.Batch, params: BatchParams, facts: arrays.Households
+) -> np.ndarray:
+    """Each member's 分类施保 supplement (fen): the highest item that applies, plus every
+    additional one that applies."""
+    supplements = np.zeros(len(facts.household), dtype=np.int64)
+    if not (params.supplement_items or params.supplement_additional):
+        return supplements
+    severe = (batch.m_cat >= 0) & (
+        (batch.m_grade <= 2)
+        | (
+            (batch.m_grade == 3)
+            & np.isin(
+                batch.m_cat,
+                [arrays.CATEGORY_INDEX["intellectual"], arrays.CATEGORY_INDEX["mental"]],
+            )
+        )
+    )
+    by_member = facts.residence[facts.household]
+    for conditions, amounts in params.supplement_items:
+        supplements = np.maximum(
+            supplements,
+            np.where(_applies_batch(conditions, facts.age, batch, severe), amounts[by_member], 0),
+        )
+    for conditions, amounts in params.supplement_additional:
+        supplements = supplements + np.where(
+            _applies_batch(conditions, facts.age, batch, severe), amounts[by_member], 0
+        )
+    return supplements
+
+
+def _applies_batch(
+    conditions: Any, age: np.ndarray, batch: arrays.Batch, severe: np.ndarray
+) -> np.ndarray:
+    """``_applies`` for every member: any condition whose facts all hold."""
+    result = np.zeros(len(age), dtype=bool)
+    for condition in conditions:
+        holds = np.ones(len(age), dtype=bool)
+        if condition.age_at_least is not None:
+            holds &= age >= condition.age_at_least
+        if condition.age_below is not None:
+            holds &= age < condition.age_below
+        if condition.schooling_in is not None:
+            holds &= np.isin(
+                batch.m_school, [arrays.SCHOOLING_INDEX[level] for level in condition.schooling_in]
+            )
+        if condition.severe_disability:
+            holds &= severe
+        if condition.any_disability:
+            holds &= batch.m_cat >= 0
+        if condition.disability_grade_at_most is not None:
+            holds &= (batch.m_cat >= 0) & (batch.m_grade <= condition.disability_grade_at_most)
+        if condition.serious_illness:
+            holds &= batch.m_ill
+        result |= holds
+    return result
+
+
+def single_person_batch(
+    batch: arrays.Batch,
+    params: BatchParams,
+    facts: arrays.Households,
+    dibao: BatchResult,
+    statuses: dict[str, np.ndarray],
+) -> BatchResult:
+    """``single_person`` for every household of ``batch``: ``dibao`` with the members included
+    as single-person households (单人户); ``statuses`` holds 低保边缘's and 刚性支出's."""
+    count = facts.count
+    household = facts.household
+    remaining = dibao.remaining
+    candidate = remaining & (
+        arrays.grades(params.single_person_disability, batch)
+        | (params.single_person_illness & batch.m_ill)
+    )
+    candidates = arrays.count_by(household, candidate, count)
+    any_eligible = np.zeros(count, dtype=bool)
+    any_undecided = np.zeros(count, dtype=bool)
+    for kind in params.single_person_household_types:
+        any_eligible |= statuses[kind] == arrays.ELIGIBLE
+        any_undecided |= statuses[kind] == arrays.INSUFFICIENT_DATA
+    type_outcome = np.where(
+        any_eligible, arrays.PASS, np.where(any_undecided, arrays.INSUFFICIENT, arrays.FAIL)
+    )
+    # own income at or above the standard fails whatever the household type; then the type
+    own_known = facts.income_known & facts.member_standard_known
+    member_type = type_outcome[household]
+    candidate_outcome = np.select(
+        [
+            own_known & (dibao.income >= facts.member_standard),
+            member_type == arrays.FAIL,
+            ~own_known,
+            member_type == arrays.INSUFFICIENT,
+        ],
+        [arrays.FAIL, arrays.FAIL, arrays.INSUFFICIENT, arrays.INSUFFICIENT],
+        arrays.PASS,
+    )
+    included = candidate & (candidate_outcome == arrays.PASS)
+    included_count = arrays.count_by(household, included, count)
+    undecided = arrays.count_by(
+        household, candidate & (candidate_outcome == arrays.INSUFFICIENT), count
+    )
+    # an included member is a covered 低保 member: own difference plus the 分类施保 supplement
+    amount = arrays.sum_by(
+        household, facts.member_standard - dibao.income + dibao.supplements, included, count
+    )
+    active = (dibao.remaining_count > 0) & (dibao.status != arrays.ELIGIBLE) & (candidates > 0)
+    eligible = active & (included_count > 0)
+    undecided_only = (
+        active & (included_count == 0) & (dibao.status == arrays.INELIGIBLE) & (undecided > 0)
+    )
+    status = dibao.status.copy()
+    basis = dibao.basis.copy()
+    members = dibao.members.copy()
+    amounts = dibao.amount.copy()
+    status[eligible] = arrays.ELIGIBLE
+    basis[eligible] = arrays.BASIS_CODE["single_person"]
+    members[eligible] = included_count[eligible]
+    amounts[eligible] = amount[eligible]
+    status[undecided_only] = arrays.INSUFFICIENT_DATA
+    return dataclasses.replace(dibao, status=status, basis=basis, members=members, amount=amounts)

@@ -9,7 +9,11 @@ overrides).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypedDict
+
+import numpy as np
 
 from service.engine.case import (
     ELIGIBLE,
@@ -25,7 +29,9 @@ from service.engine.case import (
     matching,
     status,
 )
+from service.engine.compiled import Rules
 from service.engine.parameters import BIT
+from service.engine.programs import arrays
 from service.engine.programs import dibao as dibao_program
 
 STEPS = ("marginal.precondition", "marginal.income_test", "marginal.asset_test")
@@ -109,3 +115,89 @@ def _income_test(case: Case, remaining: list[Person]) -> str:
 _MULTIPLIER = BIT["marginal.multiplier"]
 _UPPER_INCLUSIVE = BIT["marginal.upper_inclusive"]
 _ABOVE_REQUIRED = BIT["marginal.above_standard_required"]
+
+
+# --- batch form ---------------------------------------------------------------------------------
+# The same decision for a whole batch of households at once (``arrays``), without the trace: the
+# caseload path's form, checked against ``decide`` household by household by the tests.
+
+BATCH_RULES = frozenset(
+    {
+        "marginal_assets", "marginal_multiplier", "marginal_upper_inclusive",
+        "marginal_above_standard_required",
+    }
+)  # fmt: skip
+"""The compiled rules the batch form applies."""
+
+
+@dataclass
+class BatchParams:
+    threshold: np.ndarray  # fen by residence: the multiple of the standard, rounded half up
+    upper_inclusive: bool
+    above_standard_required: bool
+    assets: arrays.AssetParams | None  # None: 低保's limits
+
+
+def batch_params(rules: Rules) -> BatchParams:
+    standards = arrays.by_residence(rules)
+    threshold = np.array(
+        [
+            arrays.fen(
+                (rules.marginal_multiplier * standard).quantize(
+                    Decimal("0.01"), rounding="ROUND_HALF_UP"
+                ),
+                "marginal threshold",
+            )
+            if standard is not None
+            else 0
+            for standard in standards
+        ],
+        dtype=np.int64,
+    )
+    same_limits = rules.marginal_assets is rules.dibao_assets
+    return BatchParams(
+        threshold=threshold,
+        upper_inclusive=rules.marginal_upper_inclusive,
+        above_standard_required=rules.marginal_above_standard_required,
+        assets=None if same_limits else arrays.asset_params(rules.marginal_assets, standards),
+    )
+
+
+@dataclass
+class BatchResult:
+    status: np.ndarray  # by household, a status code
+    assets: np.ndarray  # the asset test's outcome (刚性支出 applies the same limits)
+
+
+def decide_batch(
+    batch: arrays.Batch,
+    params: BatchParams,
+    facts: arrays.Households,
+    dibao: dibao_program.BatchResult,
+) -> BatchResult:
+    """``decide`` for every household of ``batch``, after 低保's household test."""
+    per_capita = dibao.per_capita_income
+    status = np.full(facts.count, arrays.NOT_APPLICABLE, dtype=np.int8)
+    consider = (dibao.remaining_count > 0) & (dibao.status != arrays.ELIGIBLE)
+    precondition = np.where(
+        dibao.status == arrays.INSUFFICIENT_DATA, arrays.INSUFFICIENT, arrays.PASS
+    )
+    threshold = params.threshold[facts.residence]
+    below = per_capita <= threshold if params.upper_inclusive else per_capita < threshold
+    if params.above_standard_required:
+        below = below & (per_capita > facts.standard)
+    income_outcome = np.where(
+        ~dibao.per_capita_known | ~facts.standard_known,
+        arrays.INSUFFICIENT,
+        np.where(below, arrays.PASS, arrays.FAIL),
+    )
+    assets = (
+        dibao.assets
+        if params.assets is None
+        else arrays.asset_outcome(
+            batch, params.assets, dibao.remaining_count, facts.residence, facts.standard_known
+        )
+    )
+    outcome = np.maximum.reduce([precondition, income_outcome, assets])
+    status[consider] = arrays.STATUS_OF[outcome[consider]]
+    return BatchResult(status=status, assets=assets)

@@ -10,8 +10,12 @@ rigid expenditure over 12 months; the 低保 and 低保边缘 results. Steps:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any, TypedDict
+
+import numpy as np
 
 from service.engine.case import (
     ELIGIBLE,
@@ -32,8 +36,12 @@ from service.engine.case import (
     money,
     status,
 )
+from service.engine.compiled import Rules
 from service.engine.dates import add_months
 from service.engine.parameters import BIT
+from service.engine.programs import arrays
+from service.engine.programs import dibao as dibao_program
+from service.engine.programs import marginal as marginal_program
 
 SHARE_PLACES = Decimal("0.0001")  # a share is shown to four places
 STEPS = (
@@ -174,3 +182,111 @@ def _share_test(case: Case, income: Income, outcomes: list[str]) -> Result:
 
 
 _IN_FORCE = BIT["rigid_expenditure.in_force"]
+
+
+# --- batch form ---------------------------------------------------------------------------------
+# The same decision for a whole batch of households at once (``arrays``), without the trace: the
+# caseload path's form, checked against ``decide`` household by household by the tests.
+
+BATCH_RULES = frozenset(
+    {
+        "rigid_in_force", "disposable_income_monthly", "rigid_share_threshold",
+        "rigid_threshold_inclusive",
+        # shown in the trace, or when the next review is due: not part of the batch's decision
+        "disposable_income_annual", "rigid_validity_months",
+    }
+)  # fmt: skip
+"""The compiled rules the batch form applies (or knows change none of its decisions)."""
+
+
+@dataclass
+class BatchParams:
+    in_force: bool
+    line: np.ndarray  # last year's monthly disposable income, fen by residence
+    line_known: np.ndarray
+    share: tuple[int, int]  # the threshold as numerator, denominator
+    threshold_inclusive: bool
+
+
+def disposable_income(rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """Last year's monthly disposable income (fen) by residence code, and where it is known."""
+    lines = [
+        None,
+        rules.disposable_income_monthly["urban"],
+        rules.disposable_income_monthly["rural"],
+    ]
+    return (
+        np.array(
+            [arrays.fen(line, "disposable income") if line is not None else 0 for line in lines],
+            np.int64,
+        ),
+        np.array([line is not None for line in lines]),
+    )
+
+
+def batch_params(rules: Rules) -> BatchParams:
+    line, line_known = disposable_income(rules)
+    threshold = Fraction(rules.rigid_share_threshold)
+    if threshold.denominator > 10**6 or threshold.numerator > 10**6:
+        raise arrays.NotExact("rigid share threshold")
+    return BatchParams(
+        in_force=rules.rigid_in_force,
+        line=line,
+        line_known=line_known,
+        share=(threshold.numerator, threshold.denominator),
+        threshold_inclusive=rules.rigid_threshold_inclusive,
+    )
+
+
+@dataclass
+class BatchResult:
+    status: np.ndarray  # by household, a status code
+
+
+def decide_batch(
+    batch: arrays.Batch,
+    params: BatchParams,
+    facts: arrays.Households,
+    dibao: dibao_program.BatchResult,
+    marginal: marginal_program.BatchResult,
+) -> BatchResult:
+    """``decide`` for every household of ``batch``, after 低保 and 低保边缘."""
+    status = np.full(facts.count, arrays.NOT_APPLICABLE, dtype=np.int8)
+    if not params.in_force:
+        return BatchResult(status=status)
+    per_capita_known = dibao.per_capita_known
+    consider = (
+        (dibao.remaining_count > 0)
+        & (dibao.status != arrays.ELIGIBLE)
+        & (marginal.status != arrays.ELIGIBLE)
+    )
+    precondition = np.where(
+        (dibao.status == arrays.INSUFFICIENT_DATA) | (marginal.status == arrays.INSUFFICIENT_DATA),
+        arrays.INSUFFICIENT,
+        arrays.PASS,
+    )
+    line = params.line[facts.residence]
+    income_outcome = np.where(
+        ~per_capita_known | ~params.line_known[facts.residence],
+        arrays.INSUFFICIENT,
+        np.where(dibao.per_capita_income < line, arrays.PASS, arrays.FAIL),
+    )
+    numerator, denominator = params.share
+    spending = batch.rigid_total
+    total = dibao.total
+    if params.threshold_inclusive:
+        over = spending * denominator >= 12 * total * numerator
+    else:
+        over = spending * denominator > 12 * total * numerator
+    share_outcome = np.where(
+        ~batch.rigid_known | ~per_capita_known,
+        arrays.INSUFFICIENT,
+        np.where(
+            total == 0,
+            np.where(spending > 0, arrays.PASS, arrays.FAIL),
+            np.where(over, arrays.PASS, arrays.FAIL),
+        ),
+    )
+    outcome = np.maximum.reduce([precondition, income_outcome, marginal.assets, share_outcome])
+    status[consider] = arrays.STATUS_OF[outcome[consider]]
+    return BatchResult(status=status)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from service.engine.case import (
     ELIGIBLE,
     FAIL,
@@ -29,8 +31,9 @@ from service.engine.case import (
     Person,
     money,
 )
-from service.engine.compiled import grades_match
+from service.engine.compiled import Rules, grades_match
 from service.engine.parameters import BIT
+from service.engine.programs import arrays
 
 STEPS = ("tekun.no_work_capacity", "tekun.no_means", "tekun.no_capable_supporter")
 _SUPPORT_VARIANT = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
@@ -244,3 +247,128 @@ _ELDERLY = BIT["tekun.elderly_age"]
 _MINOR = BIT["tekun.minor_age"]
 _SCHOOLING = BIT["tekun.schooling_beyond_minor"]
 _DISABILITY = BIT["tekun.disability"]
+
+
+# --- batch form ---------------------------------------------------------------------------------
+# The same decision for a whole batch of households at once (``arrays``), without the trace: the
+# caseload path's form, checked against ``decide`` household by household by the tests.
+
+BATCH_RULES = frozenset(
+    {
+        "tekun_excluded", "tekun_elderly_age", "tekun_minor_age", "tekun_schooling_beyond_minor",
+        "tekun_disability", "tekun_basic", "care_partial_from", "care_full_from", "care_amounts",
+        # how the basic amount and the care amounts were set: the amounts above say it all
+        "tekun_basic_mode", "care_wage_based",
+    }
+)  # fmt: skip
+"""The compiled rules the batch form applies (or knows change none of its decisions)."""
+
+
+@dataclass
+class BatchParams:
+    elderly_age: int
+    minor_age: int
+    counted: np.ndarray  # by income type
+    schooling: np.ndarray  # by schooling code: schooling beyond the minor age that qualifies
+    disability: np.ndarray  # highest qualifying grade by category code (0: none)
+    basic: np.ndarray  # fen by residence
+    care_partial_from: int
+    care_full_from: int
+    care: tuple[int, int, int]  # fen: self_care, partial, full (0 where not published)
+
+
+def batch_params(rules: Rules) -> BatchParams:
+    basic = [rules.tekun_basic["urban"], rules.tekun_basic["urban"], rules.tekun_basic["rural"]]
+    self_care, partial, full = (
+        arrays.fen(rules.care_amounts[tier], "care amount")
+        if rules.care_amounts[tier] is not None
+        else 0
+        for tier in ("self_care", "partial", "full")
+    )
+    return BatchParams(
+        elderly_age=rules.tekun_elderly_age,
+        minor_age=rules.tekun_minor_age,
+        counted=arrays.counted_income(rules.tekun_excluded),
+        schooling=np.array(
+            [level in rules.tekun_schooling_beyond_minor for level in arrays.SCHOOLING]
+        ),
+        disability=arrays.grade_table(rules.tekun_disability),
+        basic=np.array([arrays.fen(amount, "特困 basic amount") for amount in basic], np.int64),
+        care_partial_from=rules.care_partial_from,
+        care_full_from=rules.care_full_from,
+        care=(self_care, partial, full),
+    )
+
+
+@dataclass
+class BatchResult:
+    status: np.ndarray  # by household, a status code
+    members: np.ndarray  # eligible members, by household
+    amount: np.ndarray  # fen, by household: the eligible members' amounts
+    eligible: np.ndarray  # by member
+    assets: np.ndarray  # the asset test's outcome for the whole household, by household
+
+
+def decide_batch(
+    batch: arrays.Batch,
+    params: BatchParams,
+    shared: arrays.SharedParams,
+    facts: arrays.Households,
+) -> BatchResult:
+    """``decide`` for every household of ``batch``."""
+    count = facts.count
+    household = facts.household
+    income = arrays.net_income(batch, facts, params.counted)
+    assets = arrays.asset_outcome(
+        batch, shared.dibao_assets, facts.people, facts.residence, facts.standard_known
+    )
+    age = facts.age
+    no_work_capacity = (
+        (age >= params.elderly_age)
+        | (age < params.minor_age)
+        | params.schooling[batch.m_school]
+        | arrays.grades(params.disability, batch)
+    )
+    income_outcome = np.where(
+        ~facts.income_known | ~facts.member_standard_known,
+        arrays.INSUFFICIENT,
+        np.where(income < facts.member_standard, arrays.PASS, arrays.FAIL),
+    )
+    member_outcome = np.maximum.reduce(
+        [
+            np.where(no_work_capacity, arrays.PASS, arrays.FAIL),
+            np.maximum(income_outcome, assets[household]),
+            # no capable supporter
+            arrays.must_hold(np.where(batch.m_supporter == -1, -1, 1 - batch.m_supporter)),
+        ]
+    )
+    eligible = facts.counted & (member_outcome == arrays.PASS)
+    self_care, partial, full = params.care
+    care = np.select(
+        [
+            batch.m_selfcare < 0,
+            batch.m_selfcare >= params.care_full_from,
+            batch.m_selfcare >= params.care_partial_from,
+        ],
+        [0, full, partial],
+        self_care,
+    )
+    members = arrays.count_by(household, eligible, count)
+    amount = arrays.sum_by(
+        household, params.basic[facts.residence][household] + care, eligible, count
+    )
+    undecided = arrays.count_by(
+        household, facts.counted & (member_outcome == arrays.INSUFFICIENT), count
+    )
+    status = np.where(
+        facts.people == 0,
+        arrays.NOT_APPLICABLE,
+        np.where(
+            members > 0,
+            arrays.ELIGIBLE,
+            np.where(undecided > 0, arrays.INSUFFICIENT_DATA, arrays.INELIGIBLE),
+        ),
+    ).astype(np.int8)
+    return BatchResult(
+        status=status, members=members, amount=amount, eligible=eligible, assets=assets
+    )

@@ -11,9 +11,13 @@ for an expenditure emergency ``temporary.expenditure.income_test``,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, TypedDict
+
+import numpy as np
 
 from service.engine.case import (
     ELIGIBLE,
@@ -29,6 +33,11 @@ from service.engine.case import (
     money,
     status,
 )
+from service.engine.compiled import Rules
+from service.engine.programs import arrays, rigid_expenditure
+from service.engine.programs import dibao as dibao_program
+from service.engine.programs import marginal as marginal_program
+from service.engine.programs import tekun as tekun_program
 
 URGENT_STEPS = ("temporary.repeat_event", "temporary.urgent.cause", "temporary.urgent.amount")
 EXPENDITURE_STEPS = (
@@ -254,3 +263,229 @@ def _income_test(case: Case, people: list[Person]) -> str:
         outcome = PASS if per_capita < line else FAIL
         variant = "pass" if outcome == PASS else "fail"
     return case.step("temporary.expenditure.income_test", "temporary", outcome, variant, values)
+
+
+# --- batch form ---------------------------------------------------------------------------------
+# The same decision for a whole batch of households at once (``arrays``), without the trace: the
+# caseload path's form, checked against ``decide`` household by household by the tests.
+
+BATCH_RULES = frozenset(
+    {
+        "urgent_causes", "urgent_cap", "expenditure_tiers", "expenditure_cap_multiple",
+        "special_groups", "disposable_income_monthly",
+        # the advance a street office may pay: not part of the decision
+        "advance_cap",
+    }
+)  # fmt: skip
+"""The compiled rules the batch form applies (or knows change none of its decisions)."""
+BATCH_FIELDS = {
+    "Cap": {"fixed", "standard_multiple"},
+    "Tier": {"from_", "to", "multiple"},
+    "SpecialGroups": {"residence", "programs", "cap_multiple", "tiers"},
+}  # fmt: skip
+"""The fields of the structured rules above that the batch form applies."""
+
+_NO_END = 2**62  # fen: a tier without an upper end
+
+
+@dataclass
+class Tiers:
+    """An expenditure tier table: a tier holds spending in [starts, ends) (fen)."""
+
+    starts: np.ndarray
+    ends: np.ndarray  # spending < to  ⇔  spending < ceil(to × 100) for whole fen
+    amounts: np.ndarray  # fen by (residence code, tier): the tier's multiple, up to the cap
+
+
+@dataclass
+class BatchParams:
+    urgent_cause_ok: np.ndarray  # by cause code
+    urgent_fixed: int | None  # fen
+    urgent_multiple: tuple[np.ndarray, int] | None  # multiple × standard = values / scale fen
+    line: np.ndarray  # last year's monthly disposable income, fen by residence
+    line_known: np.ndarray
+    tiers: dict[bool, Tiers]  # in a special group → its tiers
+    group_programs: tuple[str, ...]
+    group_residence: str | None
+
+
+def _tiers(tier_list: Any, cap_multiple: Decimal, standards: list[Decimal | None]) -> Tiers:
+    starts = np.array([math.ceil(Fraction(tier.from_) * 100) for tier in tier_list], np.int64)
+    ends = np.array(
+        [
+            math.ceil(Fraction(tier.to) * 100) if tier.to is not None else _NO_END
+            for tier in tier_list
+        ],
+        dtype=np.int64,
+    )
+    amounts = np.zeros((3, max(len(tier_list), 1)), dtype=np.int64)
+    for residence, standard in enumerate(standards):
+        if standard is None:
+            continue
+        cap = arrays.share_of(cap_multiple, standard, "cap")
+        for index, tier in enumerate(tier_list):
+            amount = arrays.share_of(tier.multiple, standard, "tier")
+            amounts[residence, index] = arrays.half_up(min(amount, cap) * 100)
+    return Tiers(starts=starts, ends=ends, amounts=amounts)
+
+
+def batch_params(rules: Rules) -> BatchParams:
+    standards = arrays.by_residence(rules)
+    cap = rules.urgent_cap
+    urgent_fixed = urgent_multiple = None
+    if cap.fixed is not None:
+        urgent_fixed = arrays.fen(cap.fixed, "urgent cap")
+    else:
+        exact = [
+            arrays.share_of(cap.standard_multiple, standard, "urgent cap") * 100
+            if standard is not None
+            else Fraction(0)
+            for standard in standards
+        ]
+        scale = math.lcm(*(value.denominator for value in exact))
+        if scale > 10**6:
+            raise arrays.NotExact("urgent cap")
+        urgent_multiple = (np.array([int(value * scale) for value in exact], np.int64), scale)
+    groups = rules.special_groups
+    tiers = {False: _tiers(rules.expenditure_tiers, rules.expenditure_cap_multiple, standards)}
+    if groups is not None:
+        tiers[True] = _tiers(groups.tiers, groups.cap_multiple, standards)
+    line, line_known = rigid_expenditure.disposable_income(rules)
+    return BatchParams(
+        urgent_cause_ok=np.array(
+            [cause in rules.urgent_causes for cause in arrays.EMERGENCY_CAUSES]
+        ),
+        urgent_fixed=urgent_fixed,
+        urgent_multiple=urgent_multiple,
+        line=line,
+        line_known=line_known,
+        tiers=tiers,
+        group_programs=tuple(groups.programs) if groups is not None else (),
+        group_residence=groups.residence if groups is not None else None,
+    )
+
+
+@dataclass
+class BatchResult:
+    status: np.ndarray  # by household, a status code
+    amount: np.ndarray  # fen, by household; -1: none
+
+
+def decide_batch(
+    batch: arrays.Batch,
+    params: BatchParams,
+    facts: arrays.Households,
+    tekun: tekun_program.BatchResult,
+    dibao: dibao_program.BatchResult,
+    marginal: marginal_program.BatchResult,
+) -> BatchResult:
+    """``decide`` for every household of ``batch``, after the other four programs."""
+    count = facts.count
+    status = np.full(count, arrays.NOT_APPLICABLE, dtype=np.int8)
+    amount = np.full(count, -1, dtype=np.int64)
+    # not already assisted for this event
+    repeat = arrays.must_hold(np.where(batch.em_assisted == -1, -1, 1 - batch.em_assisted))
+    urgent = batch.em_kind == 1
+    if urgent.any():
+        _urgent_batch(batch, params, facts, repeat, urgent, status, amount)
+    expenditure = batch.em_kind == 2
+    if expenditure.any():
+        _expenditure_batch(
+            batch, params, facts, tekun, dibao, marginal, repeat, expenditure, status, amount
+        )
+    return BatchResult(status=status, amount=amount)
+
+
+def _urgent_batch(
+    batch: arrays.Batch,
+    params: BatchParams,
+    facts: arrays.Households,
+    repeat: np.ndarray,
+    urgent: np.ndarray,
+    status: np.ndarray,
+    amount: np.ndarray,
+) -> None:
+    """An urgent emergency's status and amount, written into ``status`` and ``amount``."""
+    count = facts.count
+    cause_outcome = np.where(
+        batch.em_cause < 0,
+        arrays.INSUFFICIENT,
+        np.where(params.urgent_cause_ok[np.maximum(batch.em_cause, 0)], arrays.PASS, arrays.FAIL),
+    )
+    need = batch.em_need
+    if params.urgent_fixed is not None:
+        cap_known = np.ones(count, dtype=bool)
+        within = need <= params.urgent_fixed
+        capped = np.full(count, params.urgent_fixed, dtype=np.int64)
+    else:
+        multiple, scale = params.urgent_multiple  # type: ignore[misc]
+        cap = multiple[facts.residence] * facts.people
+        cap_known = facts.standard_known
+        within = need * scale <= cap
+        capped = (2 * cap + scale) // (2 * scale)
+    amount_outcome = np.where(~batch.em_need_known | ~cap_known, arrays.INSUFFICIENT, arrays.PASS)
+    outcome = np.maximum.reduce([repeat, cause_outcome, amount_outcome])
+    status[urgent] = arrays.STATUS_OF[outcome[urgent]]
+    paid = urgent & (outcome == arrays.PASS)
+    amount[paid] = np.where(within, need, capped)[paid]
+
+
+def _expenditure_batch(
+    batch: arrays.Batch,
+    params: BatchParams,
+    facts: arrays.Households,
+    tekun: tekun_program.BatchResult,
+    dibao: dibao_program.BatchResult,
+    marginal: marginal_program.BatchResult,
+    repeat: np.ndarray,
+    expenditure: np.ndarray,
+    status: np.ndarray,
+    amount: np.ndarray,
+) -> None:
+    """An expenditure emergency's status and amount, written into ``status`` and ``amount``."""
+    count = facts.count
+    household = facts.household
+    residence = facts.residence
+    # the household after 特困 members leave, or everyone if all of them are 特困
+    empty = dibao.remaining_count == 0
+    everyone_total = arrays.sum_by(household, dibao.income, facts.counted, count)
+    everyone_known = (facts.people > 0) & (
+        arrays.count_by(household, facts.counted & ~facts.income_known, count) == 0
+    )
+    people = np.maximum(facts.people, 1)
+    per_capita = np.where(
+        empty, (2 * everyone_total + people) // (2 * people), dibao.per_capita_income
+    )
+    per_capita_known = np.where(empty, everyone_known, dibao.per_capita_known)
+    income_outcome = np.where(
+        ~per_capita_known | ~params.line_known[residence],
+        arrays.INSUFFICIENT,
+        np.where(per_capita < params.line[residence], arrays.PASS, arrays.FAIL),
+    )
+    assets = np.where(empty, tekun.assets, dibao.assets)
+    in_group = np.zeros(count, dtype=bool)
+    if params.group_residence is not None:
+        statuses = {"dibao": dibao.status, "tekun": tekun.status, "marginal": marginal.status}
+        for program in params.group_programs:
+            in_group |= statuses[program] == arrays.ELIGIBLE
+            if program in arrays.BENEFIT_PROGRAMS:
+                in_group |= batch.ben_prog == arrays.BENEFIT_PROGRAMS.index(program) + 1
+        if params.group_residence != "any":
+            in_group &= residence == arrays.RESIDENCES.index(params.group_residence) + 1
+    spending = batch.rigid_total
+    tier_outcome = np.full(count, arrays.INSUFFICIENT, dtype=np.int8)
+    tier_amount = np.full(count, -1, dtype=np.int64)
+    decided = batch.rigid_known & facts.standard_known
+    for group, tiers in params.tiers.items():
+        rows = decided & (in_group == group)
+        found = np.full(count, -1, dtype=np.int64)
+        for index in range(len(tiers.starts) - 1, -1, -1):  # the first matching tier wins
+            hit = rows & (spending >= tiers.starts[index]) & (spending < tiers.ends[index])
+            found[hit] = index
+        tier_outcome[rows] = np.where(found[rows] >= 0, arrays.PASS, arrays.FAIL)
+        matched = rows & (found >= 0)
+        tier_amount[matched] = tiers.amounts[residence[matched], found[matched]]
+    outcome = np.maximum.reduce([repeat, income_outcome, assets, tier_outcome])
+    status[expenditure] = arrays.STATUS_OF[outcome[expenditure]]
+    paid = expenditure & (outcome == arrays.PASS)
+    amount[paid] = tier_amount[paid]
