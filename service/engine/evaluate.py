@@ -45,7 +45,7 @@ def decide(case: Case) -> dict[str, dict[str, Any]]:
         remaining,
     )
     return {
-        "tekun": tekun_result.document(),
+        "tekun": tekun_result.document,
         # 低保 and the three after it are built as documents already
         "dibao": dibao_result,  # type: ignore[dict-item]
         "marginal": marginal_result,  # type: ignore[dict-item]
