@@ -121,6 +121,14 @@ def matching(
     return [steps[i] for i, outcome in enumerate(outcomes) if outcome == wanted]
 
 
+def decided(steps: tuple[str, ...], outcomes: tuple[str, ...]) -> tuple[str, str, tuple[str, ...]]:
+    """A path of steps (``outcomes`` in the order of ``steps``): its outcome (``combine``), the
+    program's status, and the steps whose outcome it is (the result's reasons). Programs keep
+    what this gives for each combination: a lookup costs less than working it out again."""
+    outcome = combine(outcomes)
+    return outcome, status(outcome), tuple(matching(steps, outcomes, outcome))
+
+
 @dataclass(slots=True)
 class Person:
     """One counted member with the facts the rules read (no parameter is read to find them)."""
@@ -374,8 +382,10 @@ class Case:
     ) -> str:
         """Writes one trace entry; its provisional parameters are those read since the last."""
         params = self.params
-        read = params.read & self._provisional_mask  # only these change the entry
-        params.read = 0
+        read = params.read
+        if read:
+            read &= self._provisional_mask  # only these change the entry
+            params.read = 0
         by_variant = self._meta.get(step)
         meta = by_variant.get(variant) if by_variant is not None else None
         if meta is None or meta[0] != read:

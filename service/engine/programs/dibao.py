@@ -88,10 +88,8 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
     params = case.params
     # reported as it is, whatever rule reads it: not a parameter read of any step
     standard_text = case.place.result_standard_text
-    values: dict[str, Any] = {
-        "household_size": int_text(len(remaining)),
-        "tekun_members": tekun.eligible,
-    }
+    size_text = int_text(len(remaining))
+    values: dict[str, Any] = {"household_size": size_text, "tekun_members": tekun.eligible}
     if not remaining:
         case.step("dibao.household", "dibao", NA, "empty", values)
         return _without_amount(NOT_APPLICABLE, None, standard_text, [])
@@ -112,7 +110,7 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
         "per_capita_income": income.per_capita_text,
         "standard": place.standard_text,
         "household_income": money(income.total) if income.total is not None else None,
-        "household_size": int_text(len(remaining)),
+        "household_size": size_text,
     }
     if per_capita is None or standard is None:
         income_outcome = INSUFFICIENT
@@ -123,7 +121,14 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
         "dibao.income_test", "dibao", income_outcome, VARIANT_OF_OUTCOME[income_outcome], values
     )
     assets = case.asset_step("dibao.asset_test", "dibao", params.place.dibao_assets, len(remaining))
-    path = combine([income_outcome, assets])
+    # combine, inline
+    path = (
+        FAIL
+        if FAIL in (income_outcome, assets)
+        else INSUFFICIENT
+        if INSUFFICIENT in (income_outcome, assets)
+        else PASS
+    )
     if path == PASS:
         assert per_capita is not None and standard is not None
         return _household_amount(
