@@ -145,11 +145,11 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
             return exit_path.result
     outcome = path if exit_path is None else combine_paths([path, exit_path.outcome])
     failing = FAIL if outcome == FAIL else INSUFFICIENT
-    reasons = [
-        s
-        for s, o in (("dibao.income_test", income_outcome), ("dibao.asset_test", assets))
-        if o == failing
-    ]
+    reasons = []
+    if income_outcome == failing:
+        reasons.append("dibao.income_test")
+    if assets == failing:
+        reasons.append("dibao.asset_test")
     if exit_path is not None:
         reasons.extend(exit_path.reasons)
     return _without_amount(status(outcome), income.per_capita_text, standard_text, reasons)

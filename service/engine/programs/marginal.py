@@ -57,13 +57,11 @@ def decide(case: Case, dibao: dibao_program.Result, remaining: list[Person]) -> 
         "pass" if pre == PASS else "insufficient",
         values,
     )
-    outcomes = [pre, _income_test(case, remaining)]
-    outcomes.append(
-        case.asset_step(
-            "marginal.asset_test", "marginal", case.params.place.marginal_assets, len(remaining)
-        )
+    income = _income_test(case, remaining)
+    assets = case.asset_step(
+        "marginal.asset_test", "marginal", case.params.place.marginal_assets, len(remaining)
     )
-    key = tuple(outcomes)
+    key = (pre, income, assets)
     found = _DECIDED.get(key)
     if found is None:
         found = _DECIDED[key] = decided(STEPS, key)
