@@ -396,15 +396,14 @@ def single_person(
         return dibao
     params = case.params
     rule = params.single_person()
-    candidates = [
-        p
-        for p in remaining
+    candidates = []
+    for p in remaining:  # a loop: a comprehension costs a call, and most members are not
+        disability = p.disability
         if (
-            p.disability is not None
-            and grades_match(rule.disability, p.disability.category, p.disability.grade)
-        )
-        or (rule.serious_illness and p.serious_illness)
-    ]
+            disability is not None
+            and grades_match(rule.disability, disability.category, disability.grade)
+        ) or (rule.serious_illness and p.serious_illness):
+            candidates.append(p)
     if not candidates:
         case.no_step()  # the rule was read, and no member is assessed under it
         return dibao
