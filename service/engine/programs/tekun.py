@@ -34,6 +34,10 @@ from service.engine.parameters import BIT
 
 STEPS = ("tekun.no_work_capacity", "tekun.no_means", "tekun.no_capable_supporter")
 _SUPPORT_VARIANT = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
+# the parameters the no-work-capacity step reads, by how far down its conditions it goes
+_AGES = BIT["tekun.elderly_age"] | BIT["tekun.minor_age"]
+_AGES_SCHOOLING = _AGES | BIT["tekun.schooling_beyond_minor"]
+_AGES_SCHOOLING_DISABILITY = _AGES_SCHOOLING | BIT["tekun.disability"]
 
 
 # A member's result document, copied and filled in: a dict literal per member costs more.
@@ -255,6 +259,3 @@ _ELDERLY = BIT["tekun.elderly_age"]
 _MINOR = BIT["tekun.minor_age"]
 _SCHOOLING = BIT["tekun.schooling_beyond_minor"]
 _DISABILITY = BIT["tekun.disability"]
-_AGES = _ELDERLY | _MINOR
-_AGES_SCHOOLING = _AGES | _SCHOOLING
-_AGES_SCHOOLING_DISABILITY = _AGES_SCHOOLING | _DISABILITY
