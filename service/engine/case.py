@@ -18,7 +18,6 @@ from typing import Any
 
 from service.contract.request import PROGRAM_IDS, EvaluationRequest, Member
 from service.engine.bundle import Bundle
-from service.engine.dates import age_on
 from service.engine.messages import (
     ASSET_PHRASES,
     CITATION_FALLBACK,
@@ -121,6 +120,14 @@ def matching(
     return [steps[i] for i, outcome in enumerate(outcomes) if outcome == wanted]
 
 
+def decided(steps: tuple[str, ...], outcomes: tuple[str, ...]) -> tuple[str, str, tuple[str, ...]]:
+    """A path of steps (``outcomes`` in the order of ``steps``): its outcome (``combine``), the
+    program's status, and the steps whose outcome it is (the result's reasons). Programs keep
+    what this gives for each combination: a lookup costs less than working it out again."""
+    outcome = combine(outcomes)
+    return outcome, status(outcome), tuple(matching(steps, outcomes, outcome))
+
+
 @dataclass(slots=True)
 class Person:
     """One counted member with the facts the rules read (no parameter is read to find them)."""
@@ -212,17 +219,20 @@ class Case:
         # A request model's fields are its ``__dict__``: read there, a member's facts cost one
         # pass through pydantic's ``__getattr__`` hook instead of one each.
         as_of = self.as_of
+        # ``age_on``, inline: completed years on the day of the request
+        year, day = as_of.year, (as_of.month, as_of.day)
         people = []
         for index, member in enumerate(self.household.__dict__["members"]):
             fields = member.__dict__
             if fields["excluded"] is not None:
                 continue
+            birth = fields["birth_date"]
             people.append(
                 Person(
                     fields["id"],
                     index,
                     len(people),
-                    age_on(fields["birth_date"], as_of),
+                    year - birth.year - (day < (birth.month, birth.day)),
                     member,
                     fields["disability"],
                     fields["schooling"],
@@ -314,7 +324,7 @@ class Case:
                     if d is None
                     else ZERO_CENTS
                     if g is ZERO and d is ZERO
-                    else cents(max(ZERO, g - d))
+                    else max(ZERO, g - d).quantize(CENT, ROUND_HALF_UP)  # ``cents``
                 )
         self._incomes[tekun] = (out, params.read)
         params.read |= outer
@@ -339,7 +349,7 @@ class Case:
                     break
                 total += own
             else:
-                per_capita = cents(total / len(people))
+                per_capita = (total / len(people)).quantize(CENT, ROUND_HALF_UP)  # ``cents``
                 result = Income(total, per_capita, str(per_capita))
         self._income_of = (people, result, params.read)
         params.read |= outer
@@ -374,8 +384,10 @@ class Case:
     ) -> str:
         """Writes one trace entry; its provisional parameters are those read since the last."""
         params = self.params
-        read = params.read & self._provisional_mask  # only these change the entry
-        params.read = 0
+        read = params.read
+        if read:
+            read &= self._provisional_mask  # only these change the entry
+            params.read = 0
         by_variant = self._meta.get(step)
         meta = by_variant.get(variant) if by_variant is not None else None
         if meta is None or meta[0] != read:
@@ -460,13 +472,13 @@ class Case:
         else:
             rule = rules.financial
             params.read |= limits.financial_bit
-            limit = cents(rule.months * standard * size)
+            limit = (rule.months * standard * size).quantize(CENT, ROUND_HALF_UP)  # ``cents``
             values["financial_limit"] = str(limit)
             financial = assets["financial"]
             if financial is None:
                 missing.append("household.assets.financial")
             else:
-                values["financial"] = money(financial)
+                values["financial"] = str(financial.quantize(CENT, ROUND_HALF_UP))  # ``money``
                 over = financial > limit if rule.equal_passes else financial >= limit
                 if over:
                     failed.append("financial")
@@ -525,7 +537,9 @@ class Case:
                 missing.append(f"household.assets.houses[{index}].dilapidated")
             elif not dilapidated:
                 counted.append((index, house))
-        values["homes_counted"] = int_text(len(counted))
+        values["homes_counted"] = (
+            SMALL_INT_TEXT[len(counted)] if len(counted) < 256 else str(len(counted))
+        )
         rule = limits.limits.homes
         self.params.read |= limits.homes_bit
         if rule.hard_fail_from_count is not None and len(counted) >= rule.hard_fail_from_count:

@@ -17,7 +17,7 @@ from typing import Any
 
 from service.contract.request import EvaluationRequest
 from service.engine.bundle import Bundle
-from service.engine.case import INSUFFICIENT_DATA, NOT_APPLICABLE, Case, iso
+from service.engine.case import ALL_PROGRAMS, INSUFFICIENT_DATA, NOT_APPLICABLE, Case, iso
 from service.engine.programs import dibao, marginal, rigid_expenditure, tekun, temporary
 from service.engine.version import ENGINE_VERSION
 
@@ -45,7 +45,7 @@ def decide(case: Case) -> dict[str, dict[str, Any]]:
         remaining,
     )
     return {
-        "tekun": tekun_result.document(),
+        "tekun": tekun_result.document,
         # 低保 and the three after it are built as documents already
         "dibao": dibao_result,  # type: ignore[dict-item]
         "marginal": marginal_result,  # type: ignore[dict-item]
@@ -59,18 +59,22 @@ def evaluate(request: EvaluationRequest, bundle: Bundle) -> dict[str, Any]:
     case = Case(request, bundle)
     programs = decide(case)
     requested = case.requested
-    for name in programs:
+    for name in programs if requested is not ALL_PROGRAMS else ():
         if name not in requested:
             # Still evaluated (another program depends on it, e.g. 特困 members leave the 低保
             # household), but reported as not asked for.
             programs[name] = {"status": NOT_APPLICABLE, "reasons": ["not_requested"]}
     # Only the facts that would decide an undecided result (or a 特困 amount) are listed.
-    missing = [
-        {"field": f, "program": p}
-        for (f, p) in case.missing
-        if p in requested
-        and (programs[p]["status"] == INSUFFICIENT_DATA or f.endswith("self_care_failed_items"))
-    ]
+    missing = (
+        [
+            {"field": f, "program": p}
+            for (f, p) in case.missing
+            if p in requested
+            and (programs[p]["status"] == INSUFFICIENT_DATA or f.endswith("self_care_failed_items"))
+        ]
+        if case.missing
+        else []
+    )
     return {
         "jurisdiction": case.jurisdiction,
         "as_of": iso(case.as_of),

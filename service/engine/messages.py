@@ -349,6 +349,48 @@ SHOW: Final[dict[str, Show]] = {
     "exit_ends": date_text,
 }
 
+
+class _Shown(dict[Any, str]):
+    """One field's values in one language as ``SHOW`` words them, each found once: a compiled
+    message looks a value up here (no call) instead of calling its function every time."""
+
+    __slots__ = ("show", "lang")
+
+    def __init__(self, show: Show, lang: int):
+        super().__init__()
+        self.show, self.lang = show, lang
+
+    def __missing__(self, value: Any) -> str:
+        text = self.show(value, self.lang)
+        if len(self) >= 4096:
+            self.clear()  # bounded: dates come from requests
+        self[value] = text
+        return text
+
+
+# The fields whose values are text (hashable), remembered by value; lists are worded each time.
+_REMEMBERED = (
+    "care_tier",
+    "schooling",
+    "cause",
+    "dibao_status",
+    "marginal_status",
+    "disability",
+    "tier",
+    "share",
+    "share_threshold",
+    "as_of",
+    "exit_started",
+    "exit_ends",
+)
+_SHOWN: Final[dict[str, _Shown]] = {
+    f"SHOWN_{field}_{lang}": _Shown(SHOW[field], lang)
+    for field in _REMEMBERED
+    for lang in (_ZH, _EN)
+}
+# the names a compiled message or entry reads
+_SCOPE: Final[dict[str, Any]] = {"SHOW": SHOW, **_SHOWN}
+
 _ASSET = {
     "pass": (
         "家庭财产状况符合规定。",
@@ -740,7 +782,7 @@ def compile_template(template: str, lang: str) -> Render:
     )
     tree = ast.Expression(ast.Lambda(arguments, ast.JoinedStr(parts)))
     code = compile(ast.fix_missing_locations(tree), f"<template {template[:40]!r}>", "eval")
-    render: Render = eval(code, {"SHOW": SHOW})  # noqa: S307 - compiled from the constant template
+    render: Render = eval(code, dict(_SCOPE))  # noqa: S307 - compiled from the constant template
     return render
 
 
@@ -763,7 +805,10 @@ def _template_parts(template: str, mapping: str, lang: int) -> list[ast.expr]:
         field: ast.expr = ast.Subscript(
             ast.Name(mapping, ast.Load()), ast.Constant(name), ast.Load()
         )
-        if name in SHOW:  # SHOW[name](value, lang)
+        if name in _REMEMBERED:  # SHOWN_name_lang[value]
+            shown = ast.Name(f"SHOWN_{name}_{lang}", ast.Load())
+            field = ast.Subscript(shown, field, ast.Load())
+        elif name in SHOW:  # SHOW[name](value, lang)
             show = ast.Subscript(ast.Name("SHOW", ast.Load()), ast.Constant(name), ast.Load())
             field = ast.Call(show, [field, ast.Constant(lang)], [])
         parts.append(ast.FormattedValue(field, conversion=-1, format_spec=None))
@@ -798,7 +843,7 @@ def compile_entry(
     }
     if provisional:
         template["provisional_parameters"] = None
-    scope = {"COPY": template.copy, "PROVISIONAL": provisional, "SHOW": SHOW}
+    scope = {"COPY": template.copy, "PROVISIONAL": provisional, **_SCOPE}
     exec(_entry_code(zh, en, bool(provisional)), scope)  # noqa: S102 - compiled from constants
     build: EntryBuilder = scope["build"]
     return build

@@ -94,10 +94,8 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
     params = case.params
     # reported as it is, whatever rule reads it: not a parameter read of any step
     standard_text = case.place.result_standard_text
-    values: dict[str, Any] = {
-        "household_size": int_text(len(remaining)),
-        "tekun_members": tekun.eligible,
-    }
+    size_text = int_text(len(remaining))
+    values: dict[str, Any] = {"household_size": size_text, "tekun_members": tekun.eligible}
     if not remaining:
         case.step("dibao.household", "dibao", NA, "empty", values)
         return _without_amount(NOT_APPLICABLE, None, standard_text, [])
@@ -118,7 +116,7 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
         "per_capita_income": income.per_capita_text,
         "standard": place.standard_text,
         "household_income": money(income.total) if income.total is not None else None,
-        "household_size": int_text(len(remaining)),
+        "household_size": size_text,
     }
     if per_capita is None or standard is None:
         income_outcome = INSUFFICIENT
@@ -129,7 +127,14 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
         "dibao.income_test", "dibao", income_outcome, VARIANT_OF_OUTCOME[income_outcome], values
     )
     assets = case.asset_step("dibao.asset_test", "dibao", params.place.dibao_assets, len(remaining))
-    path = combine([income_outcome, assets])
+    # combine, inline
+    path = (
+        FAIL
+        if FAIL in (income_outcome, assets)
+        else INSUFFICIENT
+        if INSUFFICIENT in (income_outcome, assets)
+        else PASS
+    )
     if path == PASS:
         assert per_capita is not None and standard is not None
         return _household_amount(
@@ -146,11 +151,11 @@ def household(case: Case, remaining: list[Person], tekun: tekun_program.Result) 
             return exit_path.result
     outcome = path if exit_path is None else combine_paths([path, exit_path.outcome])
     failing = FAIL if outcome == FAIL else INSUFFICIENT
-    reasons = [
-        s
-        for s, o in (("dibao.income_test", income_outcome), ("dibao.asset_test", assets))
-        if o == failing
-    ]
+    reasons = []
+    if income_outcome == failing:
+        reasons.append("dibao.income_test")
+    if assets == failing:
+        reasons.append("dibao.asset_test")
     if exit_path is not None:
         reasons.extend(exit_path.reasons)
     return _without_amount(status(outcome), income.per_capita_text, standard_text, reasons)
@@ -397,15 +402,14 @@ def single_person(
         return dibao
     params = case.params
     rule = params.single_person()
-    candidates = [
-        p
-        for p in remaining
+    candidates = []
+    for p in remaining:  # a loop: a comprehension costs a call, and most members are not
+        disability = p.disability
         if (
-            p.disability is not None
-            and grades_match(rule.disability, p.disability.category, p.disability.grade)
-        )
-        or (rule.serious_illness and p.serious_illness)
-    ]
+            disability is not None
+            and grades_match(rule.disability, disability.category, disability.grade)
+        ) or (rule.serious_illness and p.serious_illness):
+            candidates.append(p)
     if not candidates:
         case.no_step()  # the rule was read, and no member is assessed under it
         return dibao

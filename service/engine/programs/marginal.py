@@ -25,9 +25,7 @@ from service.engine.case import (
     PASS,
     Case,
     Person,
-    combine,
-    matching,
-    status,
+    decided,
 )
 from service.engine.compiled import Rules
 from service.engine.parameters import BIT
@@ -35,6 +33,8 @@ from service.engine.programs import arrays
 from service.engine.programs import dibao as dibao_program
 
 STEPS = ("marginal.precondition", "marginal.income_test", "marginal.asset_test")
+# the outcome, status and reasons of each combination of the steps' outcomes, once worked out
+_DECIDED: dict[tuple[str, ...], tuple[str, str, tuple[str, ...]]] = {}
 
 
 class Result(TypedDict):
@@ -63,19 +63,16 @@ def decide(case: Case, dibao: dibao_program.Result, remaining: list[Person]) -> 
         "pass" if pre == PASS else "insufficient",
         values,
     )
-    outcomes = [pre, _income_test(case, remaining)]
-    outcomes.append(
-        case.asset_step(
-            "marginal.asset_test", "marginal", case.params.place.marginal_assets, len(remaining)
-        )
+    income = _income_test(case, remaining)
+    assets = case.asset_step(
+        "marginal.asset_test", "marginal", case.params.place.marginal_assets, len(remaining)
     )
-    outcome = combine(outcomes)
-    failing = FAIL if outcome == FAIL else INSUFFICIENT
-    return {
-        "status": status(outcome),
-        "threshold": threshold_text,
-        "reasons": matching(STEPS, outcomes, PASS if outcome == PASS else failing),
-    }
+    key = (pre, income, assets)
+    found = _DECIDED.get(key)
+    if found is None:
+        found = _DECIDED[key] = decided(STEPS, key)
+    _, program_status, reasons = found
+    return {"status": program_status, "threshold": threshold_text, "reasons": [*reasons]}
 
 
 def _income_test(case: Case, remaining: list[Person]) -> str:

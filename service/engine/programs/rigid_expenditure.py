@@ -29,12 +29,10 @@ from service.engine.case import (
     Case,
     Income,
     Person,
-    combine,
+    decided,
     int_text,
     iso,
-    matching,
     money,
-    status,
 )
 from service.engine.compiled import Rules
 from service.engine.dates import add_months
@@ -50,6 +48,8 @@ STEPS = (
     "rigid_expenditure.asset_test",
     "rigid_expenditure.share_test",
 )
+# the outcome, status and reasons of each combination of the steps' outcomes, once worked out
+_DECIDED: dict[tuple[str, ...], tuple[str, str, tuple[str, ...]]] = {}
 
 
 class Result(TypedDict):
@@ -167,17 +167,20 @@ def _share_test(case: Case, income: Income, outcomes: list[str]) -> Result:
             else ("fail_inclusive" if inclusive else "fail")
         )
     outcomes.append(share_outcome)
-    outcome = combine(outcomes)
+    key = tuple(outcomes)
+    found = _DECIDED.get(key)
+    if found is None:
+        found = _DECIDED[key] = decided(STEPS, key)
+    outcome, program_status, reasons = found
     valid_until = None
     if outcome == PASS:
         valid_until = add_months(case.as_of, params.rigid_validity_months())
     case.step("rigid_expenditure.share_test", "rigid_expenditure", share_outcome, variant, values)
-    failing = PASS if outcome == PASS else (FAIL if outcome == FAIL else INSUFFICIENT)
     return {
-        "status": status(outcome),
+        "status": program_status,
         "share": shown,
         "valid_until": iso(valid_until) if valid_until else None,
-        "reasons": matching(STEPS, outcomes, failing),
+        "reasons": [*reasons],
     }
 
 

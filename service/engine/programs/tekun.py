@@ -37,6 +37,10 @@ from service.engine.programs import arrays
 
 STEPS = ("tekun.no_work_capacity", "tekun.no_means", "tekun.no_capable_supporter")
 _SUPPORT_VARIANT = {PASS: "pass", FAIL: "fail", INSUFFICIENT: "insufficient"}
+# the parameters the no-work-capacity step reads, by how far down its conditions it goes
+_AGES = BIT["tekun.elderly_age"] | BIT["tekun.minor_age"]
+_AGES_SCHOOLING = _AGES | BIT["tekun.schooling_beyond_minor"]
+_AGES_SCHOOLING_DISABILITY = _AGES_SCHOOLING | BIT["tekun.disability"]
 
 
 # A member's result document, copied and filled in: a dict literal per member costs more.
@@ -54,12 +58,28 @@ _MEMBER_DOCUMENT: dict[str, Any] = {
 @dataclass(slots=True)
 class Result:
     status: str
-    members: list[dict[str, Any]]  # each member's result document
+    document: dict[str, Any]  # the program's result document: status and members
     eligible: list[str]  # the members found 特困: they leave the 低保 household
     undecided: list[str]  # the members whose result is undecided: they stay, and the trace says
 
-    def document(self) -> dict[str, Any]:
-        return {"status": self.status, "members": self.members}
+
+def _combined(outcomes: tuple[str, str, str]) -> tuple[str, str, tuple[str, ...]]:
+    """A member's outcome, status and reasons from its three steps' outcomes."""
+    outcome = FAIL if FAIL in outcomes else INSUFFICIENT if INSUFFICIENT in outcomes else PASS
+    return (
+        outcome,
+        STATUS_OF_OUTCOME[outcome],
+        tuple(s for s, o in zip(STEPS, outcomes, strict=True) if o == outcome),
+    )
+
+
+# every combination of the three steps' outcomes, worked out once: this runs for every member
+_COMBINED = {
+    (a, b, c): _combined((a, b, c))
+    for a in (PASS, FAIL)
+    for b in (PASS, FAIL, INSUFFICIENT)
+    for c in (PASS, FAIL, INSUFFICIENT)
+}
 
 
 def decide(case: Case) -> Result:
@@ -73,12 +93,12 @@ def decide(case: Case) -> Result:
     place = params.place
     people = case.people
     step = case.step
-    assets = PASS
-    if people:
-        assets = case.asset_step("tekun.asset_test", "tekun", place.dibao_assets, len(people))
     members: list[dict[str, Any]] = []
     eligible: list[str] = []
     undecided: list[str] = []
+    if not people:
+        return Result(NOT_APPLICABLE, {"status": NOT_APPLICABLE, "members": members}, [], [])
+    assets = case.asset_step("tekun.asset_test", "tekun", place.dibao_assets, len(people))
     for person in people:
         # The facts one member lacks are kept only if that member's result is undecided (or,
         # for an eligible member, the care assessment): a clerk needs facts that change a result.
@@ -92,21 +112,21 @@ def decide(case: Case) -> Result:
         minor_age = place.tekun_minor_age
         # (both ages are read whatever the member's age, as the rule states them together)
         if age >= elderly_age:
-            params.read |= _ELDERLY | _MINOR
+            params.read |= _AGES
             variant = "pass_elderly"
         elif age < minor_age:
-            params.read |= _ELDERLY | _MINOR
+            params.read |= _AGES
             variant = "pass_minor"
         elif schooling in place.tekun_schooling_beyond_minor:
-            params.read |= _ELDERLY | _MINOR | _SCHOOLING
+            params.read |= _AGES_SCHOOLING
             variant = "pass_student"
         elif disability and grades_match(
             place.tekun_disability, disability.category, disability.grade
         ):
-            params.read |= _ELDERLY | _MINOR | _SCHOOLING | _DISABILITY
+            params.read |= _AGES_SCHOOLING_DISABILITY
             variant = "pass_disability"
         else:
-            params.read |= _ELDERLY | _MINOR | _SCHOOLING | (_DISABILITY if disability else 0)
+            params.read |= _AGES_SCHOOLING_DISABILITY if disability else _AGES_SCHOOLING
             variant = "fail"
         capacity = step(
             "tekun.no_work_capacity",
@@ -137,7 +157,7 @@ def decide(case: Case) -> Result:
             means, variant = FAIL, "fail_income"
         elif assets == FAIL:
             means, variant = FAIL, "fail_assets"
-        elif INSUFFICIENT in (income_outcome, assets):
+        elif income_outcome == INSUFFICIENT or assets == INSUFFICIENT:
             means, variant = INSUFFICIENT, "insufficient"
         else:
             means, variant = PASS, "pass"
@@ -170,32 +190,27 @@ def decide(case: Case) -> Result:
             {"has_capable_supporter": shown},
             person_id,
         )
-        outcomes = (capacity, means, support)
-        # combine and status, inline: this runs for every member
-        outcome = FAIL if FAIL in outcomes else INSUFFICIENT if INSUFFICIENT in outcomes else PASS
-        status = STATUS_OF_OUTCOME[outcome]
+        _, status, reasons = _COMBINED[(capacity, means, support)]
         document = _MEMBER_DOCUMENT.copy()
         document["member"] = person_id
         document["status"] = status
-        document["reasons"] = [STEPS[i] for i, o in enumerate(outcomes) if o == outcome]
+        document["reasons"] = [*reasons]
         if status == ELIGIBLE:
             _amount(case, person, document)
             eligible.append(person_id)
         elif status == INSUFFICIENT_DATA:
             undecided.append(person_id)
         held, case.missing = case.missing, household_missing
-        if status in (ELIGIBLE, INSUFFICIENT_DATA):
+        if held and status != INELIGIBLE:  # eligible, or undecided
             household_missing.update(held)
         members.append(document)
-    if not members:
-        status = NOT_APPLICABLE
-    elif eligible:
+    if eligible:
         status = ELIGIBLE
     elif undecided:
         status = INSUFFICIENT_DATA
     else:
         status = INELIGIBLE
-    return Result(status, members, eligible, undecided)
+    return Result(status, {"status": status, "members": members}, eligible, undecided)
 
 
 def _amount(case: Case, person: Person, document: dict[str, Any]) -> None:

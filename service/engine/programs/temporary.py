@@ -28,10 +28,8 @@ from service.engine.case import (
     PASS,
     Case,
     Person,
-    combine,
-    matching,
+    decided,
     money,
-    status,
 )
 from service.engine.compiled import Rules
 from service.engine.programs import arrays, rigid_expenditure
@@ -46,6 +44,8 @@ EXPENDITURE_STEPS = (
     "temporary.expenditure.asset_test",
     "temporary.expenditure.tier",
 )
+# the outcome, status and reasons of each combination of a kind's steps' outcomes, once worked out
+_DECIDED: dict[tuple[Any, ...], tuple[str, str, tuple[str, ...]]] = {}
 
 
 class Result(TypedDict):
@@ -116,11 +116,14 @@ def decide(case: Case, programs: dict[str, str], remaining: list[Person]) -> Res
     else:
         found = _expenditure(case, repeat, programs, remaining)
         steps = EXPENDITURE_STEPS
-    outcome = combine(found.outcomes)
-    failing = PASS if outcome == PASS else (FAIL if outcome == FAIL else INSUFFICIENT)
+    key = (steps, *found.outcomes)
+    known = _DECIDED.get(key)
+    if known is None:
+        known = _DECIDED[key] = decided(steps, tuple(found.outcomes))
+    outcome, program_status, reasons = known
     paid = outcome == PASS
     return {
-        "status": status(outcome),
+        "status": program_status,
         "kind": emergency.kind,
         "amount": found.amount if paid else None,
         "cap": found.cap,
@@ -129,7 +132,7 @@ def decide(case: Case, programs: dict[str, str], remaining: list[Person]) -> Res
         if paid
         else (None if outcome == INSUFFICIENT else False),
         "tier": found.tier,
-        "reasons": matching(steps, found.outcomes, failing),
+        "reasons": [*reasons],
     }
 
 
