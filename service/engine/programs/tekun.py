@@ -258,12 +258,6 @@ def _amount(case: Case, person: Person, document: dict[str, Any]) -> None:
     )
 
 
-_ELDERLY = BIT["tekun.elderly_age"]
-_MINOR = BIT["tekun.minor_age"]
-_SCHOOLING = BIT["tekun.schooling_beyond_minor"]
-_DISABILITY = BIT["tekun.disability"]
-
-
 # --- batch form ---------------------------------------------------------------------------------
 # The same decision for a whole batch of households at once (``arrays``), without the trace: the
 # caseload path's form, checked against ``decide`` household by household by the tests.
