@@ -608,13 +608,16 @@ def diff_bundles(old: Bundle, new: Bundle) -> list[dict[str, Any]]:
 
 
 _UNREADABLE = object()
+# libyaml's parser where PyYAML was built with it (its wheels are): the same safe loading, about
+# four times faster than the pure-Python one, which every process pays for at start.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _read_yaml(path: Path, rel: str, problems: list[RuleProblem]) -> Any:
     """The file's data, or ``_UNREADABLE`` (with its problem noted) if it cannot be parsed."""
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as error:
         problems.append(_yaml_problem(rel, error))
     except UnicodeDecodeError:
