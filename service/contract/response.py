@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Status = Literal["eligible", "ineligible", "insufficient_data", "not_applicable"]
-Outcome = Literal["pass", "fail", "not_applicable", "insufficient_data"]
+from service.contract.codes import DibaoBasis, Outcome, Status
+
 MoneyText = str  # always two decimals, e.g. "630.00"
 
 
@@ -35,7 +35,7 @@ class SinglePersonShare(_Open):
 
 class DibaoResult(_Open):
     status: Status
-    basis: Literal["household", "gradual_exit", "single_person"] | None = None
+    basis: DibaoBasis | None = None
     members: list[str] = Field(default_factory=list)
     monthly_amount: MoneyText | None = None
     per_capita_income: MoneyText | None = None

@@ -30,7 +30,7 @@ from typing import Any, Literal, get_args, get_origin
 import numpy as np
 
 from service.contract import request as contract
-from service.contract.response import DibaoResult, Status
+from service.contract.codes import DibaoBasis, Status
 from service.engine.compiled import AssetLimits, Rules
 
 # --- codes -------------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ def _values(annotation: Any) -> tuple[str, ...]:
 
 STATUSES: tuple[str, ...] = get_args(Status)
 """eligible, ineligible, insufficient_data, not_applicable: a status's code is its place here."""
-BASES: tuple[str, ...] = ("", *_values(DibaoResult.model_fields["basis"].annotation))
+BASES: tuple[str, ...] = ("", *get_args(DibaoBasis))
 """The 低保 basis codes: 0 none, then household, gradual_exit, single_person."""
 STATUS_CODE = {status: code for code, status in enumerate(STATUSES)}
 BASIS_CODE = {basis: code for code, basis in enumerate(BASES)}
