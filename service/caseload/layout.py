@@ -136,7 +136,6 @@ DATE_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind
 BOOL_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "flag")
 WHOLE_COLUMNS = frozenset(entry.name for entry in FACT_COLUMNS if entry.fact.kind == "whole")
 
-RESULT_STATUS_COLUMNS = tuple(f"{program}_status" for program in contract.PROGRAM_IDS)
 # Which household, and under which rules it was decided: the jurisdiction and date actually used
 # (the record's own, or the run's default or forced value) and the bundle resolved for them.
 RESULT_KEY_COLUMNS = ("line", "id", "jurisdiction", "as_of", "bundle_version", "bundle_sha256")
